@@ -1,0 +1,317 @@
+#include "patch.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+
+namespace sluice::standin {
+namespace {
+
+bool is_directive(const std::string& key) {
+  return key == "$patch" || key == "$retainKeys" || key.rfind("$setElementOrder/", 0) == 0 ||
+         key.rfind("$deleteFromPrimitiveList/", 0) == 0;
+}
+
+// Primitive lists whose patch strategy is "merge" in the built-in types.
+bool is_merged_primitive_list(const std::string& field) { return field == "finalizers"; }
+
+void merge_list(nlohmann::json& target, const nlohmann::json& patch, const std::string& field) {
+  if (!target.is_array()) target = nlohmann::json::array();
+  if (patch.empty()) {
+    target = nlohmann::json::array();
+    return;
+  }
+  if (!patch.front().is_object()) {
+    if (!is_merged_primitive_list(field)) {
+      target = patch;
+      return;
+    }
+    for (const auto& v : patch)
+      if (std::find(target.begin(), target.end(), v) == target.end()) target.push_back(v);
+    return;
+  }
+  const std::string key = merge_key_for(field, patch.front());
+  if (key.empty()) {
+    target = strip_directives(patch);
+    return;
+  }
+  for (const auto& elem : patch) {
+    if (elem.contains("$patch") && elem["$patch"] == "replace") {
+      target = nlohmann::json::array();
+      continue;
+    }
+    auto it = std::find_if(target.begin(), target.end(), [&](const nlohmann::json& t) {
+      return t.is_object() && elem.contains(key) && t.contains(key) && t[key] == elem[key];
+    });
+    if (elem.contains("$patch") && elem["$patch"] == "delete") {
+      if (it != target.end()) target.erase(it);
+      continue;
+    }
+    if (it != target.end()) strategic_merge(*it, elem);
+    else target.push_back(strip_directives(elem));
+  }
+}
+
+std::string escape_key(const std::string& k) { return k; }
+
+void collect_fields(const nlohmann::json& value, const std::string& prefix, FieldSet& out, bool top) {
+  if (value.is_object()) {
+    if (value.empty() && !top) {
+      out.insert(prefix);
+      return;
+    }
+    for (const auto& [k, v] : value.items()) {
+      if (top && (k == "apiVersion" || k == "kind" || k == "status")) continue;
+      if (prefix == ".metadata" && k != "labels" && k != "annotations" && k != "ownerReferences" &&
+          k != "finalizers")
+        continue;
+      collect_fields(v, prefix + "." + escape_key(k), out, false);
+    }
+    return;
+  }
+  if (value.is_array() && !value.empty() && value.front().is_object()) {
+    const auto last = prefix.substr(prefix.rfind('.') + 1);
+    const std::string key = merge_key_for(last, value.front());
+    if (!key.empty()) {
+      for (const auto& elem : value) {
+        if (!elem.contains(key)) continue;
+        const auto& kv = elem[key];
+        std::string id = prefix + "[" + key + "=" + (kv.is_string() ? kv.get<std::string>() : kv.dump()) + "]";
+        FieldSet inner;
+        collect_fields(elem, id, inner, false);
+        out.insert(inner.begin(), inner.end());
+      }
+      return;
+    }
+  }
+  out.insert(prefix);
+}
+
+nlohmann::json scalar_from_yaml(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted: always a string
+  if (s == "null" || s == "~" || s.empty()) return nullptr;
+  if (s == "true" || s == "True") return true;
+  if (s == "false" || s == "False") return false;
+  char* end = nullptr;
+  long long i = std::strtoll(s.c_str(), &end, 10);
+  if (end && *end == '\0' && end != s.c_str()) return i;
+  double d = std::strtod(s.c_str(), &end);
+  if (end && *end == '\0' && end != s.c_str()) return d;
+  return s;
+}
+
+nlohmann::json from_yaml(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = from_yaml(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& e : n) a.push_back(from_yaml(e));
+      return a;
+    }
+    case YAML::NodeType::Scalar: return scalar_from_yaml(n);
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string merge_key_for(const std::string& field, const nlohmann::json& sample) {
+  if (field == "containers" || field == "initContainers" || field == "ephemeralContainers" ||
+      field == "volumes" || field == "env" || field == "imagePullSecrets" || field == "resourceClaims")
+    return "name";
+  if (field == "ports") return sample.contains("containerPort") ? "containerPort" : "port";
+  if (field == "volumeMounts") return "mountPath";
+  if (field == "volumeDevices") return "devicePath";
+  if (field == "conditions") return "type";
+  if (field == "ownerReferences") return "uid";
+  if (field == "hostAliases") return "ip";
+  if (field == "topologySpreadConstraints") return "topologyKey";
+  return "";
+}
+
+nlohmann::json strip_directives(const nlohmann::json& value) {
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : value.items())
+      if (!is_directive(k)) out[k] = strip_directives(v);
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value) out.push_back(strip_directives(v));
+    return out;
+  }
+  return value;
+}
+
+void strategic_merge(nlohmann::json& target, const nlohmann::json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  if (patch.contains("$patch") && patch["$patch"] == "replace") {
+    target = strip_directives(patch);
+    return;
+  }
+  if (!target.is_object()) target = nlohmann::json::object();
+  for (const auto& [k, v] : patch.items()) {
+    if (k.rfind("$deleteFromPrimitiveList/", 0) == 0) {
+      auto field = k.substr(std::string("$deleteFromPrimitiveList/").size());
+      if (target.contains(field) && target[field].is_array() && v.is_array()) {
+        auto& list = target[field];
+        for (const auto& del : v) list.erase(std::remove(list.begin(), list.end(), del), list.end());
+      }
+      continue;
+    }
+    if (is_directive(k)) continue;
+    if (v.is_null()) {
+      target.erase(k);
+    } else if (v.is_object()) {
+      if (v.contains("$patch") && v["$patch"] == "delete") target.erase(k);
+      else strategic_merge(target[k], v);
+    } else if (v.is_array()) {
+      merge_list(target[k], v, k);
+    } else {
+      target[k] = v;
+    }
+  }
+  if (patch.contains("$retainKeys") && patch["$retainKeys"].is_array()) {
+    const auto& keep = patch["$retainKeys"];
+    for (auto it = target.begin(); it != target.end();) {
+      if (std::find(keep.begin(), keep.end(), it.key()) == keep.end()) it = target.erase(it);
+      else ++it;
+    }
+  }
+}
+
+FieldSet field_set_of(const nlohmann::json& object) {
+  FieldSet out;
+  collect_fields(object, "", out, true);
+  return out;
+}
+
+nlohmann::json fields_v1(const nlohmann::json& object) { return fields_v1_from_set(field_set_of(object)); }
+
+nlohmann::json fields_v1_from_set(const FieldSet& fields) {
+  // The structured form kube-apiserver stores ("f:spec": {"f:replicas": {}}, "k:{...}").
+  nlohmann::json root = nlohmann::json::object();
+  for (const auto& path : fields) {
+    nlohmann::json* cur = &root;
+    std::size_t i = 0;
+    while (i < path.size()) {
+      if (path[i] == '.') {
+        auto end = path.find_first_of(".[", i + 1);
+        std::string name = path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
+        cur = &(*cur)["f:" + name];
+        if (!cur->is_object()) *cur = nlohmann::json::object();
+        i = end == std::string::npos ? path.size() : end;
+      } else if (path[i] == '[') {
+        auto close = path.find(']', i);
+        auto eq = path.find('=', i);
+        std::string key = path.substr(i + 1, eq - i - 1), val = path.substr(eq + 1, close - eq - 1);
+        nlohmann::json k = {{key, val}};
+        if (!val.empty() && std::isdigit(static_cast<unsigned char>(val[0])))
+          k[key] = std::strtoll(val.c_str(), nullptr, 10);
+        cur = &(*cur)["k:" + k.dump()];
+        if (!cur->is_object()) *cur = nlohmann::json::object();
+        (*cur)["."] = nlohmann::json::object();
+        i = close + 1;
+      } else {
+        break;
+      }
+    }
+  }
+  return root;
+}
+
+const nlohmann::json* value_at(const nlohmann::json& object, const std::string& path) {
+  const nlohmann::json* cur = &object;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      auto end = path.find_first_of(".[", i + 1);
+      std::string name = path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
+      if (!cur->is_object() || !cur->contains(name)) return nullptr;
+      cur = &(*cur)[name];
+      i = end == std::string::npos ? path.size() : end;
+    } else if (path[i] == '[') {
+      auto close = path.find(']', i);
+      auto eq = path.find('=', i);
+      std::string key = path.substr(i + 1, eq - i - 1), val = path.substr(eq + 1, close - eq - 1);
+      if (!cur->is_array()) return nullptr;
+      const nlohmann::json* found = nullptr;
+      for (const auto& e : *cur) {
+        if (!e.is_object() || !e.contains(key)) continue;
+        const auto& kv = e[key];
+        if ((kv.is_string() ? kv.get<std::string>() : kv.dump()) == val) found = &e;
+      }
+      if (!found) return nullptr;
+      cur = found;
+      i = close + 1;
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+namespace {
+void collect_v1(const nlohmann::json& node, const std::string& prefix, FieldSet& out) {
+  bool has_child = false;
+  for (const auto& [k, v] : node.items()) {
+    if (k == ".") continue;
+    has_child = true;
+    if (k.rfind("f:", 0) == 0) {
+      collect_v1(v, prefix + "." + k.substr(2), out);
+    } else if (k.rfind("k:", 0) == 0) {
+      auto key = nlohmann::json::parse(k.substr(2), nullptr, false);
+      if (!key.is_object() || key.empty()) continue;
+      const auto& [kk, kv] = *key.items().begin();
+      collect_v1(v, prefix + "[" + kk + "=" + (kv.is_string() ? kv.get<std::string>() : kv.dump()) + "]", out);
+    }
+  }
+  if (!has_child && !prefix.empty()) out.insert(prefix);
+}
+}  // namespace
+
+FieldSet field_set_from_v1(const nlohmann::json& fields_v1) {
+  FieldSet out;
+  if (fields_v1.is_object()) collect_v1(fields_v1, "", out);
+  return out;
+}
+
+void erase_at(nlohmann::json& object, const std::string& path) {
+  auto cut = path.find_last_of(".[");
+  if (cut == std::string::npos) return;
+  const std::string parent_path = path.substr(0, cut);
+  nlohmann::json* parent = parent_path.empty() ? &object : const_cast<nlohmann::json*>(value_at(object, parent_path));
+  if (!parent) return;
+  if (path[cut] == '.') {
+    if (parent->is_object()) parent->erase(path.substr(cut + 1));
+    return;
+  }
+  auto eq = path.find('=', cut);
+  std::string key = path.substr(cut + 1, eq - cut - 1), val = path.substr(eq + 1, path.size() - eq - 2);
+  if (!parent->is_array()) return;
+  for (auto it = parent->begin(); it != parent->end(); ++it) {
+    if (!it->is_object() || !it->contains(key)) continue;
+    const auto& kv = (*it)[key];
+    if ((kv.is_string() ? kv.get<std::string>() : kv.dump()) == val) {
+      parent->erase(it);
+      return;
+    }
+  }
+}
+
+nlohmann::json yaml_to_json(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_discarded()) return parsed;
+  return from_yaml(YAML::Load(text));
+}
+
+}  // namespace sluice::standin
