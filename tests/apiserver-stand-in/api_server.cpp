@@ -4,6 +4,8 @@
 
 #include "common/k8s_status.h"
 #include "common/token_compare.h"
+#include "patch.h"
+#include "protobuf_decoder.h"
 
 namespace sluice::standin {
 namespace {
@@ -48,6 +50,24 @@ std::optional<ResourcePath> parse_resource_path(const std::string& path) {
   if (rest.size() > 1) rp.name = rest[1];
   if (rest.size() > 2) rp.subresource = rest[2];
   return rp;
+}
+
+// A create or update body: JSON, YAML, or Kubernetes protobuf (what kubectl's typed clients send).
+std::optional<nlohmann::json> parse_object_body(const HttpRequest& req, std::string& error) {
+  const std::string ct = req.header("content-type");
+  if (ct.find("application/vnd.kubernetes.protobuf") != std::string::npos) return decode_k8s_protobuf(req.body, error);
+  if (ct.find("yaml") == std::string::npos) {
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_object()) return j;
+  }
+  try {
+    auto j = yaml_to_json(req.body);
+    if (j.is_object()) return j;
+  } catch (const std::exception&) {
+  }
+  error = "the body of the request was in an unknown format - accepted media types include: application/json, "
+          "application/yaml, application/vnd.kubernetes.protobuf";
+  return std::nullopt;
 }
 
 ApiServer::ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, ObjectStore& store,
@@ -146,6 +166,10 @@ void ApiServer::handle(const SessionPtr& s, HttpRequest& req) {
     if (auto u = req.header("impersonate-user"); !u.empty()) {
       caller.user = u;
       caller.groups = req.header_values("impersonate-group");
+      // kube-apiserver adds this group to every impersonated user but system:anonymous.
+      if (u != "system:anonymous" &&
+          std::find(caller.groups.begin(), caller.groups.end(), "system:authenticated") == caller.groups.end())
+        caller.groups.push_back("system:authenticated");
       caller.uid = req.header("impersonate-uid");
       for (const auto& [k, v] : req.headers)
         if (k.rfind("impersonate-extra-", 0) == 0) caller.extra[percent_decode(k.substr(18), false)].push_back(v);
@@ -230,8 +254,10 @@ bool ApiServer::handle_discovery(const SessionPtr& s, HttpRequest& req) {
 void ApiServer::handle_virtual(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp, const Caller& caller) {
   if (req.method != "POST" || !rp.name.empty())
     return fail(s, 405, "the server does not allow this method on the requested resource", "MethodNotAllowed");
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object()) return fail(s, 400, "the request body is not a JSON object", "BadRequest");
+  std::string error;
+  auto parsed = parse_object_body(req, error);
+  if (!parsed) return fail(s, 400, error, "BadRequest");
+  json body = std::move(*parsed);
   body["metadata"]["creationTimestamp"] = nullptr;
   json user = {{"username", caller.user}, {"groups", caller.groups}};
   if (!caller.uid.empty()) user["uid"] = caller.uid;

@@ -28,6 +28,9 @@ struct ResourcePath {
 };
 std::optional<ResourcePath> parse_resource_path(const std::string& path);
 
+// A create or update body: JSON, YAML, or Kubernetes protobuf (what kubectl's typed clients send).
+std::optional<nlohmann::json> parse_object_body(const HttpRequest& req, std::string& error);
+
 class ApiServer {
  public:
   ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, ObjectStore& store, PodRuntime& runtime,

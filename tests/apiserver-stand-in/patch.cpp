@@ -52,7 +52,53 @@ void merge_list(nlohmann::json& target, const nlohmann::json& patch, const std::
   }
 }
 
-std::string escape_key(const std::string& k) { return k; }
+// Keys may hold '.', '[' or ']' (annotation keys do): those are escaped with a backslash.
+std::string escape_key(const std::string& k) {
+  std::string out;
+  for (char c : k) {
+    if (c == '.' || c == '[' || c == ']' || c == '=' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+struct Segment {
+  bool keyed = false;  // a list element selected by merge key
+  std::string name;    // map key, or the merge key's name
+  std::string value;   // the merge key's value
+};
+
+// Splits ".a.b\.c[name=x].d" into segments, undoing the escapes.
+std::vector<Segment> split_field_path(const std::string& path) {
+  std::vector<Segment> out;
+  std::size_t i = 0;
+  auto read_until = [&](const std::string& stops) {
+    std::string tok;
+    while (i < path.size() && stops.find(path[i]) == std::string::npos) {
+      if (path[i] == '\\' && i + 1 < path.size()) ++i;
+      tok += path[i++];
+    }
+    return tok;
+  };
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      ++i;
+      out.push_back({false, read_until(".["), ""});
+    } else if (path[i] == '[') {
+      ++i;
+      Segment seg{true, read_until("="), ""};
+      if (i < path.size()) ++i;
+      seg.value = read_until("]");
+      if (i < path.size()) ++i;
+      out.push_back(std::move(seg));
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+
+std::string key_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 void collect_fields(const nlohmann::json& value, const std::string& prefix, FieldSet& out, bool top) {
   if (value.is_object()) {
@@ -70,13 +116,14 @@ void collect_fields(const nlohmann::json& value, const std::string& prefix, Fiel
     return;
   }
   if (value.is_array() && !value.empty() && value.front().is_object()) {
-    const auto last = prefix.substr(prefix.rfind('.') + 1);
+    const auto segs = split_field_path(prefix);
+    const std::string last = segs.empty() ? "" : segs.back().name;
     const std::string key = merge_key_for(last, value.front());
     if (!key.empty()) {
       for (const auto& elem : value) {
         if (!elem.contains(key)) continue;
         const auto& kv = elem[key];
-        std::string id = prefix + "[" + key + "=" + (kv.is_string() ? kv.get<std::string>() : kv.dump()) + "]";
+        std::string id = prefix + "[" + escape_key(key) + "=" + escape_key(key_text(kv)) + "]";
         FieldSet inner;
         collect_fields(elem, id, inner, false);
         out.insert(inner.begin(), inner.end());
@@ -202,28 +249,18 @@ nlohmann::json fields_v1_from_set(const FieldSet& fields) {
   nlohmann::json root = nlohmann::json::object();
   for (const auto& path : fields) {
     nlohmann::json* cur = &root;
-    std::size_t i = 0;
-    while (i < path.size()) {
-      if (path[i] == '.') {
-        auto end = path.find_first_of(".[", i + 1);
-        std::string name = path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
-        cur = &(*cur)["f:" + name];
-        if (!cur->is_object()) *cur = nlohmann::json::object();
-        i = end == std::string::npos ? path.size() : end;
-      } else if (path[i] == '[') {
-        auto close = path.find(']', i);
-        auto eq = path.find('=', i);
-        std::string key = path.substr(i + 1, eq - i - 1), val = path.substr(eq + 1, close - eq - 1);
-        nlohmann::json k = {{key, val}};
-        if (!val.empty() && std::isdigit(static_cast<unsigned char>(val[0])))
-          k[key] = std::strtoll(val.c_str(), nullptr, 10);
+    for (const auto& seg : split_field_path(path)) {
+      if (!seg.keyed) {
+        cur = &(*cur)["f:" + seg.name];
+      } else {
+        nlohmann::json k = {{seg.name, seg.value}};
+        if (!seg.value.empty() && seg.value.find_first_not_of("0123456789") == std::string::npos)
+          k[seg.name] = std::strtoll(seg.value.c_str(), nullptr, 10);
         cur = &(*cur)["k:" + k.dump()];
         if (!cur->is_object()) *cur = nlohmann::json::object();
         (*cur)["."] = nlohmann::json::object();
-        i = close + 1;
-      } else {
-        break;
       }
+      if (!cur->is_object()) *cur = nlohmann::json::object();
     }
   }
   return root;
@@ -231,31 +268,18 @@ nlohmann::json fields_v1_from_set(const FieldSet& fields) {
 
 const nlohmann::json* value_at(const nlohmann::json& object, const std::string& path) {
   const nlohmann::json* cur = &object;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '.') {
-      auto end = path.find_first_of(".[", i + 1);
-      std::string name = path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
-      if (!cur->is_object() || !cur->contains(name)) return nullptr;
-      cur = &(*cur)[name];
-      i = end == std::string::npos ? path.size() : end;
-    } else if (path[i] == '[') {
-      auto close = path.find(']', i);
-      auto eq = path.find('=', i);
-      std::string key = path.substr(i + 1, eq - i - 1), val = path.substr(eq + 1, close - eq - 1);
-      if (!cur->is_array()) return nullptr;
-      const nlohmann::json* found = nullptr;
-      for (const auto& e : *cur) {
-        if (!e.is_object() || !e.contains(key)) continue;
-        const auto& kv = e[key];
-        if ((kv.is_string() ? kv.get<std::string>() : kv.dump()) == val) found = &e;
-      }
-      if (!found) return nullptr;
-      cur = found;
-      i = close + 1;
-    } else {
-      return nullptr;
+  for (const auto& seg : split_field_path(path)) {
+    if (!seg.keyed) {
+      if (!cur->is_object() || !cur->contains(seg.name)) return nullptr;
+      cur = &(*cur)[seg.name];
+      continue;
     }
+    if (!cur->is_array()) return nullptr;
+    const nlohmann::json* found = nullptr;
+    for (const auto& e : *cur)
+      if (e.is_object() && e.contains(seg.name) && key_text(e[seg.name]) == seg.value) found = &e;
+    if (!found) return nullptr;
+    cur = found;
   }
   return cur;
 }
@@ -267,12 +291,12 @@ void collect_v1(const nlohmann::json& node, const std::string& prefix, FieldSet&
     if (k == ".") continue;
     has_child = true;
     if (k.rfind("f:", 0) == 0) {
-      collect_v1(v, prefix + "." + k.substr(2), out);
+      collect_v1(v, prefix + "." + escape_key(k.substr(2)), out);
     } else if (k.rfind("k:", 0) == 0) {
       auto key = nlohmann::json::parse(k.substr(2), nullptr, false);
       if (!key.is_object() || key.empty()) continue;
       const auto& [kk, kv] = *key.items().begin();
-      collect_v1(v, prefix + "[" + kk + "=" + (kv.is_string() ? kv.get<std::string>() : kv.dump()) + "]", out);
+      collect_v1(v, prefix + "[" + escape_key(kk) + "=" + escape_key(key_text(kv)) + "]", out);
     }
   }
   if (!has_child && !prefix.empty()) out.insert(prefix);
@@ -286,26 +310,34 @@ FieldSet field_set_from_v1(const nlohmann::json& fields_v1) {
 }
 
 void erase_at(nlohmann::json& object, const std::string& path) {
-  auto cut = path.find_last_of(".[");
-  if (cut == std::string::npos) return;
-  const std::string parent_path = path.substr(0, cut);
-  nlohmann::json* parent = parent_path.empty() ? &object : const_cast<nlohmann::json*>(value_at(object, parent_path));
-  if (!parent) return;
-  if (path[cut] == '.') {
-    if (parent->is_object()) parent->erase(path.substr(cut + 1));
+  auto segs = split_field_path(path);
+  if (segs.empty()) return;
+  nlohmann::json* cur = &object;
+  for (std::size_t i = 0; i + 1 < segs.size(); ++i) {
+    const auto& seg = segs[i];
+    if (!seg.keyed) {
+      if (!cur->is_object() || !cur->contains(seg.name)) return;
+      cur = &(*cur)[seg.name];
+      continue;
+    }
+    if (!cur->is_array()) return;
+    nlohmann::json* found = nullptr;
+    for (auto& e : *cur)
+      if (e.is_object() && e.contains(seg.name) && key_text(e[seg.name]) == seg.value) found = &e;
+    if (!found) return;
+    cur = found;
+  }
+  const auto& last = segs.back();
+  if (!last.keyed) {
+    if (cur->is_object()) cur->erase(last.name);
     return;
   }
-  auto eq = path.find('=', cut);
-  std::string key = path.substr(cut + 1, eq - cut - 1), val = path.substr(eq + 1, path.size() - eq - 2);
-  if (!parent->is_array()) return;
-  for (auto it = parent->begin(); it != parent->end(); ++it) {
-    if (!it->is_object() || !it->contains(key)) continue;
-    const auto& kv = (*it)[key];
-    if ((kv.is_string() ? kv.get<std::string>() : kv.dump()) == val) {
-      parent->erase(it);
+  if (!cur->is_array()) return;
+  for (auto it = cur->begin(); it != cur->end(); ++it)
+    if (it->is_object() && it->contains(last.name) && key_text((*it)[last.name]) == last.value) {
+      cur->erase(it);
       return;
     }
-  }
 }
 
 nlohmann::json yaml_to_json(const std::string& text) {

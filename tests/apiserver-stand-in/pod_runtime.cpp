@@ -35,6 +35,9 @@ void set_cloexec_nonblock(int fd) {
 
 PodRuntime::PodRuntime(boost::asio::io_context& io, std::string root)
     : io_(io), root_(std::move(root)), sigchld_(io, SIGCHLD) {
+  // Objects live in memory only: files of an earlier run belong to pods that no longer exist.
+  fs::remove_all(root_ + "/pods");
+  fs::remove_all(root_ + "/logs");
   fs::create_directories(root_ + "/pods");
   fs::create_directories(root_ + "/logs");
   wait_for_children();
@@ -60,7 +63,7 @@ bool PodRuntime::start_container(const std::string& ns, const std::string& pod, 
                                  ExitHandler on_exit) {
   const std::string dir = pod_dir(ns, pod);
   const std::string log = log_path(ns, pod, container);
-  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return false;
   if (argv.empty()) {
     ::close(log_fd);
@@ -93,6 +96,10 @@ bool PodRuntime::container_running(const std::string& ns, const std::string& pod
 
 void PodRuntime::stop_pod(const std::string& ns, const std::string& pod) {
   const std::string prefix = ns + "/" + pod + "/";
+  std::error_code ec;
+  fs::remove_all(root_ + "/pods/" + ns + "/" + pod, ec);
+  for (const auto& entry : fs::directory_iterator(root_ + "/logs", ec))
+    if (entry.path().filename().string().rfind(ns + "_" + pod + "_", 0) == 0) fs::remove(entry.path(), ec);
   for (auto it = containers_.begin(); it != containers_.end();) {
     if (it->first.compare(0, prefix.size(), prefix) == 0) {
       ::kill(-it->second, SIGKILL);

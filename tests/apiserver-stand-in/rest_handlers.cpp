@@ -19,23 +19,6 @@ bool wants_partial(const HttpRequest& req) {
 }
 bool is_dry_run(const HttpRequest& req) { return req.param("dryRun") == "All"; }
 
-// A create or update body: JSON, YAML, or Kubernetes protobuf (what kubectl's typed clients send).
-std::optional<json> parse_object_body(const HttpRequest& req, std::string& error) {
-  const std::string ct = req.header("content-type");
-  if (ct.find("application/vnd.kubernetes.protobuf") != std::string::npos) return decode_k8s_protobuf(req.body, error);
-  if (ct.find("yaml") == std::string::npos) {
-    auto j = json::parse(req.body, nullptr, false);
-    if (j.is_object()) return j;
-  }
-  try {
-    auto j = yaml_to_json(req.body);
-    if (j.is_object()) return j;
-  } catch (const std::exception&) {
-  }
-  error = "the body of the request was in an unknown format - accepted media types include: application/json, "
-          "application/yaml, application/vnd.kubernetes.protobuf";
-  return std::nullopt;
-}
 
 std::string field_manager(const HttpRequest& req) {
   std::string m = req.param("fieldManager");
@@ -105,6 +88,11 @@ json scale_of(const json& obj) {
 void update_managed_fields(json& obj, const json* existing, const std::string& manager, const std::string& operation,
                            const json& touched, const std::string& api_version, const std::string& subresource) {
   json entries = existing ? existing->value("metadata", json::object()).value("managedFields", json::array()) : json::array();
+  // A client that rewrites managedFields itself (kubectl migrating client-side-apply ownership to
+  // server-side apply) gets exactly what it wrote, as from kube-apiserver.
+  if (obj["metadata"].contains("managedFields") && obj["metadata"]["managedFields"].is_array() &&
+      obj["metadata"]["managedFields"] != entries)
+    return;
   const FieldSet claimed = field_set_of(touched);
   json out = json::array();
   FieldSet mine;
@@ -389,29 +377,35 @@ void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceTy
   const std::string ct = req.header("content-type");
   const std::string type = ct.substr(0, ct.find(';'));
   if (type == "application/apply-patch+yaml") return do_apply(s, req, t, rp);
+  if (type != "application/json-patch+json" && type != "application/merge-patch+json" &&
+      type != "application/strategic-merge-patch+json")
+    return fail(s, 415, "the body of the request was in an unknown format - accepted media types include: "
+                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+                        "application/strategic-merge-patch+json", "UnsupportedMediaType");
   const json* existing = store_.get(t.group_resource(), rp.ns, rp.name);
   if (!existing) return not_found(s, t, rp.name);
   json patch = json::parse(req.body, nullptr, false);
   if (patch.is_discarded()) return fail(s, 400, "the patch is not valid JSON", "BadRequest");
   json base = rp.subresource == "scale" ? scale_of(*existing) : *existing;
-  json patched;
-  try {
-    if (type == "application/json-patch+json") {
-      if (!patch.is_array()) return fail(s, 400, "json patch must be a list of operations", "BadRequest");
-      patched = base.patch(patch);
-    } else if (type == "application/merge-patch+json") {
-      patched = base;
-      patched.merge_patch(patch);
-    } else if (type == "application/strategic-merge-patch+json") {
-      patched = base;
-      strategic_merge(patched, patch);
-    } else {
-      return fail(s, 415, "the body of the request was in an unknown format - accepted media types include: "
-                          "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
-                          "application/strategic-merge-patch+json", "UnsupportedMediaType");
+  json patched = base;
+  if (type == "application/json-patch+json") {
+    if (!patch.is_array()) return fail(s, 400, "json patch must be a list of operations", "BadRequest");
+    // One operation at a time, so a failure names the operation as kube-apiserver does.
+    for (const auto& op : patch) {
+      try {
+        patched = patched.patch(json::array({op}));
+      } catch (const std::exception&) {
+        const std::string path = op.value("path", std::string());
+        const std::string verb = op.value("op", std::string());
+        return fail(s, 422, verb == "test" ? "testing value " + path + " failed: test failed"
+                                           : verb + " operation does not apply: doc is missing path: \"" + path + "\": missing value",
+                    "Invalid");
+      }
     }
-  } catch (const std::exception& e) {
-    return fail(s, 422, std::string("the patch could not be applied: ") + e.what(), "Invalid");
+  } else if (type == "application/merge-patch+json") {
+    patched.merge_patch(patch);
+  } else {
+    strategic_merge(patched, patch);
   }
   const std::string current_rv = (*existing)["metadata"]["resourceVersion"];
   const std::string sent_rv = patched.value("metadata", json::object()).value("resourceVersion", current_rv);

@@ -79,7 +79,15 @@ std::vector<Column> columns_for(const std::string& kind) {
                return json(std::to_string(ready) + "/" + std::to_string(total));
              }},
             {"Status", "string", "", "The aggregate status of the containers in this pod.", 0,
-             [](const json& o) { return json(str_at(o, {"status", "phase"}, "Pending")); }},
+             [](const json& o) {
+               // As the API server's printer: a finished container's reason (Completed, Error) wins.
+               std::string reason = str_at(o, {"status", "phase"}, "Pending");
+               if (o.contains("status") && o["status"].contains("containerStatuses"))
+                 for (const auto& cs : o["status"]["containerStatuses"])
+                   if (cs.contains("state") && cs["state"].contains("terminated"))
+                     reason = cs["state"]["terminated"].value("reason", reason);
+               return json(reason);
+             }},
             {"Restarts", "string", "", "The number of times the containers in this pod have been restarted.", 0,
              [](const json&) { return json("0"); }},
             age_col(),

@@ -61,3 +61,19 @@ TEST_CASE("apply bodies may be YAML or JSON") {
   CHECK(j["spec"]["replicas"] == 3);
   CHECK(yaml_to_json(R"({"a":[1,2]})")["a"][1] == 2);
 }
+
+TEST_CASE("field paths escape keys that hold dots, as annotation and label keys do") {
+  json obj = json::parse(R"({"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"},
+                                         "labels":{"app.kubernetes.io/name":"web"}}})");
+  auto set = field_set_of(obj);
+  REQUIRE(set.size() == 2);
+  auto v1 = fields_v1(obj);
+  CHECK(v1["f:metadata"]["f:annotations"].contains("f:kubectl.kubernetes.io/last-applied-configuration"));
+  CHECK(v1["f:metadata"]["f:labels"].contains("f:app.kubernetes.io/name"));
+  CHECK(field_set_from_v1(v1) == set);
+  for (const auto& p : set) REQUIRE(value_at(obj, p));
+  const std::string annotation = *set.begin();
+  erase_at(obj, annotation);
+  CHECK(value_at(obj, annotation) == nullptr);
+  CHECK(obj["metadata"]["labels"]["app.kubernetes.io/name"] == "web");
+}
