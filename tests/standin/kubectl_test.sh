@@ -295,6 +295,41 @@ port_forward)
   done
   kill $pf
   ;;
+attach)
+  k run ticker --image=busybox --restart=Never -- sh -c 'sleep 1; for i in 1 2 3; do echo "tick $i"; sleep 0.3; done'
+  out=$(timeout 20 kubectl -n "$ns" attach ticker 2>&1) || fail "attach did not end with the container: $out"
+  contains "$out" "tick 3" "attach output"
+  ;;
+collections)
+  for i in 1 2 3; do k create cm "c$i" >/dev/null; done
+  k label cm c1 c2 sweep=yes >/dev/null
+  kubectl delete --raw "/api/v1/namespaces/$ns/configmaps?labelSelector=sweep%3Dyes" >/dev/null
+  out=$(k get cm -o name); [ "$out" = "configmap/c3" ] || fail "deletecollection by label: $out"
+  cat >"$work/hooks.yaml" <<YAML
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: $ns-policy}
+webhooks:
+- name: check.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig: {url: "https://example.com/validate"}
+  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: $ns-mutate}
+webhooks:
+- name: mutate.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig: {url: "https://example.com/mutate"}
+YAML
+  out=$(kubectl apply -f "$work/hooks.yaml"); contains "$out" "validatingwebhookconfiguration.admissionregistration.k8s.io/$ns-policy created"
+  out=$(kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o name)
+  contains "$out" "$ns-policy"; contains "$out" "$ns-mutate"
+  kubectl delete -f "$work/hooks.yaml" >/dev/null
+  ;;
 auth)
   out=$(kubectl auth can-i create pods/exec -n "$ns"); [ "$out" = yes ] || fail "can-i: $out"
   out=$(kubectl auth can-i delete clusterrolebindings 2>/dev/null); [ "$out" = yes ] || fail "can-i cluster-scoped: $out"
