@@ -1,11 +1,19 @@
-// sluice-agent: runs in a cluster and dials out to the gateway. This build parses and checks
-// its flags; the tunnel client that uses them is the next step (see README, "Status").
+// sluice-agent: runs in a cluster and dials out to the gateway; relays the gateway's requests to
+// the local API server. One Asio thread does all API-server I/O; gRPC runs its own threads.
+#include <utility>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <iostream>
 #include <string>
 
+#include "agent/tunnel_client.h"
+#include "common/logging.h"
+#include "common/tls_certs.h"
+#include "common/token_compare.h"
 #include "sluice/version.h"
 
 namespace po = boost::program_options;
@@ -20,7 +28,9 @@ int main(int argc, char** argv) {
       ("token-file", po::value<std::string>(), "file holding the agent token printed by 'sluice-gateway cluster add'")
       ("gateway-ca", po::value<std::string>(), "CA bundle that signs the gateway's certificate")
       ("kubeconfig", po::value<std::string>(), "reach the API server through this kubeconfig instead of the in-cluster config")
-      ("context", po::value<std::string>(), "kubeconfig context to use (default: current-context)");
+      ("context", po::value<std::string>(), "kubeconfig context to use (default: current-context)")
+      ("grace-seconds", po::value<int>()->default_value(30), "on SIGTERM, how long in-flight exchanges may take to finish")
+      ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -49,7 +59,42 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::cerr << "sluice-agent: flags are valid, but this build does not contain the tunnel client yet; "
-               "nothing was started\n";
-  return 1;
+  if (!sluice::common::setup_logging(vm["log-level"].as<std::string>())) {
+    std::cerr << "sluice-agent: unknown --log-level\n";
+    return 2;
+  }
+  std::string error;
+  auto upstream = vm.count("kubeconfig")
+                      ? sluice::agent::load_kubeconfig(vm["kubeconfig"].as<std::string>(),
+                                                       vm.count("context") ? vm["context"].as<std::string>() : "", error)
+                      : sluice::agent::load_in_cluster(error);
+  if (!upstream) {
+    std::cerr << "sluice-agent: " << error << "\n";
+    return 2;
+  }
+  sluice::agent::TunnelOptions options;
+  options.gateway = vm["gateway"].as<std::string>();
+  options.cluster = vm["cluster"].as<std::string>();
+  options.token_file = vm["token-file"].as<std::string>();
+  options.agent_version = sluice::kVersion;
+  options.agent_id = sluice::common::random_token_hex(8);
+  try {
+    options.gateway_ca_pem = sluice::common::read_file(vm["gateway-ca"].as<std::string>());
+    boost::asio::io_context io;
+    sluice::agent::ConnectionPool pool(io, *upstream);
+    sluice::agent::TunnelClient tunnel(io, pool, options);
+    tunnel.start();
+    spdlog::info("sluice-agent {} for cluster {}: gateway {}, API server https://{}:{}", sluice::kVersion, options.cluster,
+                 options.gateway, upstream->host, upstream->port);
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+      tunnel.drain(std::chrono::seconds(vm["grace-seconds"].as<int>()), [&io] { io.stop(); });
+    });
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  spdlog::info("sluice-agent stopped");
+  return 0;
 }

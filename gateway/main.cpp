@@ -3,7 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/cluster_command.h"
 #include "gateway/cli/migrate_command.h"
+#include "gateway/cli/serve_command.h"
+#include "gateway/cli/setup_commands.h"
 #include "sluice/version.h"
 
 namespace {
@@ -11,7 +14,13 @@ constexpr const char* kUsage =
     "Usage: sluice-gateway <command> [options]\n"
     "\n"
     "Commands:\n"
+    "  serve --config FILE      run the gateway\n"
     "  migrate --database URL   apply the database schema (idempotent, safe to run concurrently)\n"
+    "  cluster add NAME         register a cluster; prints its agent token once\n"
+    "  cluster list             registered clusters, connected or not, agent version, last seen\n"
+    "  cluster remove NAME      forget a cluster\n"
+    "  kubeconfig --cluster NAME --token-file F   print a kubeconfig that reaches NAME through the gateway\n"
+    "  certs --dir DIR          write a self-signed CA and serving certificate (demo, tests)\n"
     "\n"
     "Options:\n"
     "  -h, --help               show this help\n"
@@ -37,6 +46,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "migrate") return sluice::gateway::cli::run_migrate(rest);
+  if (cmd == "serve") return sluice::gateway::cli::run_serve(rest);
+  if (cmd == "cluster") return sluice::gateway::cli::run_cluster(rest);
+  if (cmd == "kubeconfig") return sluice::gateway::cli::run_kubeconfig(rest);
+  if (cmd == "certs") return sluice::gateway::cli::run_certs(rest);
   std::cerr << "sluice-gateway: unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

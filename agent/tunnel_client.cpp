@@ -1,0 +1,347 @@
+#include "agent/tunnel_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+
+#include "common/tls_certs.h"
+
+namespace sluice::agent {
+namespace {
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+// One Control call: hello, heartbeats, and the gateway's instructions.
+class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::GatewayMessage> {
+ public:
+  ControlCall(TunnelClient& client, const std::string& token) : client_(client) {
+    ctx_.AddMetadata("authorization", "Bearer " + token);
+    ctx_.AddMetadata("x-sluice-cluster", client.options_.cluster);
+    client.stub_->async()->Control(&ctx_, this);
+    pb::AgentMessage hello;
+    hello.mutable_hello()->set_cluster(client.options_.cluster);
+    hello.mutable_hello()->set_agent_version(client.options_.agent_version);
+    hello.mutable_hello()->set_agent_id(client.options_.agent_id);
+    send(std::move(hello));
+    StartRead(&in_);
+    AddHold();
+    StartCall();
+  }
+
+  void send(pb::AgentMessage m) {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    out_.push_back(std::move(m));
+    if (out_.size() == 1) StartWrite(&out_.front());
+  }
+
+  void cancel() { ctx_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return close();
+    if (in_.has_welcome()) client_.on_welcome(in_.welcome().tunnel_id(), in_.welcome().idle_exchanges());
+    else if (in_.has_open_exchanges()) client_.open_exchanges(in_.open_exchanges().count());
+    else if (in_.has_drain()) spdlog::info("the gateway asks to drain: {}", in_.drain().reason());
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    out_.pop_front();
+    if (ok && !closed_ && !out_.empty()) StartWrite(&out_.front());
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    client_.on_control_done(status);
+    delete this;
+  }
+
+ private:
+  void close() {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    RemoveHold();
+  }
+
+  TunnelClient& client_;
+  grpc::ClientContext ctx_;
+  pb::GatewayMessage in_;
+  std::mutex mu_;
+  std::deque<pb::AgentMessage> out_;
+  bool closed_ = false;
+};
+
+// Writes toward the gateway from the API-server side; outlives the call it writes to.
+struct ExchangeWriter {
+  std::mutex mu;
+  grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame>* call = nullptr;
+  std::deque<std::pair<pb::AgentFrame, std::function<void(bool)>>> queue;
+  bool closed = false;
+};
+
+// One Exchange call: idle until the gateway sends a request head, then one proxied exchange.
+class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame> {
+ public:
+  ExchangeCall(TunnelClient& client, const std::string& token, const std::string& tunnel_id)
+      : client_(client), writer_(std::make_shared<ExchangeWriter>()) {
+    writer_->call = this;
+    ctx_.AddMetadata("authorization", "Bearer " + token);
+    ctx_.AddMetadata("x-sluice-cluster", client.options_.cluster);
+    client.stub_->async()->Exchange(&ctx_, this);
+    pb::AgentFrame ready;
+    ready.mutable_ready()->set_tunnel_id(tunnel_id);
+    write(writer_, std::move(ready), [](bool) {});
+    StartRead(&in_);
+    AddHold();
+    StartCall();
+  }
+
+  static void write(const std::shared_ptr<ExchangeWriter>& w, pb::AgentFrame frame, std::function<void(bool)> accepted) {
+    std::unique_lock lock(w->mu);
+    if (w->closed || !w->call) {
+      lock.unlock();
+      accepted(false);
+      return;
+    }
+    w->queue.emplace_back(std::move(frame), std::move(accepted));
+    if (w->queue.size() == 1) w->call->StartWrite(&w->queue.front().first);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::function<void(bool)> accepted;
+    {
+      std::lock_guard lock(writer_->mu);
+      accepted = std::move(writer_->queue.front().second);
+      writer_->queue.pop_front();
+      if (ok && !writer_->queue.empty()) StartWrite(&writer_->queue.front().first);
+    }
+    accepted(ok);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      if (exchange_) exchange_->cancel();
+      return release();
+    }
+    if (in_.has_request_head()) {
+      taken_ = true;
+      client_.on_exchange_taken();
+      std::weak_ptr<ExchangeWriter> weak = writer_;
+      exchange_ = std::make_shared<ApiServerExchange>(
+          client_.pool_, in_.request_head(), [weak](pb::AgentFrame frame, std::function<void(bool)> accepted) {
+            if (auto w = weak.lock()) ExchangeCall::write(w, std::move(frame), std::move(accepted));
+            else accepted(false);
+          });
+    } else if (in_.has_body() && exchange_) {
+      exchange_->add_body(std::move(*in_.mutable_body()));
+    } else if (in_.has_end_of_body() && exchange_) {
+      exchange_->end_of_body();
+    } else if (in_.has_upgraded() && exchange_) {
+      // The next read waits until the API server took these bytes: flow control for exec stdin.
+      exchange_->upgraded_from_client(std::move(*in_.mutable_upgraded()), [this] { StartRead(&in_); });
+      return;
+    } else if (in_.has_reset() && exchange_) {
+      exchange_->cancel();
+    }
+    StartRead(&in_);
+  }
+
+  void OnDone(const grpc::Status&) override {
+    {
+      std::lock_guard lock(writer_->mu);
+      writer_->call = nullptr;
+      writer_->closed = true;
+    }
+    if (exchange_) exchange_->cancel();
+    client_.on_exchange_done(taken_);
+    delete this;
+  }
+
+ private:
+  void release() {
+    std::lock_guard lock(writer_->mu);
+    if (released_) return;
+    released_ = true;
+    writer_->closed = true;
+    RemoveHold();
+  }
+
+  TunnelClient& client_;
+  grpc::ClientContext ctx_;
+  pb::GatewayFrame in_;
+  std::shared_ptr<ExchangeWriter> writer_;
+  std::shared_ptr<ApiServerExchange> exchange_;
+  bool taken_ = false, released_ = false;
+};
+
+TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOptions options)
+    : io_(io), pool_(pool), options_(std::move(options)), reconnect_timer_(io), heartbeat_timer_(io), drain_timer_(io) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options_.gateway_ca_pem;
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_backoff_seconds * 1000);
+  channel_ = grpc::CreateCustomChannel(options_.gateway, grpc::SslCredentials(ssl), args);
+  stub_ = pb::Tunnel::NewStub(channel_);
+}
+
+TunnelClient::~TunnelClient() = default;
+
+std::string TunnelClient::token() const {
+  try {
+    return trim(common::read_file(options_.token_file));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot read the agent token: {}", e.what());
+    return "";
+  }
+}
+
+void TunnelClient::start() { net::post(io_, [this] { connect(); }); }
+
+void TunnelClient::connect() {
+  std::lock_guard lock(mu_);
+  if (draining_ || stopped_ || control_) return;
+  control_ = new ControlCall(*this, token());
+}
+
+void TunnelClient::on_welcome(const std::string& tunnel_id, unsigned idle_target) {
+  {
+    std::lock_guard lock(mu_);
+    tunnel_id_ = tunnel_id;
+    idle_target_ = idle_target == 0 ? 4 : idle_target;
+    attempt_ = 0;
+  }
+  spdlog::info("tunnel {} open to {} for cluster {}", tunnel_id, options_.gateway, options_.cluster);
+  open_exchanges(idle_target);
+  net::post(io_, [this] { heartbeat(); });
+}
+
+void TunnelClient::open_exchanges(unsigned n) {
+  std::lock_guard lock(mu_);
+  if (draining_ || tunnel_id_.empty()) return;
+  const std::string t = token();
+  for (unsigned i = 0; i < n; ++i) {
+    ++idle_;
+    new ExchangeCall(*this, t, tunnel_id_);
+  }
+}
+
+void TunnelClient::on_exchange_taken() {
+  bool replace;
+  {
+    std::lock_guard lock(mu_);
+    --idle_;
+    ++active_;
+    replace = !draining_ && idle_ < idle_target_;
+  }
+  if (replace) open_exchanges(1);
+}
+
+void TunnelClient::on_exchange_done(bool taken) {
+  {
+    std::lock_guard lock(mu_);
+    if (taken) --active_;
+    else --idle_;
+  }
+  net::post(io_, [this] { check_drained(); });
+}
+
+void TunnelClient::on_control_done(const grpc::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    control_ = nullptr;
+    tunnel_id_.clear();
+  }
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED)
+    spdlog::error("the gateway refused this agent: {} (check --cluster and --token-file)", status.error_message());
+  else
+    spdlog::warn("tunnel closed: {}", status.ok() ? "by the gateway" : status.error_message());
+  net::post(io_, [this] {
+    heartbeat_timer_.cancel();
+    schedule_reconnect();
+  });
+}
+
+void TunnelClient::schedule_reconnect() {
+  int attempt;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_ || stopped_) return check_drained();
+    attempt = attempt_++;
+  }
+  // Exponential backoff with full jitter: many agents restarting together do not stampede.
+  const double cap = std::min<double>(options_.max_backoff_seconds, 0.25 * (1 << std::min(attempt, 10)));
+  const double delay = std::uniform_real_distribution<double>(cap / 2, cap)(rng_);
+  spdlog::info("reconnecting in {:.2f}s", delay);
+  reconnect_timer_.expires_after(std::chrono::milliseconds(static_cast<long>(delay * 1000)));
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) connect();
+  });
+}
+
+void TunnelClient::heartbeat() {
+  {
+    std::lock_guard lock(mu_);
+    if (!control_ || tunnel_id_.empty()) return;
+    pb::AgentMessage m;
+    auto* hb = m.mutable_heartbeat();
+    hb->set_unix_millis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count());
+    hb->set_idle_exchanges(idle_);
+    hb->set_active_exchanges(active_);
+    control_->send(std::move(m));
+  }
+  heartbeat_timer_.expires_after(std::chrono::seconds(10));
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) heartbeat();
+  });
+}
+
+void TunnelClient::drain(std::chrono::seconds grace, std::function<void()> done) {
+  {
+    std::lock_guard lock(mu_);
+    draining_ = true;
+    drained_ = std::move(done);
+    if (control_) {
+      pb::AgentMessage m;
+      m.mutable_draining();
+      control_->send(std::move(m));
+    }
+  }
+  spdlog::info("draining: no new exchanges; waiting up to {}s for {} in flight", grace.count(), active_);
+  reconnect_timer_.cancel();
+  drain_timer_.expires_after(grace);
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    spdlog::warn("grace period over with {} exchanges in flight", active_);
+    std::function<void()> done;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      done = std::move(drained_);
+    }
+    if (done) done();
+  });
+  check_drained();
+}
+
+void TunnelClient::check_drained() {
+  std::function<void()> done;
+  {
+    std::lock_guard lock(mu_);
+    if (!draining_ || active_ > 0 || !drained_) return;
+    stopped_ = true;
+    done = std::move(drained_);
+  }
+  drain_timer_.cancel();
+  done();
+}
+
+}  // namespace sluice::agent

@@ -1,0 +1,68 @@
+// The agent's tunnel: a Control call to the gateway plus a few idle Exchange calls kept open in
+// advance; reconnects with exponential backoff and jitter; drains on SIGTERM.
+#pragma once
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "agent/apiserver_client.h"
+
+namespace sluice::agent {
+
+struct TunnelOptions {
+  std::string gateway;     // host:port of the gateway's agent listener
+  std::string cluster;
+  std::string token_file;  // the agent token; re-read at every connection attempt
+  std::string gateway_ca_pem;
+  std::string agent_version;
+  std::string agent_id;
+  int max_backoff_seconds = 30;
+};
+
+class ControlCall;
+class ExchangeCall;
+
+class TunnelClient {
+ public:
+  TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOptions options);
+  ~TunnelClient();
+  void start();
+  // Stops taking exchanges, lets in-flight ones finish up to `grace`, then calls `done`.
+  void drain(std::chrono::seconds grace, std::function<void()> done);
+
+ private:
+  friend class ControlCall;
+  friend class ExchangeCall;
+  void connect();
+  void schedule_reconnect();
+  void on_welcome(const std::string& tunnel_id, unsigned idle_target);
+  void open_exchanges(unsigned n);
+  void on_exchange_taken();
+  void on_exchange_done(bool taken);
+  void on_control_done(const grpc::Status& status);
+  void heartbeat();
+  void check_drained();
+  std::string token() const;
+
+  net::io_context& io_;
+  ConnectionPool& pool_;
+  TunnelOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::Tunnel::Stub> stub_;
+  std::mutex mu_;
+  ControlCall* control_ = nullptr;
+  std::string tunnel_id_;
+  unsigned idle_target_ = 4, idle_ = 0, active_ = 0;
+  bool draining_ = false, stopped_ = false;
+  int attempt_ = 0;
+  net::steady_timer reconnect_timer_, heartbeat_timer_, drain_timer_;
+  std::function<void()> drained_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace sluice::agent

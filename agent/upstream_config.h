@@ -1,0 +1,27 @@
+// How the agent reaches its API server: in-cluster (service host, ServiceAccount token and CA)
+// or a kubeconfig (bearer token, client certificate, CA) for development.
+#pragma once
+#include <optional>
+#include <string>
+
+namespace sluice::agent {
+
+struct UpstreamConfig {
+  std::string host;
+  unsigned short port = 443;
+  std::string ca_pem;           // empty: the system trust store
+  std::string token;            // a fixed bearer token, or
+  std::string token_file;       // re-read for every request: ServiceAccount tokens rotate
+  std::string client_cert_pem;  // client certificate authentication
+  std::string client_key_pem;
+
+  std::string bearer_token() const;  // "" when none
+};
+
+std::optional<UpstreamConfig> load_kubeconfig(const std::string& path, const std::string& context, std::string& error);
+std::optional<UpstreamConfig> load_in_cluster(std::string& error);
+
+// "https://host:port" -> host and port; false when not an https URL.
+bool parse_https_url(const std::string& url, std::string& host, unsigned short& port);
+
+}  // namespace sluice::agent

@@ -1,0 +1,118 @@
+#include "gateway/cli/serve_command.h"
+
+#include <utility>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/program_options.hpp>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "common/logging.h"
+#include "common/tls_certs.h"
+#include "gateway/server/https_server.h"
+#include "gateway/store/cluster_store.h"
+#include "gateway/store/migrator.h"
+#include "gateway/tunnel/tunnel_service.h"
+#include "sluice/version.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::gateway::cli {
+
+int run_serve(const std::vector<std::string>& args) {
+  po::options_description opts("Usage: sluice-gateway serve --config FILE");
+  std::string config_path, log_level = "info", ready_file;
+  opts.add_options()("help,h", "show this help")("config", po::value(&config_path), "configuration file (YAML)")
+      ("log-level", po::value(&log_level), "trace, debug, info, warn or error")
+      ("ready-file", po::value(&ready_file), "write the bound ports here as JSON once listening (for tests)");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "sluice-gateway serve: " << e.what() << "\n" << opts;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "sluice-gateway serve: --config FILE is required\n";
+    return 2;
+  }
+  if (!common::setup_logging(log_level)) {
+    std::cerr << "sluice-gateway serve: unknown --log-level " << log_level << "\n";
+    return 2;
+  }
+  std::string error;
+  auto config = load_gateway_config(config_path, error);
+  if (!config) {
+    std::cerr << "sluice-gateway serve: " << error << "\n";
+    return 2;
+  }
+  auto tokens = config->static_tokens_file.empty() ? StaticTokenAuthenticator::parse("", error)
+                                                   : StaticTokenAuthenticator::load(config->static_tokens_file, error);
+  if (!tokens) {
+    std::cerr << "sluice-gateway serve: auth.static_tokens_file: " << error << "\n";
+    return 2;
+  }
+  try {
+    auto report = store::migrate(config->database_url, store::embedded_migrations());
+    spdlog::info("database schema at version {}", report.schema_version);
+  } catch (const std::exception& e) {
+    std::cerr << "sluice-gateway serve: " << e.what() << "\n";
+    return 1;
+  }
+
+  try {
+    tunnel::TunnelRegistry registry;
+    store::ClusterStore agent_clusters(config->database_url);
+    tunnel::TunnelService service(registry, agent_clusters, 4);
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({common::read_file(config->tls.key_file), common::read_file(config->tls.cert_file)});
+    grpc::ServerBuilder builder;
+    int agent_port = 0;
+    builder.AddListeningPort(config->agent_listen, grpc::SslServerCredentials(ssl), &agent_port);
+    builder.RegisterService(&service);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    auto grpc_server = builder.BuildAndStart();
+    if (!grpc_server || agent_port == 0) throw std::runtime_error("cannot listen for agents on " + config->agent_listen);
+
+    ClusterDirectory directory(config->database_url);
+    directory.start();
+    Metrics metrics;
+    net::io_context io;
+    ProxyContext ctx{*config, *tokens, registry, directory, metrics};
+    HttpsServer https(io, ctx);
+    https.start();
+    spdlog::info("sluice-gateway {} serving clients on https://{} ({} static tokens), agents on {}", kVersion,
+                 config->listen, tokens->size(), config->agent_listen);
+    if (!ready_file.empty())
+      common::write_file(ready_file, "{\"https_port\": " + std::to_string(https.port()) +
+                                         ", \"agent_port\": " + std::to_string(agent_port) + "}\n");
+
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+      spdlog::info("signal {}: stopping", sig);
+      io.stop();
+    });
+    std::vector<std::thread> threads;
+    const unsigned n = std::max(2u, std::thread::hardware_concurrency());
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace sluice::gateway::cli

@@ -1,0 +1,122 @@
+#include "gateway/cli/setup_commands.h"
+
+#include <openssl/evp.h>
+#include <boost/program_options.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "common/tls_certs.h"
+#include "gateway/config/gateway_config.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::gateway::cli {
+namespace {
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool parse(const std::vector<std::string>& args, po::options_description& opts, po::variables_map& vm, const char* cmd) {
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "sluice-gateway " << cmd << ": " << e.what() << "\n" << opts;
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+int run_certs(const std::vector<std::string>& args) {
+  po::options_description opts("Usage: sluice-gateway certs --dir DIR [--hosts H1,H2]\n"
+                               "Writes a self-signed CA (ca.crt, ca.key) and a serving certificate (tls.crt, tls.key)\n"
+                               "for the demo and tests. Production gateways use certificates from your own PKI");
+  std::string dir, hosts = "127.0.0.1,localhost";
+  opts.add_options()("help,h", "show this help")("dir", po::value(&dir), "output directory")
+      ("hosts", po::value(&hosts), "comma-separated DNS names and IP addresses for the serving certificate");
+  po::variables_map vm;
+  if (!parse(args, opts, vm, "certs")) return 2;
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (dir.empty()) {
+    std::cerr << "sluice-gateway certs: --dir is required\n";
+    return 2;
+  }
+  common::LeafSpec spec{"sluice-gateway", {}, {}, {}, true, 365};
+  std::stringstream ss(hosts);
+  for (std::string h; std::getline(ss, h, ',');) {
+    if (h.empty()) continue;
+    (h.find_first_not_of("0123456789.:") == std::string::npos ? spec.ip_addresses : spec.dns_names).push_back(h);
+  }
+  try {
+    std::filesystem::create_directories(dir);
+    auto ca = common::generate_ca("sluice-gateway-ca");
+    auto leaf = common::generate_leaf(ca, spec);
+    common::write_file(dir + "/ca.crt", ca.cert_pem);
+    common::write_file(dir + "/ca.key", ca.key_pem, 0600);
+    common::write_file(dir + "/tls.crt", leaf.cert_pem + ca.cert_pem);
+    common::write_file(dir + "/tls.key", leaf.key_pem, 0600);
+  } catch (const std::exception& e) {
+    std::cerr << "sluice-gateway certs: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << dir << "/{ca.crt,ca.key,tls.crt,tls.key}\n";
+  return 0;
+}
+
+int run_kubeconfig(const std::vector<std::string>& args) {
+  po::options_description opts("Usage: sluice-gateway kubeconfig --cluster NAME --token-file F [--config FILE]\n"
+                               "Prints a kubeconfig that reaches cluster NAME through this gateway");
+  std::string cluster, token_file, config, server, ca_file, user = "sluice";
+  opts.add_options()("help,h", "show this help")("cluster", po::value(&cluster), "cluster name")
+      ("token-file", po::value(&token_file), "file holding the caller's bearer token")
+      ("config", po::value(&config), "gateway configuration (public_url, tls.ca_file)")
+      ("server", po::value(&server), "gateway URL (default: the config's public_url)")
+      ("ca-file", po::value(&ca_file), "CA of the gateway's certificate (default: the config's tls.ca_file)")
+      ("user", po::value(&user), "name of the user entry in the kubeconfig");
+  po::variables_map vm;
+  if (!parse(args, opts, vm, "kubeconfig")) return 2;
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (!config.empty()) {
+    std::string error;
+    auto cfg = load_gateway_config(config, error);
+    if (!cfg) {
+      std::cerr << "sluice-gateway kubeconfig: " << error << "\n";
+      return 2;
+    }
+    if (server.empty()) server = cfg->public_url;
+    if (ca_file.empty()) ca_file = cfg->tls.ca_file;
+  }
+  if (cluster.empty() || token_file.empty() || server.empty() || ca_file.empty()) {
+    std::cerr << "sluice-gateway kubeconfig: --cluster, --token-file and either --config or --server and --ca-file are required\n";
+    return 2;
+  }
+  std::string token, ca;
+  try {
+    token = common::read_file(token_file);
+    ca = common::read_file(ca_file);
+  } catch (const std::exception& e) {
+    std::cerr << "sluice-gateway kubeconfig: " << e.what() << "\n";
+    return 1;
+  }
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  std::cout << "apiVersion: v1\nkind: Config\nclusters:\n- name: " << cluster << "\n  cluster:\n    server: " << server
+            << "/clusters/" << cluster << "\n    certificate-authority-data: " << base64(ca) << "\nusers:\n- name: " << user
+            << "\n  user:\n    token: " << token << "\ncontexts:\n- name: " << cluster << "\n  context:\n    cluster: "
+            << cluster << "\n    user: " << user << "\ncurrent-context: " << cluster << "\n";
+  return 0;
+}
+
+}  // namespace sluice::gateway::cli

@@ -1,0 +1,81 @@
+#include "gateway/config/gateway_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+namespace sluice::gateway {
+namespace {
+std::string resolve(const std::filesystem::path& base, const std::string& p) {
+  if (p.empty() || std::filesystem::path(p).is_absolute()) return p;
+  return (base / p).lexically_normal().string();
+}
+}  // namespace
+
+bool split_host_port(const std::string& text, std::string& host, unsigned short& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    unsigned long p = std::stoul(text.substr(colon + 1));
+    if (p > 65535) return false;
+    port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::string& error) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    error = path + ": " + e.what();
+    return std::nullopt;
+  }
+  const auto base = std::filesystem::absolute(path).parent_path();
+  GatewayConfig c;
+  try {
+    if (root["listen"]) c.listen = root["listen"].as<std::string>();
+    if (root["public_url"]) c.public_url = root["public_url"].as<std::string>();
+    if (root["agent_listen"]) c.agent_listen = root["agent_listen"].as<std::string>();
+    if (auto tls = root["tls"]) {
+      if (tls["cert_file"]) c.tls.cert_file = resolve(base, tls["cert_file"].as<std::string>());
+      if (tls["key_file"]) c.tls.key_file = resolve(base, tls["key_file"].as<std::string>());
+      if (tls["ca_file"]) c.tls.ca_file = resolve(base, tls["ca_file"].as<std::string>());
+    }
+    if (auto db = root["database"]; db && db["url"]) c.database_url = db["url"].as<std::string>();
+    if (auto auth = root["auth"]; auth && auth["static_tokens_file"])
+      c.static_tokens_file = resolve(base, auth["static_tokens_file"].as<std::string>());
+    if (auto l = root["limits"]) {
+      if (l["max_header_bytes"]) c.limits.max_header_bytes = l["max_header_bytes"].as<std::size_t>();
+      if (l["max_body_bytes"]) c.limits.max_body_bytes = l["max_body_bytes"].as<std::size_t>();
+      if (l["header_timeout_seconds"]) c.limits.header_timeout_seconds = l["header_timeout_seconds"].as<int>();
+      if (l["idle_timeout_seconds"]) c.limits.idle_timeout_seconds = l["idle_timeout_seconds"].as<int>();
+      if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
+    }
+  } catch (const YAML::Exception& e) {
+    error = path + ": " + e.what();
+    return std::nullopt;
+  }
+  std::string host;
+  unsigned short port = 0;
+  if (!split_host_port(c.listen, host, port)) {
+    error = path + ": listen: expected HOST:PORT, got \"" + c.listen + "\"";
+    return std::nullopt;
+  }
+  if (!split_host_port(c.agent_listen, host, port)) {
+    error = path + ": agent_listen: expected HOST:PORT, got \"" + c.agent_listen + "\"";
+    return std::nullopt;
+  }
+  if (c.public_url.empty()) c.public_url = "https://" + c.listen;
+  if (c.database_url.empty()) {
+    error = path + ": database.url is required";
+    return std::nullopt;
+  }
+  return c;
+}
+
+}  // namespace sluice::gateway

@@ -1,0 +1,38 @@
+// sluice-gateway's configuration file (YAML); the struct mirrors the keys one to one.
+#pragma once
+#include <optional>
+#include <string>
+
+namespace sluice::gateway {
+
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;  // the CA that signed cert_file: embedded in kubeconfigs and agent set-ups
+};
+
+struct Limits {
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 3 * 1024 * 1024;  // kube-apiserver's own request limit
+  int header_timeout_seconds = 10;
+  int idle_timeout_seconds = 120;
+  int exchange_wait_seconds = 10;  // how long a request waits for a free tunnel exchange
+};
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:8443";
+  std::string public_url;  // default: https://<listen>
+  std::string agent_listen = "127.0.0.1:8444";
+  TlsFiles tls;
+  std::string database_url;
+  std::string static_tokens_file;  // kube-apiserver --token-auth-file format: token,user,uid,"g1,g2"
+  Limits limits;
+};
+
+// nullopt with `error` naming the file, key and problem when the file is unusable.
+std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::string& error);
+
+// "host:port" -> {host, port}; false when malformed.
+bool split_host_port(const std::string& text, std::string& host, unsigned short& port);
+
+}  // namespace sluice::gateway

@@ -1,0 +1,52 @@
+#include "gateway/server/cluster_directory.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/store/cluster_store.h"
+
+namespace sluice::gateway {
+
+ClusterDirectory::ClusterDirectory(std::string database_url) : url_(std::move(database_url)) {}
+
+ClusterDirectory::~ClusterDirectory() {
+  stop_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ClusterDirectory::start() { thread_ = std::thread([this] { run(); }); }
+
+bool ClusterDirectory::known(const std::string& cluster) const {
+  std::lock_guard lock(mu_);
+  return names_.count(cluster) > 0;
+}
+
+void ClusterDirectory::refresh_now() {
+  std::lock_guard lock(mu_);
+  poke_ = true;
+  wake_.notify_all();
+}
+
+void ClusterDirectory::run() {
+  store::ClusterStore store(url_);
+  while (!stop_) {
+    try {
+      std::set<std::string> names;
+      for (const auto& c : store.list()) names.insert(c.name);
+      {
+        std::lock_guard lock(mu_);
+        names_ = std::move(names);
+      }
+      if (!database_ok_) spdlog::info("database reachable");
+      database_ok_ = true;
+    } catch (const std::exception& e) {
+      if (database_ok_) spdlog::error("database unreachable: {}", e.what());
+      database_ok_ = false;
+    }
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_.load() || poke_; });
+    poke_ = false;
+  }
+}
+
+}  // namespace sluice::gateway

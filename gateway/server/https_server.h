@@ -1,0 +1,27 @@
+// The client-facing HTTPS listener: TLS 1.2+, one ProxySession per connection on its own strand.
+#pragma once
+#include <utility>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "gateway/server/proxy_session.h"
+
+namespace sluice::gateway {
+
+class HttpsServer {
+ public:
+  // Throws std::runtime_error when the certificate cannot be loaded or the address bound.
+  HttpsServer(net::io_context& io, ProxyContext& ctx);
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  void start() { accept(); }
+
+ private:
+  void accept();
+  net::io_context& io_;
+  ProxyContext& ctx_;
+  net::ssl::context tls_;
+  net::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace sluice::gateway

@@ -1,0 +1,366 @@
+#include "gateway/server/proxy_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "common/k8s_status.h"
+#include "gateway/server/request_rewrite.h"
+
+namespace sluice::gateway {
+namespace {
+constexpr std::size_t kFrameBytes = 64 * 1024;
+constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+ProxySession::ProxySession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx)
+    : stream_(std::move(socket), tls), ctx_(ctx) {
+  beast::error_code ec;
+  auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string();
+}
+
+void ProxySession::start() {
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
+  stream_.async_handshake(net::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    self->read_request();
+  });
+}
+
+void ProxySession::read_request() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.limits.max_header_bytes));
+  parser_->body_limit(ctx_.config.limits.max_body_bytes);
+  // Idle keep-alive connections and slow senders of headers are cut off alike.
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
+  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->on_header(ec);
+  });
+}
+
+void ProxySession::on_header(beast::error_code ec) {
+  if (ec == http::error::header_limit) {
+    keep_alive_ = false;
+    return reply_status(431, "request headers are larger than the gateway accepts", "RequestHeaderFieldsTooLarge");
+  }
+  if (ec) return close();
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds * 6));
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, std::size_t) {
+    self->on_request(ec2);
+  });
+}
+
+void ProxySession::reply(int code, const std::string& content_type, std::string body,
+                         std::vector<std::pair<std::string, std::string>> headers, bool close_after) {
+  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(code), 11);
+  res->set(http::field::content_type, content_type);
+  res->set(http::field::cache_control, "no-cache, private");
+  for (const auto& [k, v] : headers) res->set(k, v);
+  res->body() = std::move(body);
+  const bool keep = keep_alive_ && !close_after;
+  res->keep_alive(keep);
+  res->prepare_payload();
+  http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+    if (ec || !keep) return self->close();
+    self->read_request();
+  });
+}
+
+void ProxySession::reply_status(int code, const std::string& message, const std::string& reason,
+                                std::vector<std::pair<std::string, std::string>> headers) {
+  reply(code, "application/json", common::make_status(code, message, reason).dump(), std::move(headers));
+}
+
+void ProxySession::on_request(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    keep_alive_ = false;
+    return reply_status(413, "the request body is larger than the gateway accepts (" +
+                                 std::to_string(ctx_.config.limits.max_body_bytes) + " bytes)", "RequestEntityTooLarge");
+  }
+  if (ec) return close();
+  beast::get_lowest_layer(stream_).expires_never();
+  auto& req = parser_->get();
+  const std::string target(req.target());
+  keep_alive_ = req.keep_alive();
+  started_ = std::chrono::steady_clock::now();
+
+  if (req.method() == http::verb::get && target == "/healthz") return reply(200, "text/plain", "ok");
+  if (req.method() == http::verb::get && target == "/readyz")
+    return ctx_.clusters.database_ok() ? reply(200, "text/plain", "ok")
+                                       : reply(503, "text/plain", "database unreachable");
+  if (req.method() == http::verb::get && target == "/metrics")
+    return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.live_tunnels()));
+
+  const std::string auth(req[http::field::authorization]);
+  std::optional<Identity> who;
+  if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") who = ctx_.tokens.authenticate(auth.substr(7));
+  if (!who) {
+    spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_,
+                 auth.empty() ? "no credentials" : "unknown bearer token");
+    return reply_status(401, "Unauthorized", "Unauthorized");
+  }
+  auto route = route_request(target);
+  if (!route)
+    return reply_status(404, "the server could not find the requested resource: Sluice serves clusters under "
+                             "/clusters/<name>/ (use a kubeconfig from 'sluice-gateway kubeconfig')", "NotFound");
+  if (!ctx_.tunnels.has_tunnel(route->cluster) && !ctx_.clusters.known(route->cluster)) {
+    ctx_.clusters.refresh_now();
+    return reply_status(404, "cluster \"" + route->cluster + "\" is not registered with this gateway", "NotFound");
+  }
+  proxy(route->cluster, route->target, *who);
+}
+
+void ProxySession::proxy(const std::string& cluster, std::string target, const Identity& who) {
+  auto& req = parser_->get();
+  cluster_ = cluster;
+  verb_ = metrics_verb(std::string(req.method_string()), target);
+  const bool upgrade = req.find(http::field::upgrade) != req.end();
+  HeaderList client_headers;
+  for (const auto& f : req) client_headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  tunnel::pb::GatewayFrame head;
+  auto* h = head.mutable_request_head();
+  h->set_method(std::string(req.method_string()));
+  h->set_target(std::move(target));
+  for (const auto& [k, v] : rewrite_request_headers(client_headers, who, upgrade)) {
+    auto* hh = h->add_headers();
+    hh->set_name(k);
+    hh->set_value(v);
+  }
+  frames_out_.push_back(std::move(head));
+  const std::string& body = req.body();
+  for (std::size_t off = 0; off < body.size(); off += kFrameBytes) {
+    tunnel::pb::GatewayFrame f;
+    f.set_body(body.substr(off, kFrameBytes));
+    frames_out_.push_back(std::move(f));
+  }
+  ctx_.metrics.add_bytes_in(body.size());
+  tunnel::pb::GatewayFrame end;
+  end.mutable_end_of_body();
+  frames_out_.push_back(std::move(end));
+
+  wait_timer_.emplace(stream_.get_executor());
+  wait_timer_->expires_after(std::chrono::seconds(ctx_.config.limits.exchange_wait_seconds));
+  wait_ticket_ = ctx_.tunnels.acquire(cluster, on_strand([this](std::shared_ptr<tunnel::ExchangeChannel> ch) {
+    on_exchange(std::move(ch));
+  }));
+  if (wait_ticket_ == 0) {
+    frames_out_.clear();
+    return reply_status(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly", "ServiceUnavailable",
+                        {{"Retry-After", "5"}});
+  }
+  wait_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->channel_ || self->wait_ticket_ == 0) return;
+    self->ctx_.tunnels.cancel_wait(self->cluster_, self->wait_ticket_);
+    self->wait_ticket_ = 0;
+    self->frames_out_.clear();
+    self->reply_status(503, "cluster \"" + self->cluster_ + "\" did not accept the request within " +
+                                std::to_string(self->ctx_.config.limits.exchange_wait_seconds) + "s; retry shortly",
+                       "ServiceUnavailable", {{"Retry-After", "5"}});
+  });
+}
+
+void ProxySession::on_exchange(std::shared_ptr<tunnel::ExchangeChannel> channel) {
+  if (wait_ticket_ == 0 || channel_) {  // the wait timed out meanwhile: give it back unused
+    channel->finish(false);
+    return;
+  }
+  wait_ticket_ = 0;
+  wait_timer_->cancel();
+  channel_ = std::move(channel);
+  ctx_.metrics.exchange_opened();
+  head_sent_ = chunked_ = upgraded_ = close_after_ = false;
+  write_next_frame();
+  read_frame();
+}
+
+void ProxySession::send_frame(tunnel::pb::GatewayFrame frame) {
+  frames_out_.push_back(std::move(frame));
+  write_next_frame();
+}
+
+void ProxySession::write_next_frame() {
+  if (frame_writing_ || frames_out_.empty() || !channel_) return;
+  frame_writing_ = true;
+  auto frame = std::move(frames_out_.front());
+  frames_out_.pop_front();
+  channel_->write(std::move(frame), on_strand([this](bool ok) {
+    frame_writing_ = false;
+    if (!channel_) return;
+    if (!ok) return abort_exchange("the tunnel failed while sending the request");
+    if (upgraded_ && frames_out_.empty()) return relay_from_client();
+    write_next_frame();
+  }));
+}
+
+void ProxySession::read_frame() {
+  if (!channel_) return;
+  channel_->read(on_strand([this](std::optional<tunnel::pb::AgentFrame> f) { on_frame(std::move(f)); }));
+}
+
+void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
+  if (!channel_) return;
+  if (!frame || frame->has_reset()) {
+    const std::string why = frame ? frame->reset().reason() : "the tunnel closed";
+    if (head_sent_) return abort_exchange(why);
+    channel_->finish(false);
+    channel_.reset();
+    ctx_.metrics.exchange_closed();
+    ctx_.metrics.request_done(cluster_, verb_, 502, 0);
+    keep_alive_ = false;
+    return reply_status(502, "the agent of cluster \"" + cluster_ + "\" could not complete the request: " + why,
+                        "InternalError");
+  }
+  if (frame->has_response_head()) {
+    const auto& rh = frame->response_head();
+    status_ = static_cast<int>(rh.status());
+    upgraded_ = status_ == 101;
+    http::response<http::empty_body> res{static_cast<http::status>(status_), 11};
+    bool has_length = false;
+    for (const auto& hh : rh.headers()) {
+      const std::string n = lower(hh.name());
+      if (n == "transfer-encoding" || n == "keep-alive" || n == "proxy-connection" || n == "trailer") continue;
+      if ((n == "connection" || n == "upgrade") && !upgraded_) continue;
+      if (n == "content-length") has_length = true;
+      res.insert(hh.name(), hh.value());
+    }
+    const bool bodiless = status_ == 204 || status_ == 304 || status_ < 200 ||
+                          parser_->get().method() == http::verb::head;
+    if (!upgraded_) {
+      chunked_ = !has_length && !bodiless;
+      if (chunked_) res.chunked(true);
+      res.keep_alive(keep_alive_);
+    }
+    std::ostringstream head;
+    head << res.base();
+    head_sent_ = true;
+    if (upgraded_) {
+      write_to_client(head.str(), true);
+      // Whatever the client sent after its request belongs to the upgraded stream.
+      if (buffer_.size() > 0) {
+        tunnel::pb::GatewayFrame f;
+        f.set_upgraded(beast::buffers_to_string(buffer_.data()));
+        buffer_.consume(buffer_.size());
+        send_frame(std::move(f));
+      } else {
+        relay_from_client();
+      }
+      return;
+    }
+    if (chunked_) {
+      // A response still streaming after a moment is long-running (watch, logs -f): listen for
+      // the client going away, so the cluster-side request is cancelled with it.
+      long_running_timer_.emplace(stream_.get_executor());
+      long_running_timer_->expires_after(kLongRunningAfter);
+      long_running_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec && self->channel_ && !self->upgraded_) self->watch_client();
+      });
+    }
+    return write_to_client(head.str(), true);
+  }
+  if (frame->has_body()) {
+    ctx_.metrics.add_bytes_out(frame->body().size());
+    if (!chunked_) return write_to_client(std::move(*frame->mutable_body()), true);
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx\r\n", frame->body().size());
+    if (frame->body().empty()) return read_frame();
+    return write_to_client(size + std::move(*frame->mutable_body()) + "\r\n", true);
+  }
+  if (frame->has_upgraded()) {
+    ctx_.metrics.add_bytes_out(frame->upgraded().size());
+    return write_to_client(std::move(*frame->mutable_upgraded()), true);
+  }
+  if (frame->has_end()) {
+    if (upgraded_) return abort_exchange("");
+    if (!chunked_) return finish_exchange(true);
+    auto last = std::make_shared<std::string>("0\r\n\r\n");
+    net::async_write(stream_, net::buffer(*last), [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
+      if (ec) return self->abort_exchange("the client went away");
+      self->finish_exchange(true);
+    });
+    return;
+  }
+  read_frame();  // a frame kind this gateway does not know: skip it
+}
+
+void ProxySession::write_to_client(std::string data, bool then_read_frame) {
+  auto buf = std::make_shared<std::string>(std::move(data));
+  net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf, then_read_frame](beast::error_code ec, std::size_t) {
+    if (ec) return self->abort_exchange("the client went away");
+    if (then_read_frame) self->read_frame();
+  });
+}
+
+void ProxySession::relay_from_client() {
+  if (!channel_ || client_gone_ || relay_reading_) return;
+  relay_reading_ = true;
+  stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->relay_reading_ = false;
+    if (!self->channel_) return;
+    if (ec) {
+      self->client_gone_ = true;
+      return self->abort_exchange("the client closed the upgraded connection");
+    }
+    self->ctx_.metrics.add_bytes_in(n);
+    tunnel::pb::GatewayFrame f;
+    f.set_upgraded(std::string(self->client_buf_.data(), n));
+    self->send_frame(std::move(f));  // its completion reads the next piece: one in flight at a time
+  });
+}
+
+void ProxySession::watch_client() {
+  watching_client_ = true;
+  close_after_ = true;  // this connection is not reused after a long-running response
+  stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (!self->channel_) return;
+    if (ec) {
+      self->client_gone_ = true;
+      return self->abort_exchange("the client went away");
+    }
+    self->watch_client();
+  });
+}
+
+void ProxySession::finish_exchange(bool ok) {
+  if (!channel_) return;
+  channel_->finish(ok);
+  channel_.reset();
+  ctx_.metrics.exchange_closed();
+  ctx_.metrics.request_done(cluster_, verb_, status_,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  if (long_running_timer_) long_running_timer_->cancel();
+  if (keep_alive_ && !close_after_ && !watching_client_) return read_request();
+  close();
+}
+
+void ProxySession::abort_exchange(const std::string& why) {
+  if (channel_) {
+    if (!why.empty()) spdlog::debug("exchange to {} ended: {}", cluster_, why);
+    tunnel::pb::GatewayFrame reset;
+    reset.mutable_reset()->set_reason(why.empty() ? "closed" : why);
+    frames_out_.clear();
+    auto ch = channel_;
+    channel_.reset();
+    ctx_.metrics.exchange_closed();
+    ctx_.metrics.request_done(cluster_, verb_, status_ ? status_ : 499,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    if (frame_writing_) ch->finish(false);
+    else ch->write(std::move(reset), [ch](bool) { ch->finish(false); });
+  }
+  close();
+}
+
+void ProxySession::close() {
+  if (long_running_timer_) long_running_timer_->cancel();
+  if (wait_timer_) wait_timer_->cancel();
+  beast::error_code ec;
+  beast::get_lowest_layer(stream_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(stream_).close();
+}
+
+}  // namespace sluice::gateway

@@ -1,0 +1,93 @@
+// One client connection to the gateway: TLS, request limits, authentication, routing, and the
+// relay of each request through an Exchange of the cluster's tunnel (upgrades included).
+#pragma once
+#include <utility>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/auth/static_token_authenticator.h"
+#include "gateway/config/gateway_config.h"
+#include "gateway/server/cluster_directory.h"
+#include "gateway/server/metrics.h"
+#include "gateway/tunnel/tunnel_registry.h"
+
+namespace sluice::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+struct ProxyContext {
+  const GatewayConfig& config;
+  const StaticTokenAuthenticator& tokens;
+  tunnel::TunnelRegistry& tunnels;
+  ClusterDirectory& clusters;
+  Metrics& metrics;
+};
+
+class ProxySession : public std::enable_shared_from_this<ProxySession> {
+ public:
+  ProxySession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx);
+  void start();
+
+ private:
+  void read_request();
+  void on_header(beast::error_code ec);
+  void on_request(beast::error_code ec);
+  void reply(int code, const std::string& content_type, std::string body,
+             std::vector<std::pair<std::string, std::string>> headers = {}, bool close = false);
+  void reply_status(int code, const std::string& message, const std::string& reason = {},
+                    std::vector<std::pair<std::string, std::string>> headers = {});
+  void proxy(const std::string& cluster, std::string target, const Identity& who);
+  void on_exchange(std::shared_ptr<tunnel::ExchangeChannel> channel);
+  void send_frame(tunnel::pb::GatewayFrame frame);
+  void write_next_frame();
+  void read_frame();
+  void on_frame(std::optional<tunnel::pb::AgentFrame> frame);
+  void write_to_client(std::string data, bool then_read_frame);
+  void finish_exchange(bool ok);
+  void relay_from_client();
+  void watch_client();
+  void abort_exchange(const std::string& why);
+  void close();
+  template <class F>
+  auto on_strand(F&& f) {
+    return [self = shared_from_this(), f = std::forward<F>(f)](auto&&... args) mutable {
+      auto executor = self->stream_.get_executor();
+      net::post(executor, [self = std::move(self), f = std::move(f),
+                           ... a = std::forward<decltype(args)>(args)]() mutable { f(std::move(a)...); });
+    };
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  ProxyContext& ctx_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+
+  // The exchange in flight.
+  std::shared_ptr<tunnel::ExchangeChannel> channel_;
+  std::deque<tunnel::pb::GatewayFrame> frames_out_;
+  bool frame_writing_ = false;
+  std::string cluster_, verb_;
+  std::chrono::steady_clock::time_point started_;
+  int status_ = 0;
+  bool chunked_ = false, upgraded_ = false, head_sent_ = false, client_gone_ = false, keep_alive_ = true;
+  bool close_after_ = false, watching_client_ = false, relay_reading_ = false;
+  std::uint64_t wait_ticket_ = 0;
+  std::optional<net::steady_timer> wait_timer_;
+  std::optional<net::steady_timer> long_running_timer_;
+  std::array<char, 16384> client_buf_{};
+};
+
+}  // namespace sluice::gateway

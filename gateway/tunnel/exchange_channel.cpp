@@ -1,0 +1,135 @@
+#include "gateway/tunnel/exchange_channel.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/tunnel/tunnel_registry.h"
+
+namespace sluice::gateway::tunnel {
+
+class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame> {
+ public:
+  ExchangeReactor(TunnelRegistry& registry, std::string cluster)
+      : registry_(registry), cluster_(std::move(cluster)), channel_(std::make_shared<ExchangeChannel>()) {
+    std::lock_guard lock(channel_->mu_);
+    channel_->reactor_ = this;
+    channel_->read_pending_ = true;
+    StartRead(&channel_->in_);  // the agent's ExchangeReady
+  }
+
+  void OnReadDone(bool ok) override {
+    ExchangeChannel::ReadHandler handler;
+    std::optional<pb::AgentFrame> frame;
+    bool register_idle = false, drop_idle = false;
+    {
+      std::lock_guard lock(channel_->mu_);
+      channel_->read_pending_ = false;
+      if (!ok) {
+        channel_->broken_ = true;
+        drop_idle = !channel_->taken_;
+        if (!channel_->finished_) {
+          channel_->finished_ = true;
+          Finish(grpc::Status::OK);
+        }
+        handler = std::move(channel_->on_read_);
+      } else if (!ready_) {
+        ready_ = true;
+        if (!channel_->in_.has_ready() || registry_.cluster_of(channel_->in_.ready().tunnel_id()) != cluster_) {
+          channel_->finished_ = true;
+          Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first frame must name a tunnel of this cluster"));
+          return;
+        }
+        channel_->tunnel_id_ = channel_->in_.ready().tunnel_id();
+        register_idle = true;
+        // Keep a read outstanding while idle, so an agent that goes away is noticed at once.
+        channel_->read_pending_ = true;
+        StartRead(&channel_->in_);
+      } else if (channel_->on_read_) {
+        handler = std::move(channel_->on_read_);
+        frame = std::move(channel_->in_);
+      } else {
+        channel_->early_ = std::move(channel_->in_);
+      }
+    }
+    if (register_idle) registry_.add_idle(channel_->tunnel_id_, channel_);
+    if (drop_idle) registry_.remove_idle(channel_);
+    if (handler) handler(std::move(frame));
+  }
+
+  void OnWriteDone(bool ok) override {
+    ExchangeChannel::WriteHandler handler;
+    {
+      std::lock_guard lock(channel_->mu_);
+      handler = std::move(channel_->on_write_);
+    }
+    if (handler) handler(ok);
+  }
+
+  void OnCancel() override {
+    // The agent's side went away; pending reads and writes complete with ok=false.
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard lock(channel_->mu_);
+      channel_->reactor_ = nullptr;
+      channel_->broken_ = true;
+    }
+    registry_.remove_idle(channel_);
+    delete this;
+  }
+
+ private:
+  TunnelRegistry& registry_;
+  std::string cluster_;
+  std::shared_ptr<ExchangeChannel> channel_;
+  bool ready_ = false;
+};
+
+void ExchangeChannel::write(pb::GatewayFrame frame, WriteHandler done) {
+  std::unique_lock lock(mu_);
+  taken_ = true;
+  if (!reactor_ || finished_ || broken_) {
+    lock.unlock();
+    done(false);
+    return;
+  }
+  out_ = std::move(frame);
+  on_write_ = std::move(done);
+  reactor_->StartWrite(&out_);
+}
+
+void ExchangeChannel::read(ReadHandler handler) {
+  std::unique_lock lock(mu_);
+  taken_ = true;
+  if (early_) {
+    auto frame = std::move(early_);
+    early_.reset();
+    lock.unlock();
+    handler(std::move(frame));
+    return;
+  }
+  if (!reactor_ || finished_ || broken_) {
+    lock.unlock();
+    handler(std::nullopt);
+    return;
+  }
+  on_read_ = std::move(handler);
+  if (!read_pending_) {
+    read_pending_ = true;
+    reactor_->StartRead(&in_);
+  }
+}
+
+void ExchangeChannel::finish(bool ok) {
+  std::lock_guard lock(mu_);
+  if (!reactor_ || finished_) return;
+  finished_ = true;
+  reactor_->Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "exchange cancelled by the gateway"));
+}
+
+grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry,
+                                                                                  std::string cluster) {
+  return new ExchangeReactor(registry, std::move(cluster));
+}
+
+}  // namespace sluice::gateway::tunnel

@@ -1,0 +1,49 @@
+// The gateway's end of one Exchange call, usable from any thread: the Asio session that proxies a
+// request writes GatewayFrames and reads AgentFrames through it, one of each in flight at a time
+// (that is the flow control). Handlers run on gRPC threads: callers post them to their strand.
+#pragma once
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "proto/tunnel.grpc.pb.h"
+
+namespace sluice::gateway::tunnel {
+
+namespace pb = ::sluice::tunnel::v1;
+
+class TunnelRegistry;
+
+class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
+ public:
+  using ReadHandler = std::function<void(std::optional<pb::AgentFrame>)>;  // nullopt: the call ended
+  using WriteHandler = std::function<void(bool ok)>;
+
+  void write(pb::GatewayFrame frame, WriteHandler done);
+  void read(ReadHandler handler);
+  // Ends the call; `ok` false tells the agent to cancel its upstream request.
+  void finish(bool ok);
+  const std::string& tunnel_id() const { return tunnel_id_; }
+
+ private:
+  friend class ExchangeReactor;
+  std::recursive_mutex mu_;
+  grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* reactor_ = nullptr;  // null after OnDone
+  bool finished_ = false, broken_ = false, read_pending_ = false, taken_ = false;
+  std::string tunnel_id_;
+  pb::GatewayFrame out_;
+  pb::AgentFrame in_;
+  std::optional<pb::AgentFrame> early_;  // a frame that arrived before anyone asked for it
+  WriteHandler on_write_;
+  ReadHandler on_read_;
+};
+
+// Creates the reactor for a new Exchange call from an authenticated agent of `cluster`.
+grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry,
+                                                                                  std::string cluster);
+
+}  // namespace sluice::gateway::tunnel

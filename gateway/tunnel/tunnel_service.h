@@ -1,0 +1,35 @@
+// The gRPC service agents dial: authenticates each call (agent token for a registered cluster,
+// compared in constant time) and hands Control and Exchange calls to their reactors.
+#pragma once
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "gateway/store/cluster_store.h"
+#include "gateway/tunnel/tunnel_registry.h"
+#include "proto/tunnel.grpc.pb.h"
+
+namespace sluice::gateway::tunnel {
+
+class TunnelService final : public pb::Tunnel::CallbackService {
+ public:
+  TunnelService(TunnelRegistry& registry, store::ClusterStore& clusters, unsigned idle_exchanges)
+      : registry_(registry), clusters_(clusters), idle_exchanges_(idle_exchanges) {}
+
+  grpc::ServerBidiReactor<pb::AgentMessage, pb::GatewayMessage>* Control(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* Exchange(grpc::CallbackServerContext* ctx) override;
+
+ private:
+  // The authenticated cluster name, or "" (the refusal is logged without the token).
+  std::string authenticate(grpc::CallbackServerContext* ctx);
+
+  TunnelRegistry& registry_;
+  store::ClusterStore& clusters_;
+  unsigned idle_exchanges_;
+  std::mutex cache_mu_;
+  // Accepted (cluster, token hash) pairs, so every Exchange call does not cost a database round trip.
+  std::map<std::string, std::chrono::steady_clock::time_point> accepted_;
+};
+
+}  // namespace sluice::gateway::tunnel
