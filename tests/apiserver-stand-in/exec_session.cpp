@@ -1,6 +1,7 @@
 #include "exec_session.h"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 #include <sys/ioctl.h>
@@ -21,9 +22,18 @@ constexpr unsigned char kClose = 255;
 class ExecSession : public std::enable_shared_from_this<ExecSession> {
  public:
   ExecSession(net::io_context& io, PodRuntime& rt, std::shared_ptr<Transport> t, ExecRequest req)
-      : io_(io), runtime_(rt), transport_(std::move(t)), req_(std::move(req)) {}
+      : io_(io), runtime_(rt), transport_(std::move(t)), req_(std::move(req)), delay_(io) {}
 
   void start() {
+    // A container runtime starts the command some milliseconds after the upgrade; client-go
+    // drops channel data that arrives before it has registered its streams, so a stand-in that
+    // answered faster than any real node would lose output that a cluster never loses.
+    delay_.expires_after(std::chrono::milliseconds(30));
+    delay_.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->spawn(); });
+  }
+
+ private:
+  void spawn() {
     std::weak_ptr<ExecSession> weak = weak_from_this();
     std::string error;
     auto child = runtime_.spawn(req_.ns, req_.pod, req_.command, req_.stdin, req_.tty,
@@ -57,7 +67,6 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
     }
   }
 
- private:
   void on_message(std::string msg) {
     if (msg.empty() || finished_) return;
     const unsigned char channel = static_cast<unsigned char>(msg[0]);
@@ -169,6 +178,7 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   bool writing_stdin_ = false, stdin_close_requested_ = false, finished_ = false, transport_closed_ = false;
   int open_outputs_ = 0;
   std::optional<int> exit_code_;
+  boost::asio::steady_timer delay_;
 };
 }  // namespace
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The real kubectl against the API-server stand-in. Usage: kubectl_test.sh CASE STANDIN_DIR
+# The real kubectl against the API-server stand-in, directly or through the gateway.
+# Usage: kubectl_test.sh CASE DIR [PREFIX]   (DIR/kubeconfig is used; PREFIX keeps namespaces apart)
 # Each case works in its own namespace so cases are independent and may run in any order.
 set -euo pipefail
-case_name=$1 dir=$2
+case_name=$1 dir=$2 prefix=${3:-d}
 export KUBECONFIG="$dir/kubeconfig"
-ns="t-${case_name//_/-}"
+ns="t-$prefix-${case_name//_/-}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kubectl delete ns "$ns" --wait=false >/dev/null 2>&1 || true' EXIT
 
@@ -22,8 +23,11 @@ $out"; fi
   contains "$out" "$needle" "error of '$*'"
 }
 k() { kubectl -n "$ns" "$@"; }
-last_seq() { kubectl get --raw /_standin/requests?since=999999999 | jq -r .lastSeq; }
-requests_since() { kubectl get --raw "/_standin/requests?since=$1" | jq -c '.items[]'; }
+# `kubectl get --raw PATH` sends PATH as is, without the kubeconfig server's own path
+# (/clusters/<name> through the gateway), so raw paths get that prefix here.
+raw_prefix=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' | sed -E 's#^https://[^/]+##')
+last_seq() { kubectl get --raw "$raw_prefix/_standin/requests?since=999999999" | jq -r .lastSeq; }
+requests_since() { kubectl get --raw "$raw_prefix/_standin/requests?since=$1" | jq -c '.items[]'; }
 wait_for() { # wait_for SECONDS cmd...
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.2; done
@@ -39,7 +43,7 @@ discovery)
     contains "$out" "$r" "api-resources"; done
   contains "$out" "deploy" "api-resources short names"
   out=$(kubectl api-versions); contains "$out" "rbac.authorization.k8s.io/v1"; contains "$out" "apps/v1"
-  out=$(kubectl get --raw /openapi/v3 | jq -r '.paths | keys[]'); contains "$out" "apis/apps/v1"
+  out=$(kubectl get --raw "$raw_prefix/openapi/v3" | jq -r '.paths | keys[]'); contains "$out" "apis/apps/v1"
   out=$(kubectl get ns); for n in default kube-system kube-public kube-node-lease; do contains "$out" "$n"; done
   ;;
 get)
@@ -204,10 +208,14 @@ errors)
   expect_fail 'namespaces "no-such-ns" not found' kubectl -n no-such-ns create cm x
   server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
   ca=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.certificate-authority}')
+  if [ -z "$ca" ]; then
+    ca="$work/ca.crt"
+    kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$ca"
+  fi
   out=$(curl -sS --cacert "$ca" -H 'Authorization: Bearer wrong-token' -w ' %{http_code}' "$server/api/v1/namespaces")
   contains "$out" '"reason":"Unauthorized"'; contains "$out" ' 401'
   out=$(curl -sS --cacert "$ca" -w ' %{http_code}' "$server/api/v1/namespaces"); contains "$out" ' 401'
-  token=$(cat "$(dirname "$KUBECONFIG")/token")
+  token=$(kubectl config view --raw --minify -o jsonpath='{.users[0].user.token}')
   out=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $token" -w ' %{http_code}' "$server/api/v1/nosuchthings")
   contains "$out" '"kind":"Status"'; contains "$out" ' 404'
   out=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $token" -w ' %{http_code}' "$server/api/v1/namespaces/$ns/configmaps?labelSelector=a%20in%20(b")
@@ -232,9 +240,9 @@ watch)
   # resourceVersion semantics: events after a given version replay; a version too old is 410
   rv=$(k get cm before -o jsonpath='{.metadata.resourceVersion}')
   k create cm after >/dev/null
-  out=$(timeout 3 kubectl get --raw "/api/v1/namespaces/$ns/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=1")
+  out=$(timeout 3 kubectl get --raw "$raw_prefix/api/v1/namespaces/$ns/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=1")
   contains "$out" '"type":"ADDED"'; contains "$out" '"name":"after"'; lacks "$out" '"name":"before"'
-  out=$(timeout 3 kubectl get --raw "/api/v1/namespaces/$ns/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1")
+  out=$(timeout 3 kubectl get --raw "$raw_prefix/api/v1/namespaces/$ns/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1")
   contains "$out" '"type":"ERROR"'; contains "$out" '"code":410'
   ;;
 logs)
@@ -303,7 +311,7 @@ attach)
 collections)
   for i in 1 2 3; do k create cm "c$i" >/dev/null; done
   k label cm c1 c2 sweep=yes >/dev/null
-  kubectl delete --raw "/api/v1/namespaces/$ns/configmaps?labelSelector=sweep%3Dyes" >/dev/null
+  kubectl delete --raw "$raw_prefix/api/v1/namespaces/$ns/configmaps?labelSelector=sweep%3Dyes" >/dev/null
   out=$(k get cm -o name); [ "$out" = "configmap/c3" ] || fail "deletecollection by label: $out"
   cat >"$work/hooks.yaml" <<YAML
 apiVersion: admissionregistration.k8s.io/v1
@@ -334,7 +342,9 @@ auth)
   out=$(kubectl auth can-i create pods/exec -n "$ns"); [ "$out" = yes ] || fail "can-i: $out"
   out=$(kubectl auth can-i delete clusterrolebindings 2>/dev/null); [ "$out" = yes ] || fail "can-i cluster-scoped: $out"
   out=$(kubectl auth can-i --list -n "$ns"); contains "$out" "*.*"
-  out=$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}'); [ "$out" = standin-admin ] || fail "whoami: $out"
+  expected=standin-admin
+  [ -f "$dir/expected-user" ] && expected=$(cat "$dir/expected-user")
+  out=$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}'); [ "$out" = "$expected" ] || fail "whoami: $out, expected $expected"
   ;;
 impersonation)
   seq=$(last_seq)
