@@ -75,13 +75,44 @@ class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::Gateway
   bool closed_ = false;
 };
 
-// Writes toward the gateway from the API-server side; outlives the call it writes to.
+// Writes toward the gateway from the API-server side; outlives the call it writes to. Up to
+// kWindowBytes may be queued before a writer is told to wait: the upstream read for the next chunk
+// overlaps the gRPC write of this one, and a stalled gateway still stops the agent reading.
 struct ExchangeWriter {
+  static constexpr std::size_t kWindowBytes = 256 * 1024;
+  struct Pending {
+    pb::AgentFrame frame;
+    std::size_t bytes;
+    std::function<void(bool)> accepted;  // empty when the writer was already told to go on
+  };
   std::mutex mu;
   grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame>* call = nullptr;
-  std::deque<std::pair<pb::AgentFrame, std::function<void(bool)>>> queue;
+  std::deque<Pending> queue;
+  std::size_t queued_bytes = 0;
   bool closed = false;
 };
+
+namespace {
+constexpr std::size_t kMaxCoalescedBytes = 1024 * 1024;  // well under gRPC's 4 MiB message limit
+
+// Appends `next` to the waiting frame `into` when both carry the same kind of data; returns the
+// bytes added (0: not joined).
+std::size_t coalesce(ExchangeWriter::Pending& into, pb::AgentFrame& next) {
+  std::string* dst = nullptr;
+  std::string* src = nullptr;
+  if (into.frame.has_body() && next.has_body()) {
+    dst = into.frame.mutable_body();
+    src = next.mutable_body();
+  } else if (into.frame.has_upgraded() && next.has_upgraded()) {
+    dst = into.frame.mutable_upgraded();
+    src = next.mutable_upgraded();
+  }
+  if (!dst || dst->size() + src->size() > kMaxCoalescedBytes) return 0;
+  dst->append(*src);
+  into.bytes += src->size();
+  return src->size();
+}
+}  // namespace
 
 // One Exchange call: idle until the gateway sends a request head, then one proxied exchange.
 class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame> {
@@ -107,19 +138,42 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
       accepted(false);
       return;
     }
-    w->queue.emplace_back(std::move(frame), std::move(accepted));
-    if (w->queue.size() == 1) w->call->StartWrite(&w->queue.front().first);
+    // Data that arrives while earlier frames wait joins the last waiting frame: under load, fewer
+    // and larger gRPC messages (each message costs thread hand-offs in gRPC).
+    if (const std::size_t added = w->queue.size() > 1 ? coalesce(w->queue.back(), frame) : 0) {
+      w->queued_bytes += added;
+      const bool go_on = w->queued_bytes < ExchangeWriter::kWindowBytes;
+      if (!go_on && !w->queue.back().accepted) w->queue.back().accepted = std::move(accepted);
+      else if (!go_on) {  // two writers waiting on one frame: both resume when it is written
+        w->queue.back().accepted = [a = std::move(w->queue.back().accepted), b = std::move(accepted)](bool ok) {
+          a(ok);
+          b(ok);
+        };
+      }
+      lock.unlock();
+      if (go_on) accepted(true);
+      return;
+    }
+    const std::size_t bytes = frame.ByteSizeLong();
+    w->queued_bytes += bytes;
+    const bool go_on = w->queued_bytes < ExchangeWriter::kWindowBytes;
+    w->queue.push_back({std::move(frame), bytes, go_on ? std::function<void(bool)>() : std::move(accepted)});
+    if (w->queue.size() == 1) w->call->StartWrite(&w->queue.front().frame);
+    lock.unlock();
+    if (go_on) accepted(true);
   }
 
   void OnWriteDone(bool ok) override {
     std::function<void(bool)> accepted;
     {
       std::lock_guard lock(writer_->mu);
-      accepted = std::move(writer_->queue.front().second);
+      accepted = std::move(writer_->queue.front().accepted);
+      writer_->queued_bytes -= writer_->queue.front().bytes;
       writer_->queue.pop_front();
-      if (ok && !writer_->queue.empty()) StartWrite(&writer_->queue.front().first);
+      if (!ok) writer_->closed = true;
+      if (ok && !writer_->queue.empty()) StartWrite(&writer_->queue.front().frame);
     }
-    accepted(ok);
+    if (accepted) accepted(ok);
   }
 
   void OnReadDone(bool ok) override {
@@ -151,11 +205,15 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
   }
 
   void OnDone(const grpc::Status&) override {
+    std::deque<ExchangeWriter::Pending> unsent;
     {
       std::lock_guard lock(writer_->mu);
       writer_->call = nullptr;
       writer_->closed = true;
+      unsent.swap(writer_->queue);
     }
+    for (auto& p : unsent)
+      if (p.accepted) p.accepted(false);
     if (exchange_) exchange_->cancel();
     client_.on_exchange_done(taken_);
     delete this;
@@ -188,6 +246,8 @@ TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOpti
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_backoff_seconds * 1000);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);  // as the gateway: see serve_command.cpp
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   channel_ = grpc::CreateCustomChannel(options_.gateway, grpc::SslCredentials(ssl), args);
   stub_ = pb::Tunnel::NewStub(channel_);
 }

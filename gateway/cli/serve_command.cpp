@@ -81,6 +81,10 @@ int run_serve(const std::vector<std::string>& args) {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    // A larger per-stream window and frame size: bulk responses (a 100 MB list) flow without a
+    // WINDOW_UPDATE round trip per 64 KiB. Still per stream, so a stalled reader holds at most this.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
     auto grpc_server = builder.BuildAndStart();
     if (!grpc_server || agent_port == 0) throw std::runtime_error("cannot listen for agents on " + config->agent_listen);
 

@@ -21,15 +21,20 @@ bool ClusterDirectory::known(const std::string& cluster) const {
   return names_.count(cluster) > 0;
 }
 
-void ClusterDirectory::refresh_now() {
+void ClusterDirectory::lookup_fresh(const std::string& cluster, std::function<void(bool)> done) {
   std::lock_guard lock(mu_);
-  poke_ = true;
+  waiters_.emplace_back(cluster, std::move(done));
   wake_.notify_all();
 }
 
 void ClusterDirectory::run() {
   store::ClusterStore store(url_);
   while (!stop_) {
+    decltype(waiters_) answering;  // lookups that arrived before this read began
+    {
+      std::lock_guard lock(mu_);
+      answering.swap(waiters_);
+    }
     try {
       std::set<std::string> names;
       for (const auto& c : store.list()) names.insert(c.name);
@@ -43,10 +48,11 @@ void ClusterDirectory::run() {
       if (database_ok_) spdlog::error("database unreachable: {}", e.what());
       database_ok_ = false;
     }
+    for (auto& [name, done] : answering) done(known(name));
     std::unique_lock lock(mu_);
-    wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_.load() || poke_; });
-    poke_ = false;
+    wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_.load() || !waiters_.empty(); });
   }
+  for (auto& [name, done] : waiters_) done(false);
 }
 
 }  // namespace sluice::gateway

@@ -3,10 +3,12 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace sluice::gateway {
 
@@ -17,7 +19,9 @@ class ClusterDirectory {
   void start();
   bool known(const std::string& cluster) const;
   bool database_ok() const { return database_ok_; }
-  void refresh_now();  // wakes the refresher (e.g. after a lookup missed)
+  // A name not in the cache may have been added a moment ago by `cluster add`: re-read the table
+  // and answer then. `done` runs on the refresher thread (post it to your own executor).
+  void lookup_fresh(const std::string& cluster, std::function<void(bool known)> done);
 
  private:
   void run();
@@ -26,7 +30,7 @@ class ClusterDirectory {
   std::condition_variable wake_;
   std::set<std::string> names_;
   std::atomic<bool> database_ok_{false}, stop_{false};
-  bool poke_ = false;
+  std::vector<std::pair<std::string, std::function<void(bool)>>> waiters_;
   std::thread thread_;
 };
 

@@ -11,6 +11,9 @@ namespace sluice::gateway {
 namespace {
 constexpr std::size_t kFrameBytes = 64 * 1024;
 constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
+// client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
+// reconnecting; 2 s keeps that wait short without hammering the gateway.
+constexpr const char* kRetryAfterSeconds = "2";
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -109,11 +112,13 @@ void ProxySession::on_request(beast::error_code ec) {
   if (!route)
     return reply_status(404, "the server could not find the requested resource: Sluice serves clusters under "
                              "/clusters/<name>/ (use a kubeconfig from 'sluice-gateway kubeconfig')", "NotFound");
-  if (!ctx_.tunnels.has_tunnel(route->cluster) && !ctx_.clusters.known(route->cluster)) {
-    ctx_.clusters.refresh_now();
-    return reply_status(404, "cluster \"" + route->cluster + "\" is not registered with this gateway", "NotFound");
-  }
-  proxy(route->cluster, route->target, *who);
+  if (ctx_.tunnels.has_tunnel(route->cluster) || ctx_.clusters.known(route->cluster))
+    return proxy(route->cluster, route->target, *who);
+  ctx_.clusters.lookup_fresh(route->cluster, on_strand([this, route = *route, who = *who](bool known) {
+    if (!known)
+      return reply_status(404, "cluster \"" + route.cluster + "\" is not registered with this gateway", "NotFound");
+    proxy(route.cluster, route.target, who);
+  }));
 }
 
 void ProxySession::proxy(const std::string& cluster, std::string target, const Identity& who) {
@@ -152,7 +157,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   if (wait_ticket_ == 0) {
     frames_out_.clear();
     return reply_status(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly", "ServiceUnavailable",
-                        {{"Retry-After", "5"}});
+                        {{"Retry-After", kRetryAfterSeconds}});
   }
   wait_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->channel_ || self->wait_ticket_ == 0) return;
@@ -161,7 +166,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
     self->frames_out_.clear();
     self->reply_status(503, "cluster \"" + self->cluster_ + "\" did not accept the request within " +
                                 std::to_string(self->ctx_.config.limits.exchange_wait_seconds) + "s; retry shortly",
-                       "ServiceUnavailable", {{"Retry-After", "5"}});
+                       "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
   });
 }
 

@@ -46,8 +46,11 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
       } else if (channel_->on_read_) {
         handler = std::move(channel_->on_read_);
         frame = std::move(channel_->in_);
+        channel_->start_read_locked();
       } else {
-        channel_->early_ = std::move(channel_->in_);
+        channel_->ahead_bytes_ += channel_->in_.ByteSizeLong();
+        channel_->ahead_.push_back(std::move(channel_->in_));
+        if (channel_->ahead_bytes_ < ExchangeChannel::kReadAheadBytes) channel_->start_read_locked();
       }
     }
     if (register_idle) registry_.add_idle(channel_->tunnel_id_, channel_);
@@ -98,12 +101,31 @@ void ExchangeChannel::write(pb::GatewayFrame frame, WriteHandler done) {
   reactor_->StartWrite(&out_);
 }
 
+void ExchangeChannel::start_read_locked() {
+  if (read_pending_ || !reactor_ || finished_ || broken_) return;
+  read_pending_ = true;
+  reactor_->StartRead(&in_);
+}
+
 void ExchangeChannel::read(ReadHandler handler) {
   std::unique_lock lock(mu_);
   taken_ = true;
-  if (early_) {
-    auto frame = std::move(early_);
-    early_.reset();
+  if (!ahead_.empty()) {
+    auto frame = std::move(ahead_.front());
+    ahead_.pop_front();
+    ahead_bytes_ -= std::min(ahead_bytes_, frame.ByteSizeLong());
+    // Hand the session everything of the same kind that is already here: one client write, not many.
+    while (!ahead_.empty() && frame.has_body() && ahead_.front().has_body()) {
+      ahead_bytes_ -= std::min(ahead_bytes_, ahead_.front().ByteSizeLong());
+      frame.mutable_body()->append(ahead_.front().body());
+      ahead_.pop_front();
+    }
+    while (!ahead_.empty() && frame.has_upgraded() && ahead_.front().has_upgraded()) {
+      ahead_bytes_ -= std::min(ahead_bytes_, ahead_.front().ByteSizeLong());
+      frame.mutable_upgraded()->append(ahead_.front().upgraded());
+      ahead_.pop_front();
+    }
+    if (ahead_bytes_ < kReadAheadBytes) start_read_locked();
     lock.unlock();
     handler(std::move(frame));
     return;
@@ -114,10 +136,7 @@ void ExchangeChannel::read(ReadHandler handler) {
     return;
   }
   on_read_ = std::move(handler);
-  if (!read_pending_) {
-    read_pending_ = true;
-    reactor_->StartRead(&in_);
-  }
+  start_read_locked();
 }
 
 void ExchangeChannel::finish(bool ok) {

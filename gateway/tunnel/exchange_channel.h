@@ -1,9 +1,12 @@
 // The gateway's end of one Exchange call, usable from any thread: the Asio session that proxies a
-// request writes GatewayFrames and reads AgentFrames through it, one of each in flight at a time
-// (that is the flow control). Handlers run on gRPC threads: callers post them to their strand.
+// request writes GatewayFrames (one in flight at a time) and reads AgentFrames. Reads run ahead of
+// the session into a queue of at most kReadAheadBytes, so the agent keeps streaming while the
+// client write is in progress; past that the call stops reading and HTTP/2 flow control pushes
+// back on the agent. Handlers run on gRPC threads: callers post them to their strand.
 #pragma once
 #include <grpcpp/grpcpp.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -22,6 +25,7 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
  public:
   using ReadHandler = std::function<void(std::optional<pb::AgentFrame>)>;  // nullopt: the call ended
   using WriteHandler = std::function<void(bool ok)>;
+  static constexpr std::size_t kReadAheadBytes = 256 * 1024;
 
   void write(pb::GatewayFrame frame, WriteHandler done);
   void read(ReadHandler handler);
@@ -31,13 +35,15 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
 
  private:
   friend class ExchangeReactor;
+  void start_read_locked();
   std::recursive_mutex mu_;
   grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* reactor_ = nullptr;  // null after OnDone
   bool finished_ = false, broken_ = false, read_pending_ = false, taken_ = false;
   std::string tunnel_id_;
   pb::GatewayFrame out_;
   pb::AgentFrame in_;
-  std::optional<pb::AgentFrame> early_;  // a frame that arrived before anyone asked for it
+  std::deque<pb::AgentFrame> ahead_;  // frames read before the session asked for them
+  std::size_t ahead_bytes_ = 0;
   WriteHandler on_write_;
   ReadHandler on_read_;
 };

@@ -75,9 +75,11 @@ ExecResult exec(const std::string& path_and_query, const std::string& offered, c
 }
 
 void ensure_pod() {
-  // The pod is created through the API with the token, like any client would; idempotent.
-  std::string cmd = "kubectl --kubeconfig " + dir() + "/kubeconfig -n default get pod ws-box >/dev/null 2>&1 || "
-                    "kubectl --kubeconfig " + dir() + "/kubeconfig -n default run ws-box --image=busybox -- sleep 3600 >/dev/null";
+  // The pod is created through the API with the token, like any client would; idempotent, and
+  // safe when the cases run in parallel (the loser of a create race finds the winner's pod).
+  const std::string k = "kubectl --kubeconfig " + dir() + "/kubeconfig -n default ";
+  std::string cmd = k + "get pod ws-box >/dev/null 2>&1 || " + k + "run ws-box --image=busybox -- sleep 3600 >/dev/null 2>&1 || " +
+                    k + "get pod ws-box >/dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
 }  // namespace
