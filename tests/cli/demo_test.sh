@@ -1,21 +1,60 @@
 #!/usr/bin/env bash
-# scripts/demo.sh --detach, then `source .demo/env; kubectl get ns`, then --stop: nothing left running.
+# scripts/demo.sh end to end, as a user runs it:
+#   default:    --detach, `source .demo/env; kubectl get ns` goes through gateway and agent to the
+#               stand-in (which sees the caller impersonated), then --stop leaves nothing running;
+#   kubeconfig: --detach --kubeconfig FILE relays to the cluster in FILE, and starts no stand-in.
+# Usage: demo_test.sh CASE SOURCE_DIR BUILD_DIR
 set -euo pipefail
-root=$1 build_dir=$2
+case_name=$1 root=$2 build_dir=$3
+source "$root/scripts/lib/standin.sh"
 export SLUICE_DEMO_DIR=$(mktemp -d /tmp/sluice-demo-test.XXXXXX)
 export SLUICE_BUILD_DIR=$build_dir
-trap 'bash "$root/scripts/demo.sh" --stop >/dev/null 2>&1 || true; rm -rf "$SLUICE_DEMO_DIR"' EXIT
-bash "$root/scripts/demo.sh" --detach >"$SLUICE_DEMO_DIR.out" 2>&1 || { cat "$SLUICE_DEMO_DIR.out"; exit 1; }
-grep -q 'export KUBECONFIG=' "$SLUICE_DEMO_DIR.out" || { echo "FAIL: no KUBECONFIG printed"; exit 1; }
-(
-  source "$SLUICE_DEMO_DIR/env"
-  kubectl get ns | grep -q kube-system || { echo "FAIL: kubectl get ns through the demo"; exit 1; }
-  psql "$SLUICE_DATABASE_URL" -qAt -c 'SELECT count(*) FROM clusters' | grep -qx 0 || { echo "FAIL: schema not migrated"; exit 1; }
-)
+outside=$SLUICE_DEMO_DIR.cluster
+cleanup() {
+  bash "$root/scripts/demo.sh" --stop >/dev/null 2>&1 || true
+  standin_stop "$outside" 2>/dev/null || true
+  rm -rf "$SLUICE_DEMO_DIR" "$outside" "$SLUICE_DEMO_DIR.out"
+}
+trap cleanup EXIT
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+
+args=(--detach)
+if [ "$case_name" = kubeconfig ]; then
+  standin_start "$build_dir/tests/apiserver-stand-in/apiserver-stand-in" "$outside"
+  KUBECONFIG=$outside/kubeconfig kubectl create ns only-outside >/dev/null
+  args+=(--kubeconfig "$outside/kubeconfig")
+fi
+bash "$root/scripts/demo.sh" "${args[@]}" >"$SLUICE_DEMO_DIR.out" 2>&1 || { cat "$SLUICE_DEMO_DIR.out"; fail "demo.sh --detach failed"; }
+grep -q 'export KUBECONFIG=' "$SLUICE_DEMO_DIR.out" || fail "no KUBECONFIG printed"
+
 source "$SLUICE_DEMO_DIR/env"
-pid=$SLUICE_STANDIN_PID
+server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+[ "$server" = "$SLUICE_SERVER/clusters/demo" ] || fail "the demo kubeconfig does not point at the gateway: $server"
+out=$(kubectl get ns -o name) || fail "kubectl get ns through the demo"
+grep -q namespace/kube-system <<<"$out" || fail "kubectl get ns: $out"
+# the cluster saw the demo identity, impersonated by the agent's credentials
+who=$(KUBECONFIG=$SLUICE_CLUSTER_KUBECONFIG kubectl get --raw '/_standin/requests?since=0' |
+  jq -r '[.items[] | select(.uri == "/api/v1/namespaces?limit=500")][-1].impersonate.user')
+[ "$who" = automation-bot ] || fail "the cluster saw '$who', not automation-bot"
+psql "$SLUICE_DATABASE_URL" -qAt -c "SELECT name FROM clusters" | grep -qx demo || fail "cluster demo not registered"
+"$build_dir/gateway/sluice-gateway" cluster list --config "$SLUICE_GATEWAY_CONFIG" -o json |
+  jq -e '.items[] | select(.name == "demo" and .connected)' >/dev/null || fail "cluster list does not show demo connected"
+
+case "$case_name" in
+default)
+  [ -n "$SLUICE_STANDIN_PID" ] || fail "no stand-in PID in .demo/env"
+  ;;
+kubeconfig)
+  [ -z "$SLUICE_STANDIN_PID" ] || fail "the demo started its own stand-in despite --kubeconfig"
+  grep -q namespace/only-outside <<<"$out" || fail "the agent does not relay to the --kubeconfig cluster: $out"
+  ;;
+esac
+
+pids=("$SLUICE_GATEWAY_PID" "$SLUICE_AGENT_PID")
+[ -n "$SLUICE_STANDIN_PID" ] && pids+=("$SLUICE_STANDIN_PID")
 bash "$root/scripts/demo.sh" --stop >/dev/null
-if kill -0 "$pid" 2>/dev/null; then echo "FAIL: stand-in still running after --stop"; exit 1; fi
-[ ! -f "$SLUICE_DEMO_DIR/env" ] || { echo "FAIL: .demo/env left behind"; exit 1; }
-rm -f "$SLUICE_DEMO_DIR.out"
-echo PASS
+for pid in "${pids[@]}"; do
+  if kill -0 "$pid" 2>/dev/null; then fail "process $pid still running after --stop"; fi
+done
+[ ! -f "$SLUICE_DEMO_DIR/env" ] || fail ".demo/env left behind"
+echo "PASS [$case_name]"
