@@ -19,6 +19,8 @@ ConnectionPool::ConnectionPool(net::io_context& io, UpstreamConfig config)
     : io_(io), config_(std::move(config)), tls_(net::ssl::context::tls_client) {
   tls_.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
                    net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+  // OpenSSL frees a connection's record buffers while it is idle: thousands of open watches.
+  SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   tls_.set_verify_mode(net::ssl::verify_peer);
   if (config_.ca_pem.empty()) tls_.set_default_verify_paths();
   else tls_.add_certificate_authority(net::buffer(config_.ca_pem));
@@ -136,6 +138,8 @@ void ApiServerExchange::read_head() {
       return self->fail("no response from the API server: " + ec.message());
     }
     beast::get_lowest_layer(*self->stream_).expires_never();
+    self->request_.reset();  // answered: no retry will need it, and a watch lives long
+    self->body_ = std::string();
     const auto& res = self->parser_->get();
     pb::AgentFrame frame;
     auto* rh = frame.mutable_response_head();
@@ -165,6 +169,7 @@ void ApiServerExchange::read_head() {
 void ApiServerExchange::read_body() {
   if (done_) return;
   if (parser_->is_done()) return finish(parser_->get().keep_alive());
+  chunk_.resize(kChunkBytes);
   parser_->get().body().data = chunk_.data();
   parser_->get().body().size = chunk_.size();
   // read_some, not read: a watch event must leave as soon as it arrives, not when 64 KiB have piled up.
@@ -178,18 +183,23 @@ void ApiServerExchange::read_body() {
       return self->read_body();
     }
     pb::AgentFrame frame;
-    frame.set_body(std::string(self->chunk_.data(), n));
+    self->chunk_.resize(n);
+    frame.set_body(std::move(self->chunk_));
+    self->chunk_ = std::string();
     self->emit(std::move(frame), [self] { self->read_body(); });
   });
 }
 
 void ApiServerExchange::relay_from_upstream() {
   if (done_) return;
+  chunk_.resize(kChunkBytes);
   stream_->async_read_some(net::buffer(chunk_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (self->done_) return;
     if (n > 0) {
       pb::AgentFrame frame;
-      frame.set_upgraded(std::string(self->chunk_.data(), n));
+      self->chunk_.resize(n);
+      frame.set_upgraded(std::move(self->chunk_));
+      self->chunk_ = std::string();
       return self->emit(std::move(frame), [self, ec] {
         if (ec) return self->finish(false);
         self->relay_from_upstream();

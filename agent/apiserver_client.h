@@ -79,7 +79,9 @@ class ApiServerExchange : public std::enable_shared_from_this<ApiServerExchange>
   std::shared_ptr<http::request<http::string_body>> request_;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
   beast::flat_buffer buffer_;
-  std::array<char, 64 * 1024> chunk_{};
+  // One TLS record's worth: reads never return more; the tunnel coalesces frames under load.
+  static constexpr std::size_t kChunkBytes = 16 * 1024;
+  std::string chunk_;  // becomes the next frame's payload (moved, not copied)
 };
 
 }  // namespace sluice::agent

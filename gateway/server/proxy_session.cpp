@@ -304,6 +304,7 @@ void ProxySession::write_to_client(std::string data, bool then_read_frame) {
 void ProxySession::relay_from_client() {
   if (!channel_ || client_gone_ || relay_reading_) return;
   relay_reading_ = true;
+  client_buf_.resize(16 * 1024);
   stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->relay_reading_ = false;
     if (!self->channel_) return;
@@ -321,7 +322,7 @@ void ProxySession::relay_from_client() {
 void ProxySession::watch_client() {
   watching_client_ = true;
   close_after_ = true;  // this connection is not reused after a long-running response
-  stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  stream_.async_read_some(net::buffer(client_probe_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (!self->channel_) return;
     if (ec) {
       self->client_gone_ = true;

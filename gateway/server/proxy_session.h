@@ -9,11 +9,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/config/gateway_config.h"
@@ -87,7 +89,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::uint64_t wait_ticket_ = 0;
   std::optional<net::steady_timer> wait_timer_;
   std::optional<net::steady_timer> long_running_timer_;
-  std::array<char, 16384> client_buf_{};
+  std::vector<char> client_buf_;           // upgraded streams only
+  std::array<char, 64> client_probe_{};    // long-running responses: notices the client leaving
 };
 
 }  // namespace sluice::gateway

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The relay benchmark (run by hand; not part of ctest). On one upstream, in one run, it compares:
+#   direct         wrk/curl -> upstream (HTTPS)
+#   kubectl proxy  wrk/curl -> kubectl proxy (HTTP) -> upstream: the same kind of L7 relay
+#   sluice         wrk/curl -> sluice-gateway (HTTPS) -> gRPC tunnel -> sluice-agent -> upstream
+# Upstream for throughput and the 100 MB list: nginx serving canned JSON over TLS (it does not
+# limit what is measured). For idle watches: the API-server stand-in, whose watches stay open.
+# Prints a Markdown table. Usage: tests/bench/bench.sh [BUILD_DIR]   (env: BENCH_SECONDS=10,
+# BENCH_WATCHES=2000, BENCH_LIST_MB=100)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+seconds=${BENCH_SECONDS:-10} watches=${BENCH_WATCHES:-2000} list_mb=${BENCH_LIST_MB:-100}
+source "$root/scripts/lib/pg.sh"
+source "$root/scripts/lib/standin.sh"
+source "$root/scripts/lib/gateway.sh"
+for tool in wrk nginx python3 curl kubectl; do
+  command -v $tool >/dev/null || { echo "bench.sh needs $tool (apt-get install -y wrk nginx-light)" >&2; exit 2; }
+done
+ulimit -n 20000
+
+work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  gateway_stop "$work/gw" 2>/dev/null || true
+  standin_stop "$work/standin" 2>/dev/null || true
+  pg_stop "$work/pg" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+reset_hwm() { echo 5 >"/proc/$1/clear_refs"; }
+log() { echo "# $*" >&2; }
+
+# --- upstream: nginx with canned JSON -------------------------------------------------------
+"$build/gateway/sluice-gateway" certs --dir "$work/up-certs" >/dev/null
+www=$work/www
+mkdir -p "$www/api/v1/namespaces/default/configmaps"
+python3 - "$www" "$list_mb" <<'PY'
+import json, sys
+www, mb = sys.argv[1], int(sys.argv[2])
+small = {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "small", "namespace": "default", "uid": "4f6c3c1e-0000-4000-8000-000000000001",
+                      "resourceVersion": "1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+         "data": {"greeting": "hello", "mode": "bench"}}
+open(f"{www}/api/v1/namespaces/default/configmaps/small", "w").write(json.dumps(small))
+item = dict(small, data={"blob": "x" * 5000})
+with open(f"{www}/api/v1/configmaps", "w") as f:
+    f.write('{"apiVersion":"v1","kind":"ConfigMapList","metadata":{"resourceVersion":"1"},"items":[')
+    n = mb * 1024 * 1024 // 5300
+    for i in range(n):
+        item["metadata"] = dict(small["metadata"], name=f"cm-{i}")
+        f.write(("," if i else "") + json.dumps(item))
+    f.write("]}")
+PY
+chmod -R a+rX "$work/up-certs" "$www"
+nginx_port=$(free_port)
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx.error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  sendfile on;
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    ssl_certificate $work/up-certs/tls.crt;
+    ssl_certificate_key $work/up-certs/tls.key;
+    root $www;
+    default_type application/json;
+    location / { try_files \$uri =404; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+cat >"$work/upstream.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: up, cluster: {server: "https://127.0.0.1:$nginx_port", certificate-authority: "$work/up-certs/ca.crt"}}]
+users: [{name: up, user: {token: bench-token-not-checked-by-nginx}}]
+contexts: [{name: up, context: {cluster: up, user: up}}]
+current-context: up
+KC
+
+# --- kubectl proxy ------------------------------------------------------------------------------
+proxy_port=$(free_port)
+kubectl proxy --kubeconfig "$work/upstream.kubeconfig" --port "$proxy_port" >"$work/proxy.log" 2>&1 &
+proxy_pid=$!; pids+=($proxy_pid)
+
+# --- gateway + agents -----------------------------------------------------------------------------
+pg_start "$work/pg" >/dev/null
+export SLUICE_GATEWAY_PORT=$(free_port) SLUICE_AGENT_PORT=$(free_port)  # fixed: the gateway restarts below
+gateway_setup "$build/gateway/sluice-gateway" "$work/gw" "$(cat "$work/pg/url")"
+gateway_start "$build/gateway/sluice-gateway" "$work/gw"
+agent_start "$build/gateway/sluice-gateway" "$build/agent/sluice-agent" "$work/gw" bench "$work/upstream.kubeconfig"
+standin_start "$build/tests/apiserver-stand-in/apiserver-stand-in" "$work/standin"
+agent_start "$build/gateway/sluice-gateway" "$build/agent/sluice-agent" "$work/gw" watch "$work/standin/kubeconfig"
+gw_pid=$(cat "$work/gw/gateway.pid") agent_pid=$(cat "$work/gw/agent-bench.pid") watch_agent_pid=$(cat "$work/gw/agent-watch.pid")
+gw_port=$(cat "$work/gw/https_port") token=$(cat "$work/gw/bot.token")
+for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$proxy_port/api/v1/namespaces/default/configmaps/small" >/dev/null && break; sleep 0.1; done
+
+declare -A url=(
+  [direct]="https://127.0.0.1:$nginx_port"
+  [proxy]="http://127.0.0.1:$proxy_port"
+  [sluice]="https://127.0.0.1:$gw_port/clusters/bench"
+)
+auth() { [ "$1" = sluice ] && echo "Authorization: Bearer $token" || echo "X-Bench: 1"; }
+
+# --- memory per idle watch (first, while the gateway's heap is fresh) --------------------------
+sleep 1
+gw_before=$(rss_kb "$gw_pid") wa_before=$(rss_kb "$watch_agent_pid")
+log "opening $watches idle watches through the gateway"
+coproc WATCHERS { python3 "$root/tests/bench/watch_clients.py" 127.0.0.1 "$gw_port" "$work/gw/certs/ca.crt" "$token" \
+  "/clusters/watch/api/v1/namespaces/default/configmaps?watch=true" "$watches"; }
+read -r line <&"${WATCHERS[0]}"
+[ "$line" = "open $watches" ] || { echo "watch clients: $line" >&2; exit 1; }
+sleep 3
+gw_after=$(rss_kb "$gw_pid") wa_after=$(rss_kb "$watch_agent_pid")
+exec {WATCHERS[1]}>&-
+wait "$WATCHERS_PID" 2>/dev/null || true
+per_watch_gw=$(( (gw_after - gw_before) * 1024 / watches ))
+per_watch_agent=$(( (wa_after - wa_before) * 1024 / watches ))
+
+# --- a fresh gateway for the rest, so the watches' heap does not hide the list's peak ----------
+log "restarting the gateway; agents reconnect"
+_stop_pidfile "$work/gw/gateway.pid"
+gateway_start "$build/gateway/sluice-gateway" "$work/gw"
+gw_pid=$(cat "$work/gw/gateway.pid")
+for i in $(seq 1 100); do
+  curl -sf --cacert "$work/gw/certs/ca.crt" -H "Authorization: Bearer $token" \
+    "${url[sluice]}/api/v1/namespaces/default/configmaps/small" >/dev/null && break
+  sleep 0.2
+done
+
+# --- the big list (before wrk: peak RSS of fresh processes) -------------------------------------
+declare -A list_s
+for path in direct proxy sluice; do
+  reset_hwm "$gw_pid"; reset_hwm "$agent_pid"; reset_hwm "$proxy_pid"
+  log "$list_mb MB list via $path"
+  list_s[$path]=$(curl -sS -o /dev/null --cacert "$work/up-certs/ca.crt" --cacert "$work/gw/certs/ca.crt" -k \
+    -H "$(auth $path)" -w '%{time_total} %{size_download}' "${url[$path]}/api/v1/configmaps")
+  [ "$path" = proxy ] && proxy_hwm=$(hwm_kb "$proxy_pid")
+  [ "$path" = sluice ] && { gw_hwm=$(hwm_kb "$gw_pid"); agent_hwm=$(hwm_kb "$agent_pid"); }
+done
+
+# --- small GET: latency and throughput ---------------------------------------------------------
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}' <<<"$1"; }
+declare -A p50 p99 rps
+for path in direct proxy sluice; do
+  for c in 1 32; do
+    log "wrk $path c=$c for ${seconds}s"
+    out=$(wrk -t $([ $c = 1 ] && echo 1 || echo 2) -c $c -d "${seconds}s" --latency -H "$(auth $path)" \
+      "${url[$path]}/api/v1/namespaces/default/configmaps/small")
+    p50[$path.$c]=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+    p99[$path.$c]=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+    rps[$path.$c]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+    errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
+    [ -z "$errors" ] || log "$path c=$c: $errors"
+  done
+done
+
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
+size=$(awk '{printf "%.0f", $2/1048576}' <<<"${list_s[direct]}")
+cat <<TABLE
+
+Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%Y-%m-%d). Upstream: nginx $(nginx -v 2>&1 | sed 's/.*\///') (TLS); wrk ${seconds}s per cell.
+
+| small GET (~300 B)          | direct | kubectl proxy | sluice gateway+agent |
+|-----------------------------|-------:|--------------:|---------------------:|
+| p50 latency, c=1 (ms)       | ${p50[direct.1]} | ${p50[proxy.1]} | ${p50[sluice.1]} |
+| p99 latency, c=1 (ms)       | ${p99[direct.1]} | ${p99[proxy.1]} | ${p99[sluice.1]} |
+| p50 latency, c=32 (ms)      | ${p50[direct.32]} | ${p50[proxy.32]} | ${p50[sluice.32]} |
+| p99 latency, c=32 (ms)      | ${p99[direct.32]} | ${p99[proxy.32]} | ${p99[sluice.32]} |
+| requests/s, c=1             | ${rps[direct.1]} | ${rps[proxy.1]} | ${rps[sluice.1]} |
+| requests/s, c=32            | ${rps[direct.32]} | ${rps[proxy.32]} | ${rps[sluice.32]} |
+| ${size} MB list: seconds         | $(cut -d' ' -f1 <<<"${list_s[direct]}") | $(cut -d' ' -f1 <<<"${list_s[proxy]}") | $(cut -d' ' -f1 <<<"${list_s[sluice]}") |
+| ${size} MB list: peak RSS (MB)   | – | $(mb "$proxy_hwm") | gateway $(mb "$gw_hwm"), agent $(mb "$agent_hwm") |
+
+Idle watches ($watches through one tunnel to the stand-in): gateway +$per_watch_gw B/watch, agent +$per_watch_agent B/watch, together $(( (per_watch_gw + per_watch_agent) / 1024 )) KiB/watch (RSS before: gateway $(mb "$gw_before") MB, agent $(mb "$wa_before") MB; after: $(mb "$gw_after") MB, $(mb "$wa_after") MB).
+Added p50 latency over direct at c=1: $(awk -v a="${p50[sluice.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms (kubectl proxy: $(awk -v a="${p50[proxy.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms).
+TABLE
