@@ -129,6 +129,7 @@ void ApiServerExchange::read_head() {
   parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // streamed, never held whole
   parser_->header_limit(1 << 20);
+  if (head_.method() == "HEAD") parser_->skip(true);  // a HEAD response has no body, whatever its length says
   // Long-running responses (watch, logs -f, exec) have no deadline; the header must come in time.
   beast::get_lowest_layer(*stream_).expires_after(std::chrono::seconds(60));
   http::async_read_header(*stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -150,6 +151,13 @@ void ApiServerExchange::read_head() {
       h->set_name(std::string(f.name_string()));
       h->set_value(std::string(f.value()));
     }
+    if (!self->upgraded_) {
+      rh->set_body(self->parse_buffered_body());
+      if (self->parser_->is_done()) {
+        rh->set_complete(true);
+        return self->finish(self->parser_->get().keep_alive(), std::move(frame));
+      }
+    }
     self->emit(std::move(frame), [self] {
       if (self->upgraded_) {
         // Bytes the API server sent right after its 101 are already in our buffer.
@@ -164,6 +172,24 @@ void ApiServerExchange::read_head() {
       self->read_body();
     });
   });
+}
+
+std::string ApiServerExchange::parse_buffered_body() {
+  // Only what already arrived with the head: parsing it never waits, so a watch's head is never
+  // held back, while a small response leaves as a single frame.
+  // Not eager: an eager parser that consumed body bytes and then meets a partial chunk header
+  // makes async_read_some wait for more input, holding a watch event back.
+  std::string body(buffer_.size(), '\0');
+  parser_->get().body().data = body.data();
+  parser_->get().body().size = body.size();
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    beast::error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec || used == 0) break;
+  }
+  body.resize(body.size() - parser_->get().body().size);
+  return body;
 }
 
 void ApiServerExchange::read_body() {
@@ -236,14 +262,13 @@ void ApiServerExchange::emit(pb::AgentFrame frame, std::function<void()> next) {
   });
 }
 
-void ApiServerExchange::finish(bool reuse) {
+void ApiServerExchange::finish(bool reuse, std::optional<pb::AgentFrame> last) {
   if (done_) return;
   done_ = true;
   if (reuse && !upgraded_ && buffer_.size() == 0) pool_.give_back(std::move(stream_));
   else if (stream_) beast::get_lowest_layer(*stream_).close();
-  pb::AgentFrame end;
-  end.mutable_end();
-  sink_(std::move(end), [](bool) {});
+  if (!last) last.emplace().mutable_end();
+  sink_(std::move(*last), [](bool) {});
 }
 
 void ApiServerExchange::fail(const std::string& reason) {

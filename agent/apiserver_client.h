@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/upstream_config.h"
@@ -63,9 +64,11 @@ class ApiServerExchange : public std::enable_shared_from_this<ApiServerExchange>
   void on_connected();
   void send_request();
   void read_head();
+  std::string parse_buffered_body();
   void read_body();
   void relay_from_upstream();
-  void finish(bool reuse);
+  // Ends the exchange with `last` (default: an End frame); `reuse` returns the connection to the pool.
+  void finish(bool reuse, std::optional<pb::AgentFrame> last = std::nullopt);
   void fail(const std::string& reason);
   void emit(pb::AgentFrame frame, std::function<void()> next);
 

@@ -90,6 +90,8 @@ struct ExchangeWriter {
   std::deque<Pending> queue;
   std::size_t queued_bytes = 0;
   bool closed = false;
+  bool busy = false;                // carrying an exchange (else idle, ready for a request head)
+  std::function<void()> released;   // the exchange's last frame is queued: the call is idle again
 };
 
 namespace {
@@ -120,6 +122,7 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
   ExchangeCall(TunnelClient& client, const std::string& token, const std::string& tunnel_id)
       : client_(client), writer_(std::make_shared<ExchangeWriter>()) {
     writer_->call = this;
+    writer_->released = [&client] { client.on_exchange_released(); };
     ctx_.AddMetadata("authorization", "Bearer " + token);
     ctx_.AddMetadata("x-sluice-cluster", client.options_.cluster);
     client.stub_->async()->Exchange(&ctx_, this);
@@ -137,6 +140,14 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
       lock.unlock();
       accepted(false);
       return;
+    }
+    // The gateway sends the next request only after this frame, and the next exchange's frames
+    // queue behind it, so the call is free for reuse from here.
+    const bool last = frame.has_end() || (frame.has_response_head() && frame.response_head().complete());
+    std::function<void()> released;
+    if (last && w->busy) {
+      w->busy = false;
+      released = w->released;
     }
     // Data that arrives while earlier frames wait joins the last waiting frame: under load, fewer
     // and larger gRPC messages (each message costs thread hand-offs in gRPC).
@@ -160,6 +171,7 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
     w->queue.push_back({std::move(frame), bytes, go_on ? std::function<void(bool)>() : std::move(accepted)});
     if (w->queue.size() == 1) w->call->StartWrite(&w->queue.front().frame);
     lock.unlock();
+    if (released) released();
     if (go_on) accepted(true);
   }
 
@@ -182,7 +194,15 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
       return release();
     }
     if (in_.has_request_head()) {
-      taken_ = true;
+      {
+        std::lock_guard lock(writer_->mu);
+        if (writer_->busy) {  // a second request before the first ended: the gateway is confused
+          spdlog::error("the gateway sent a request on a busy exchange call; closing it");
+          ctx_.TryCancel();
+          return;
+        }
+        writer_->busy = true;
+      }
       client_.on_exchange_taken();
       std::weak_ptr<ExchangeWriter> weak = writer_;
       exchange_ = std::make_shared<ApiServerExchange>(
@@ -190,6 +210,8 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
             if (auto w = weak.lock()) ExchangeCall::write(w, std::move(frame), std::move(accepted));
             else accepted(false);
           });
+      if (!in_.request_head().body().empty()) exchange_->add_body(std::move(*in_.mutable_request_head()->mutable_body()));
+      if (in_.request_head().complete()) exchange_->end_of_body();
     } else if (in_.has_body() && exchange_) {
       exchange_->add_body(std::move(*in_.mutable_body()));
     } else if (in_.has_end_of_body() && exchange_) {
@@ -214,8 +236,13 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
     }
     for (auto& p : unsent)
       if (p.accepted) p.accepted(false);
+    bool busy;
+    {
+      std::lock_guard lock(writer_->mu);
+      busy = writer_->busy;
+    }
     if (exchange_) exchange_->cancel();
-    client_.on_exchange_done(taken_);
+    client_.on_exchange_done(busy);
     delete this;
   }
 
@@ -233,7 +260,7 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
   pb::GatewayFrame in_;
   std::shared_ptr<ExchangeWriter> writer_;
   std::shared_ptr<ApiServerExchange> exchange_;
-  bool taken_ = false, released_ = false;
+  bool released_ = false;
 };
 
 TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOptions options)
@@ -302,6 +329,15 @@ void TunnelClient::on_exchange_taken() {
     replace = !draining_ && idle_ < idle_target_;
   }
   if (replace) open_exchanges(1);
+}
+
+void TunnelClient::on_exchange_released() {
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+    ++idle_;
+  }
+  net::post(io_, [this] { check_drained(); });
 }
 
 void TunnelClient::on_exchange_done(bool taken) {

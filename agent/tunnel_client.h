@@ -43,6 +43,7 @@ class TunnelClient {
   void on_welcome(const std::string& tunnel_id, unsigned idle_target);
   void open_exchanges(unsigned n);
   void on_exchange_taken();
+  void on_exchange_released();
   void on_exchange_done(bool taken);
   void on_control_done(const grpc::Status& status);
   void heartbeat();

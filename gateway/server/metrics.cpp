@@ -13,7 +13,7 @@ void Metrics::request_done(const std::string& cluster, const std::string& verb, 
   duration_sum_ += seconds;
 }
 
-std::string Metrics::render(std::size_t live_tunnels) const {
+std::string Metrics::render(const std::vector<tunnel::TunnelRegistry::TunnelStats>& tunnels) const {
   std::ostringstream o;
   std::lock_guard lock(mu_);
   o << "# HELP sluice_requests_total Requests proxied, by cluster, verb and HTTP code.\n"
@@ -28,7 +28,12 @@ std::string Metrics::render(std::size_t live_tunnels) const {
   o << "sluice_request_duration_seconds_bucket{le=\"+Inf\"} " << duration_count_ << "\n"
     << "sluice_request_duration_seconds_sum " << duration_sum_ << "\n"
     << "sluice_request_duration_seconds_count " << duration_count_ << "\n"
-    << "# HELP sluice_tunnels Live agent tunnels.\n# TYPE sluice_tunnels gauge\nsluice_tunnels " << live_tunnels << "\n"
+    << "# HELP sluice_tunnels Live agent tunnels.\n# TYPE sluice_tunnels gauge\nsluice_tunnels " << tunnels.size() << "\n"
+    << "# HELP sluice_tunnel_exchanges_total Exchanges handed to each live tunnel.\n"
+       "# TYPE sluice_tunnel_exchanges_total counter\n";
+  for (const auto& t : tunnels)
+    o << "sluice_tunnel_exchanges_total{cluster=\"" << t.cluster << "\",tunnel=\"" << t.id << "\"} " << t.exchanges << "\n";
+  o
     << "# HELP sluice_open_exchanges Exchanges in flight.\n# TYPE sluice_open_exchanges gauge\nsluice_open_exchanges "
     << open_exchanges_.load() << "\n"
     << "# HELP sluice_bytes_total Body bytes relayed, by direction.\n# TYPE sluice_bytes_total counter\n"

@@ -8,6 +8,9 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
+
+#include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway {
 
@@ -18,7 +21,7 @@ class Metrics {
   void add_bytes_out(std::size_t n) { bytes_out_ += n; }
   void exchange_opened() { ++open_exchanges_; }
   void exchange_closed() { --open_exchanges_; }
-  std::string render(std::size_t live_tunnels) const;
+  std::string render(const std::vector<tunnel::TunnelRegistry::TunnelStats>& tunnels) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30};

@@ -15,6 +15,14 @@ constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
 // reconnecting; 2 s keeps that wait short without hammering the gateway.
 constexpr const char* kRetryAfterSeconds = "2";
 
+std::string chunk_encode(const std::string& data) {
+  char size[24];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(data.size() + 32);
+  return out.append(size).append(data).append("\r\n");
+}
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -98,7 +106,7 @@ void ProxySession::on_request(beast::error_code ec) {
     return ctx_.clusters.database_ok() ? reply(200, "text/plain", "ok")
                                        : reply(503, "text/plain", "database unreachable");
   if (req.method() == http::verb::get && target == "/metrics")
-    return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.live_tunnels()));
+    return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
 
   const std::string auth(req[http::field::authorization]);
   std::optional<Identity> who;
@@ -137,17 +145,23 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
     hh->set_name(k);
     hh->set_value(v);
   }
-  frames_out_.push_back(std::move(head));
-  const std::string& body = req.body();
-  for (std::size_t off = 0; off < body.size(); off += kFrameBytes) {
-    tunnel::pb::GatewayFrame f;
-    f.set_body(body.substr(off, kFrameBytes));
-    frames_out_.push_back(std::move(f));
-  }
+  std::string& body = req.body();
   ctx_.metrics.add_bytes_in(body.size());
-  tunnel::pb::GatewayFrame end;
-  end.mutable_end_of_body();
-  frames_out_.push_back(std::move(end));
+  if (body.size() <= kFrameBytes) {  // the common case: the whole request in one frame
+    h->set_body(std::move(body));
+    h->set_complete(true);
+    frames_out_.push_back(std::move(head));
+  } else {
+    frames_out_.push_back(std::move(head));
+    for (std::size_t off = 0; off < body.size(); off += kFrameBytes) {
+      tunnel::pb::GatewayFrame f;
+      f.set_body(body.substr(off, kFrameBytes));
+      frames_out_.push_back(std::move(f));
+    }
+    tunnel::pb::GatewayFrame end;
+    end.mutable_end_of_body();
+    frames_out_.push_back(std::move(end));
+  }
 
   wait_timer_.emplace(stream_.get_executor());
   wait_timer_->expires_after(std::chrono::seconds(ctx_.config.limits.exchange_wait_seconds));
@@ -266,15 +280,24 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
         if (!ec && self->channel_ && !self->upgraded_) self->watch_client();
       });
     }
-    return write_to_client(head.str(), true);
+    std::string out = head.str();
+    const std::string& body = rh.body();
+    ctx_.metrics.add_bytes_out(body.size());
+    if (!body.empty()) out += chunked_ ? chunk_encode(body) : body;
+    if (!rh.complete()) return write_to_client(std::move(out), true);
+    if (chunked_) out += "0\r\n\r\n";
+    auto buf = std::make_shared<std::string>(std::move(out));
+    net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
+      if (ec) return self->abort_exchange("the client went away");
+      self->finish_exchange(true);
+    });
+    return;
   }
   if (frame->has_body()) {
     ctx_.metrics.add_bytes_out(frame->body().size());
     if (!chunked_) return write_to_client(std::move(*frame->mutable_body()), true);
-    char size[24];
-    std::snprintf(size, sizeof size, "%zx\r\n", frame->body().size());
     if (frame->body().empty()) return read_frame();
-    return write_to_client(size + std::move(*frame->mutable_body()) + "\r\n", true);
+    return write_to_client(chunk_encode(frame->body()), true);
   }
   if (frame->has_upgraded()) {
     ctx_.metrics.add_bytes_out(frame->upgraded().size());
@@ -334,7 +357,8 @@ void ProxySession::watch_client() {
 
 void ProxySession::finish_exchange(bool ok) {
   if (!channel_) return;
-  channel_->finish(ok);
+  if (ok && !upgraded_ && frames_out_.empty() && !frame_writing_) channel_->release();
+  else channel_->finish(ok);
   channel_.reset();
   ctx_.metrics.exchange_closed();
   ctx_.metrics.request_done(cluster_, verb_, status_,

@@ -12,6 +12,7 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
       : registry_(registry), cluster_(std::move(cluster)), channel_(std::make_shared<ExchangeChannel>()) {
     std::lock_guard lock(channel_->mu_);
     channel_->reactor_ = this;
+    channel_->registry_ = &registry_;
     channel_->read_pending_ = true;
     StartRead(&channel_->in_);  // the agent's ExchangeReady
   }
@@ -43,6 +44,14 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
         // Keep a read outstanding while idle, so an agent that goes away is noticed at once.
         channel_->read_pending_ = true;
         StartRead(&channel_->in_);
+      } else if (!channel_->taken_) {
+        // Nothing may arrive on an idle call: a frame here would be mistaken for the next
+        // exchange's response.
+        channel_->broken_ = drop_idle = true;
+        if (!channel_->finished_) {
+          channel_->finished_ = true;
+          Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a frame arrived on an idle exchange"));
+        }
       } else if (channel_->on_read_) {
         handler = std::move(channel_->on_read_);
         frame = std::move(channel_->in_);
@@ -144,6 +153,21 @@ void ExchangeChannel::finish(bool ok) {
   if (!reactor_ || finished_) return;
   finished_ = true;
   reactor_->Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "exchange cancelled by the gateway"));
+}
+
+void ExchangeChannel::release() {
+  {
+    std::lock_guard lock(mu_);
+    if (!reactor_ || finished_ || broken_) return;
+    // Anything still queued or awaited belongs to the exchange that ended: not reusable.
+    if (!ahead_.empty() || on_read_ || on_write_ || !read_pending_) {
+      finished_ = true;
+      reactor_->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "exchange not reusable"));
+      return;
+    }
+    taken_ = false;
+  }
+  registry_->add_idle(tunnel_id_, shared_from_this());
 }
 
 grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry,

@@ -31,6 +31,9 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
   void read(ReadHandler handler);
   // Ends the call; `ok` false tells the agent to cancel its upstream request.
   void finish(bool ok);
+  // After a cleanly completed exchange (request fully sent, response complete): the call goes back
+  // to its tunnel's idle exchanges for the next request, saving a new HTTP/2 stream per request.
+  void release();
   const std::string& tunnel_id() const { return tunnel_id_; }
 
  private:
@@ -40,6 +43,7 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
   grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* reactor_ = nullptr;  // null after OnDone
   bool finished_ = false, broken_ = false, read_pending_ = false, taken_ = false;
   std::string tunnel_id_;
+  TunnelRegistry* registry_ = nullptr;
   pb::GatewayFrame out_;
   pb::AgentFrame in_;
   std::deque<pb::AgentFrame> ahead_;  // frames read before the session asked for them

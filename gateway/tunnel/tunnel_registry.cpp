@@ -9,7 +9,7 @@ namespace sluice::gateway::tunnel {
 std::string TunnelRegistry::add_tunnel(const std::string& cluster, const std::string& agent_version, AskForExchanges ask) {
   std::lock_guard lock(mu_);
   std::string id = cluster + "/" + std::to_string(next_tunnel_++) + "-" + common::random_token_hex(4);
-  tunnels_[id] = Tunnel{id, cluster, agent_version, std::move(ask), {}};
+  tunnels_[id] = Tunnel{id, cluster, agent_version, std::move(ask), {}, 0};
   return id;
 }
 
@@ -40,6 +40,7 @@ std::string TunnelRegistry::cluster_of(const std::string& tunnel_id) const {
 
 void TunnelRegistry::add_idle(const std::string& tunnel_id, std::shared_ptr<ExchangeChannel> channel) {
   Acquired done;
+  bool excess = false;
   {
     std::lock_guard lock(mu_);
     auto it = tunnels_.find(tunnel_id);
@@ -48,13 +49,18 @@ void TunnelRegistry::add_idle(const std::string& tunnel_id, std::shared_ptr<Exch
       return;
     }
     auto& waiting = waiters_[it->second.cluster];
-    if (waiting.empty()) {
+    if (!waiting.empty()) {
+      ++it->second.exchanges;
+      done = std::move(waiting.front().done);
+      waiting.pop_front();
+    } else if (it->second.idle.size() >= kMaxIdlePerTunnel) {
+      excess = true;
+    } else {
       it->second.idle.push_back(std::move(channel));
       return;
     }
-    done = std::move(waiting.front().done);
-    waiting.pop_front();
   }
+  if (excess) return channel->finish(true);  // after a burst, idle calls beyond the cap close
   done(std::move(channel));
 }
 
@@ -83,6 +89,7 @@ std::uint64_t TunnelRegistry::acquire(const std::string& cluster, Acquired done)
     for (std::size_t i = 0; i < candidates.size() && !got; ++i) {
       Tunnel* t = candidates[(rotation_ + i) % candidates.size()];
       if (!t->idle.empty()) {
+        ++t->exchanges;
         got = std::move(t->idle.front());
         t->idle.pop_front();
       }
@@ -112,6 +119,13 @@ void TunnelRegistry::cancel_wait(const std::string& cluster, std::uint64_t ticke
 std::size_t TunnelRegistry::live_tunnels() const {
   std::lock_guard lock(mu_);
   return tunnels_.size();
+}
+
+std::vector<TunnelRegistry::TunnelStats> TunnelRegistry::tunnel_stats() const {
+  std::lock_guard lock(mu_);
+  std::vector<TunnelStats> out;
+  for (const auto& [id, t] : tunnels_) out.push_back({t.cluster, id, t.exchanges});
+  return out;
 }
 
 std::size_t TunnelRegistry::idle_exchanges() const {

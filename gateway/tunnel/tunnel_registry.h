@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "gateway/tunnel/exchange_channel.h"
 
@@ -32,13 +33,21 @@ class TunnelRegistry {
   void cancel_wait(const std::string& cluster, std::uint64_t ticket);
 
   std::size_t live_tunnels() const;
+  struct TunnelStats {
+    std::string cluster, id;
+    std::uint64_t exchanges;  // exchanges handed to requests over this tunnel
+  };
+  std::vector<TunnelStats> tunnel_stats() const;
   std::size_t idle_exchanges() const;
 
  private:
+  // Calls come back idle after each exchange; a burst may leave more than the next one needs.
+  static constexpr std::size_t kMaxIdlePerTunnel = 64;
   struct Tunnel {
     std::string id, cluster, agent_version;
     AskForExchanges ask;
     std::deque<std::shared_ptr<ExchangeChannel>> idle;
+    std::uint64_t exchanges = 0;
   };
   struct Waiter {
     std::uint64_t ticket;
