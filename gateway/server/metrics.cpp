@@ -33,6 +33,10 @@ std::string Metrics::render(const std::vector<tunnel::TunnelRegistry::TunnelStat
        "# TYPE sluice_tunnel_exchanges_total counter\n";
   for (const auto& t : tunnels)
     o << "sluice_tunnel_exchanges_total{cluster=\"" << t.cluster << "\",tunnel=\"" << t.id << "\"} " << t.exchanges << "\n";
+  o << "# HELP sluice_tunnel_calls_total Exchange calls each live tunnel's agent opened (calls are reused).\n"
+       "# TYPE sluice_tunnel_calls_total counter\n";
+  for (const auto& t : tunnels)
+    o << "sluice_tunnel_calls_total{cluster=\"" << t.cluster << "\",tunnel=\"" << t.id << "\"} " << t.calls << "\n";
   o
     << "# HELP sluice_open_exchanges Exchanges in flight.\n# TYPE sluice_open_exchanges gauge\nsluice_open_exchanges "
     << open_exchanges_.load() << "\n"

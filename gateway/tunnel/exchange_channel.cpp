@@ -62,7 +62,7 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
         if (channel_->ahead_bytes_ < ExchangeChannel::kReadAheadBytes) channel_->start_read_locked();
       }
     }
-    if (register_idle) registry_.add_idle(channel_->tunnel_id_, channel_);
+    if (register_idle) registry_.add_idle(channel_->tunnel_id_, channel_, true);
     if (drop_idle) registry_.remove_idle(channel_);
     if (handler) handler(std::move(frame));
   }

@@ -9,7 +9,7 @@ namespace sluice::gateway::tunnel {
 std::string TunnelRegistry::add_tunnel(const std::string& cluster, const std::string& agent_version, AskForExchanges ask) {
   std::lock_guard lock(mu_);
   std::string id = cluster + "/" + std::to_string(next_tunnel_++) + "-" + common::random_token_hex(4);
-  tunnels_[id] = Tunnel{id, cluster, agent_version, std::move(ask), {}, 0};
+  tunnels_[id] = Tunnel{id, cluster, agent_version, std::move(ask), {}, 0, 0};
   return id;
 }
 
@@ -38,7 +38,7 @@ std::string TunnelRegistry::cluster_of(const std::string& tunnel_id) const {
   return it == tunnels_.end() ? "" : it->second.cluster;
 }
 
-void TunnelRegistry::add_idle(const std::string& tunnel_id, std::shared_ptr<ExchangeChannel> channel) {
+void TunnelRegistry::add_idle(const std::string& tunnel_id, std::shared_ptr<ExchangeChannel> channel, bool new_call) {
   Acquired done;
   bool excess = false;
   {
@@ -48,6 +48,7 @@ void TunnelRegistry::add_idle(const std::string& tunnel_id, std::shared_ptr<Exch
       channel->finish(false);
       return;
     }
+    if (new_call) ++it->second.calls;
     auto& waiting = waiters_[it->second.cluster];
     if (!waiting.empty()) {
       ++it->second.exchanges;
@@ -124,7 +125,7 @@ std::size_t TunnelRegistry::live_tunnels() const {
 std::vector<TunnelRegistry::TunnelStats> TunnelRegistry::tunnel_stats() const {
   std::lock_guard lock(mu_);
   std::vector<TunnelStats> out;
-  for (const auto& [id, t] : tunnels_) out.push_back({t.cluster, id, t.exchanges});
+  for (const auto& [id, t] : tunnels_) out.push_back({t.cluster, id, t.exchanges, t.calls});
   return out;
 }
 

@@ -24,7 +24,8 @@ class TunnelRegistry {
   bool has_tunnel(const std::string& cluster) const;
   std::string cluster_of(const std::string& tunnel_id) const;
 
-  void add_idle(const std::string& tunnel_id, std::shared_ptr<ExchangeChannel> channel);
+  // `new_call`: a call the agent just opened (else one coming back after an exchange).
+  void add_idle(const std::string& tunnel_id, std::shared_ptr<ExchangeChannel> channel, bool new_call = false);
   void remove_idle(const std::shared_ptr<ExchangeChannel>& channel);
 
   // Hands an idle exchange to `done` now or once one opens. Returns 0 when the cluster has no
@@ -36,6 +37,7 @@ class TunnelRegistry {
   struct TunnelStats {
     std::string cluster, id;
     std::uint64_t exchanges;  // exchanges handed to requests over this tunnel
+    std::uint64_t calls;      // Exchange calls the agent opened on it (fewer than exchanges: reuse)
   };
   std::vector<TunnelStats> tunnel_stats() const;
   std::size_t idle_exchanges() const;
@@ -47,7 +49,7 @@ class TunnelRegistry {
     std::string id, cluster, agent_version;
     AskForExchanges ask;
     std::deque<std::shared_ptr<ExchangeChannel>> idle;
-    std::uint64_t exchanges = 0;
+    std::uint64_t exchanges = 0, calls = 0;
   };
   struct Waiter {
     std::uint64_t ticket;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The gateway's own behaviour with real processes: authentication, routing, identity forwarding,
-# several clusters, failures of agents and clients, many streams through one tunnel.
+# several clusters, failures of agents and clients, many streams through one tunnel, reuse of
+# Exchange calls, and the agent's drain on SIGTERM.
 # Usage: gateway_test.sh CASE GATEWAY_BIN AGENT_BIN STANDIN_BIN GATEWAY_DIR STANDIN_DIR
 set -euo pipefail
 case_name=$1 gw=$2 agent=$3 standin_bin=$4 dir=$5 standin=$6
@@ -181,6 +182,59 @@ many_streams)
   grep -q '"name":"big-40"' "$work/stalled.out" && fail "the stalled reader got everything: the test did not stall it"
   kill -CONT $stalled
   wait_for 30 grep -q '"name":"big-40"' "$work/stalled.out" || fail "the stalled reader lost events after it resumed"
+  ;;
+exchange_reuse)
+  # Exchange calls go back to the idle pool after each clean exchange: 100 requests, a few calls.
+  # A cluster of its own, so other tests' requests do not count here.
+  cleanup_extra+=("agent_stop '$dir' reuser")
+  agent_start "$gw" "$agent" "$dir" reuser "$standin/kubeconfig"
+  url="$base/clusters/reuser/api/v1/namespaces/default"
+  args=(); for i in $(seq 1 100); do args+=(-o /dev/null "$url"); done  # one connection, keep-alive
+  curl_gw -H "Authorization: Bearer $bot" -w '%{http_code}\n' "${args[@]}" >"$work/codes"
+  [ "$(grep -c '^200$' "$work/codes")" = 100 ] || fail "not all 100 requests succeeded: $(sort "$work/codes" | uniq -c)"
+  metrics=$(curl_gw "$base/metrics")
+  exchanges=$(sed -n 's/^sluice_tunnel_exchanges_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
+  calls=$(sed -n 's/^sluice_tunnel_calls_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
+  [ "$exchanges" -ge 100 ] || fail "expected at least 100 exchanges, metrics say $exchanges"
+  [ "$calls" -le 10 ] || fail "100 sequential requests opened $calls Exchange calls: calls are not reused"
+  # a HEAD response has headers only: it must not hang waiting for the body its length announces,
+  # and the connection stays usable for the next request
+  out=$(curl_gw -m 10 -I -H "Authorization: Bearer $bot" -w '%{http_code}\n' "$url" --next --cacert "$ca" -m 10 \
+    -H "Authorization: Bearer $bot" -o /dev/null -w '%{http_code}\n' "$url")
+  contains "$out" 'Content-Length: '  # the stand-in answers HEAD with 405 and a length, like a body would have
+  [ "$(tail -1 <<<"$out")" = 200 ] || fail "the request after a HEAD failed: $out"
+  # a request body larger than one tunnel frame (64 KiB) goes as head, body frames and end
+  big=$(head -c 200000 /dev/zero | tr '\0' y)
+  printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"reuse-big"},"data":{"y":"%s"}}' "$big" >"$work/big.json"
+  cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete cm -n default reuse-big")
+  code=$(curl_gw -H "Authorization: Bearer $bot" -H 'Content-Type: application/json' --data-binary "@$work/big.json" \
+    -o "$work/created.json" -w '%{http_code}' "$url/configmaps")
+  [ "$code" = 201 ] || fail "creating a 200 KB ConfigMap through the gateway: $code $(head -c 300 "$work/created.json")"
+  [ "$(kubectl get cm -n default reuse-big -o jsonpath='{.data.y}' | wc -c)" = 200000 ] || fail "the body arrived cut"
+  ;;
+agent_drain)
+  # SIGTERM: the agent stops taking exchanges (the gateway answers 503 at once), lets the one in
+  # flight finish, and exits as soon as it has, before its grace period (5 s) is over.
+  cleanup_extra+=("agent_stop '$dir' drainer")
+  agent_start "$gw" "$agent" "$dir" drainer "$standin/kubeconfig"
+  "$gw" kubeconfig --cluster drainer --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/drainer.kubeconfig"
+  kubectl create ns gw-drain >/dev/null
+  cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete ns gw-drain --wait=false")
+  kubectl run box -n gw-drain --image=busybox -- sleep 3600 >/dev/null
+  seq=$(standin_seq)
+  KUBECONFIG="$work/drainer.kubeconfig" kubectl exec -n gw-drain box -- sh -c 'sleep 3; echo done' >"$work/exec.out" 2>&1 &
+  execpid=$!
+  wait_for 10 bash -c "KUBECONFIG='$standin/kubeconfig' kubectl get --raw '/_standin/requests?since=$seq' | jq -e '.items[] | select(.uri | test(\"/exec\"))'" \
+    || fail "the exec did not reach the stand-in"
+  agent_pid=$(cat "$dir/agent-drainer.pid")
+  kill -TERM "$agent_pid"
+  wait_for 5 bash -c "curl -sS --cacert '$ca' -H 'Authorization: Bearer $bot' -o /dev/null -w '%{http_code}' '$base/clusters/drainer/api/v1/namespaces' | grep -q 503" \
+    || fail "a draining agent still took new requests"
+  kill -0 "$agent_pid" 2>/dev/null || fail "the agent exited before its exchange in flight finished"
+  wait $execpid || fail "the exec in flight failed during the drain: $(cat "$work/exec.out")"
+  [ "$(cat "$work/exec.out")" = done ] || fail "exec output: $(cat "$work/exec.out")"
+  wait_for 5 bash -c "! kill -0 $agent_pid" || fail "the agent did not exit after draining"
+  grep -q 'grace period over' "$dir/agent-drainer.log" && fail "the agent waited for its grace period instead of exiting when drained"
   ;;
 *)
   fail "unknown case"
