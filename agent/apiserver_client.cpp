@@ -195,7 +195,7 @@ std::string ApiServerExchange::parse_buffered_body() {
 void ApiServerExchange::read_body() {
   if (done_) return;
   if (parser_->is_done()) return finish(parser_->get().keep_alive());
-  chunk_.resize(kChunkBytes);
+  chunk_.resize(read_bytes_);
   parser_->get().body().data = chunk_.data();
   parser_->get().body().size = chunk_.size();
   // read_some, not read: a watch event must leave as soon as it arrives, not when 64 KiB have piled up.
@@ -204,6 +204,9 @@ void ApiServerExchange::read_body() {
     if (ec == http::error::need_buffer) ec = {};
     if (ec && ec != http::error::end_of_stream) return self->fail("the API server's response broke off: " + ec.message());
     const std::size_t n = self->chunk_.size() - self->parser_->get().body().size;
+    // Grow while reads fill the chunk (a list streaming), shrink when they do not (an idle watch
+    // then holds kMinChunkBytes, not kChunkBytes, while it waits).
+    self->read_bytes_ = n == self->chunk_.size() ? std::min(kChunkBytes, self->read_bytes_ * 2) : kMinChunkBytes;
     if (n == 0) {
       if (self->parser_->is_done() || ec) return self->finish(!ec && self->parser_->get().keep_alive());
       return self->read_body();

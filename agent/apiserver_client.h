@@ -84,6 +84,8 @@ class ApiServerExchange : public std::enable_shared_from_this<ApiServerExchange>
   beast::flat_buffer buffer_;
   // One TLS record's worth: reads never return more; the tunnel coalesces frames under load.
   static constexpr std::size_t kChunkBytes = 16 * 1024;
+  static constexpr std::size_t kMinChunkBytes = 2 * 1024;
+  std::size_t read_bytes_ = kMinChunkBytes;  // the next body read's size, kMinChunkBytes..kChunkBytes
   std::string chunk_;  // becomes the next frame's payload (moved, not copied)
 };
 
