@@ -28,6 +28,20 @@ curl_gw() { curl -sS --cacert "$ca" "$@"; }
 standin_log_since() { KUBECONFIG="$standin/kubeconfig" kubectl get --raw "/_standin/requests?since=$1" | jq -c '.items[]'; }
 standin_seq() { KUBECONFIG="$standin/kubeconfig" kubectl get --raw "/_standin/requests?since=999999999" | jq -r .lastSeq; }
 export KUBECONFIG="$dir/kubeconfig"
+# Another cluster behind the gateway: its agent (stopped at exit), its own stand-in when asked
+# ("own"; else the shared one), and $work/NAME.kubeconfig through the gateway.
+extra_cluster() {
+  local name=$1 upstream=$standin
+  if [ "${2:-}" = own ]; then
+    upstream=$work/standin-$name
+    mkdir -p "$upstream"
+    cleanup_extra+=("standin_stop '$upstream'")
+    standin_start "$standin_bin" "$upstream"
+  fi
+  cleanup_extra+=("agent_stop '$dir' $name")
+  agent_start "$gw" "$agent" "$dir" "$name" "$upstream/kubeconfig"
+  "$gw" kubeconfig --cluster "$name" --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/$name.kubeconfig"
+}
 
 case "$case_name" in
 auth)
@@ -94,11 +108,7 @@ identity)
   done <<<"$log"
   ;;
 two_clusters)
-  mkdir -p "$work/standin2"
-  cleanup_extra+=("standin_stop '$work/standin2'" "agent_stop '$dir' second")
-  standin_start "$standin_bin" "$work/standin2"
-  agent_start "$gw" "$agent" "$dir" second "$work/standin2/kubeconfig"
-  "$gw" kubeconfig --cluster second --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/second.kubeconfig"
+  extra_cluster second own
   kubectl create cm only-in-c1 -n default >/dev/null
   cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete cm only-in-c1 -n default")
   KUBECONFIG="$work/second.kubeconfig" kubectl create cm only-in-second -n default >/dev/null
@@ -109,7 +119,7 @@ two_clusters)
   cp "$dir/agent-second.token" "$dir/agent-second2.token"
   cleanup_extra+=("agent_stop '$dir' second2")
   setsid "$agent" --gateway "127.0.0.1:$(cat "$dir/agent_port")" --cluster second --token-file "$dir/agent-second2.token" \
-    --gateway-ca "$ca" --kubeconfig "$work/standin2/kubeconfig" >"$dir/agent-second2.log" 2>&1 &
+    --gateway-ca "$ca" --kubeconfig "$work/standin-second/kubeconfig" >"$dir/agent-second2.log" 2>&1 &
   echo $! >"$dir/agent-second2.pid"
   wait_for 10 grep -q 'tunnel .* open' "$dir/agent-second2.log" || fail "the second agent did not connect"
   for i in $(seq 1 40); do KUBECONFIG="$work/second.kubeconfig" kubectl get ns -o name >/dev/null; done
@@ -119,11 +129,7 @@ two_clusters)
   while read -r n; do [ "$n" -gt 0 ] || fail "a tunnel of cluster second carried no exchange: $counts"; done <<<"$counts"
   ;;
 agent_killed_mid_watch)
-  mkdir -p "$work/standin3"
-  cleanup_extra+=("standin_stop '$work/standin3'" "agent_stop '$dir' doomed")
-  standin_start "$standin_bin" "$work/standin3"
-  agent_start "$gw" "$agent" "$dir" doomed "$work/standin3/kubeconfig"
-  "$gw" kubeconfig --cluster doomed --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/doomed.kubeconfig"
+  extra_cluster doomed own
   KUBECONFIG="$work/doomed.kubeconfig" kubectl get cm -n default -w >"$work/watch.out" 2>&1 &
   watcher=$!
   sleep 1.5
@@ -184,10 +190,9 @@ many_streams)
   wait_for 30 grep -q '"name":"big-40"' "$work/stalled.out" || fail "the stalled reader lost events after it resumed"
   ;;
 exchange_reuse)
-  # Exchange calls go back to the idle pool after each clean exchange: 100 requests, a few calls.
+  # Exchange calls go back to the idle pool after each clean exchange: 100 requests, few calls.
   # A cluster of its own, so other tests' requests do not count here.
-  cleanup_extra+=("agent_stop '$dir' reuser")
-  agent_start "$gw" "$agent" "$dir" reuser "$standin/kubeconfig"
+  extra_cluster reuser
   url="$base/clusters/reuser/api/v1/namespaces/default"
   args=(); for i in $(seq 1 100); do args+=(-o /dev/null "$url"); done  # one connection, keep-alive
   curl_gw -H "Authorization: Bearer $bot" -w '%{http_code}\n' "${args[@]}" >"$work/codes"
@@ -196,7 +201,9 @@ exchange_reuse)
   exchanges=$(sed -n 's/^sluice_tunnel_exchanges_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
   calls=$(sed -n 's/^sluice_tunnel_calls_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
   [ "$exchanges" -ge 100 ] || fail "expected at least 100 exchanges, metrics say $exchanges"
-  [ "$calls" -le 10 ] || fail "100 sequential requests opened $calls Exchange calls: calls are not reused"
+  # without reuse every request opens a call (100+); the idle pool (4) plus calls asked for while the
+  # agent's first ones were still arriving, or under load from parallel tests, stay far below
+  [ "$calls" -le 30 ] || fail "100 sequential requests opened $calls Exchange calls: calls are not reused"
   # a HEAD response has headers only: it must not hang waiting for the body its length announces,
   # and the connection stays usable for the next request
   out=$(curl_gw -m 10 -I -H "Authorization: Bearer $bot" -w '%{http_code}\n' "$url" --next --cacert "$ca" -m 10 \
@@ -215,9 +222,7 @@ exchange_reuse)
 agent_drain)
   # SIGTERM: the agent stops taking exchanges (the gateway answers 503 at once), lets the one in
   # flight finish, and exits as soon as it has, before its grace period (5 s) is over.
-  cleanup_extra+=("agent_stop '$dir' drainer")
-  agent_start "$gw" "$agent" "$dir" drainer "$standin/kubeconfig"
-  "$gw" kubeconfig --cluster drainer --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/drainer.kubeconfig"
+  extra_cluster drainer
   kubectl create ns gw-drain >/dev/null
   cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete ns gw-drain --wait=false")
   kubectl run box -n gw-drain --image=busybox -- sleep 3600 >/dev/null
