@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
       ("gateway-ca", po::value<std::string>(), "CA bundle that signs the gateway's certificate")
       ("kubeconfig", po::value<std::string>(), "reach the API server through this kubeconfig instead of the in-cluster config")
       ("context", po::value<std::string>(), "kubeconfig context to use (default: current-context)")
+      ("serviceaccount-dir", po::value<std::string>()->default_value("/var/run/secrets/kubernetes.io/serviceaccount"),
+       "in-cluster: where the ServiceAccount token (followed as the kubelet rotates it) and ca.crt are")
       ("grace-seconds", po::value<int>()->default_value(30), "on SIGTERM, how long in-flight exchanges may take to finish")
       ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
   po::variables_map vm;
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   auto upstream = vm.count("kubeconfig")
                       ? sluice::agent::load_kubeconfig(vm["kubeconfig"].as<std::string>(),
                                                        vm.count("context") ? vm["context"].as<std::string>() : "", error)
-                      : sluice::agent::load_in_cluster(error);
+                      : sluice::agent::load_in_cluster(vm["serviceaccount-dir"].as<std::string>(), error);
   if (!upstream) {
     std::cerr << "sluice-agent: " << error << "\n";
     return 2;

@@ -7,13 +7,6 @@
 #include "common/tls_certs.h"
 
 namespace sluice::agent {
-namespace {
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-}  // namespace
-
 // One Control call: hello, heartbeats, and the gateway's instructions.
 class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::GatewayMessage> {
  public:
@@ -264,7 +257,8 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
 };
 
 TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOptions options)
-    : io_(io), pool_(pool), options_(std::move(options)), reconnect_timer_(io), heartbeat_timer_(io), drain_timer_(io) {
+    : io_(io), pool_(pool), options_(std::move(options)), agent_token_(options_.token_file), reconnect_timer_(io),
+      heartbeat_timer_(io), drain_timer_(io) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = options_.gateway_ca_pem;
   grpc::ChannelArguments args;
@@ -283,7 +277,7 @@ TunnelClient::~TunnelClient() = default;
 
 std::string TunnelClient::token() const {
   try {
-    return trim(common::read_file(options_.token_file));
+    return agent_token_.get();
   } catch (const std::exception& e) {
     spdlog::error("cannot read the agent token: {}", e.what());
     return "";

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "agent/apiserver_client.h"
+#include "agent/token_file.h"
 
 namespace sluice::agent {
 
@@ -53,6 +54,7 @@ class TunnelClient {
   net::io_context& io_;
   ConnectionPool& pool_;
   TunnelOptions options_;
+  TokenFile agent_token_;  // read again when the file changes
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::Tunnel::Stub> stub_;
   std::mutex mu_;

@@ -1,5 +1,7 @@
 #include "agent/upstream_config.h"
 
+#include <spdlog/spdlog.h>
+
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,11 +23,6 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // A kubeconfig value given inline (*-data, base64) or as a file relative to the kubeconfig.
 std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::filesystem::path& base) {
   if (n[data_key]) return base64_decode(n[data_key].as<std::string>());
@@ -45,10 +42,11 @@ YAML::Node named(const YAML::Node& list, const std::string& name, const char* in
 }  // namespace
 
 std::string UpstreamConfig::bearer_token() const {
-  if (!token_file.empty()) {
+  if (token_file) {
     try {
-      return trim(common::read_file(token_file));
-    } catch (const std::exception&) {
+      return token_file->get();
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
       return token;
     }
   }
@@ -99,7 +97,7 @@ std::optional<UpstreamConfig> load_kubeconfig(const std::string& path, const std
     c.ca_pem = data_or_file(cluster, "certificate-authority-data", "certificate-authority", base);
     if (user) {
       c.token = user["token"].as<std::string>("");
-      if (user["tokenFile"]) c.token_file = user["tokenFile"].as<std::string>();
+      if (user["tokenFile"]) c.token_file = std::make_shared<TokenFile>(user["tokenFile"].as<std::string>());
       c.client_cert_pem = data_or_file(user, "client-certificate-data", "client-certificate", base);
       c.client_key_pem = data_or_file(user, "client-key-data", "client-key", base);
       if (user["exec"] || user["auth-provider"]) {
@@ -114,21 +112,20 @@ std::optional<UpstreamConfig> load_kubeconfig(const std::string& path, const std
   }
 }
 
-std::optional<UpstreamConfig> load_in_cluster(std::string& error) {
+std::optional<UpstreamConfig> load_in_cluster(const std::string& dir, std::string& error) {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
   const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
   if (!host || !port) {
     error = "not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset); pass --kubeconfig";
     return std::nullopt;
   }
-  const std::string dir = "/var/run/secrets/kubernetes.io/serviceaccount";
   UpstreamConfig c;
   c.host = host;
   c.port = static_cast<unsigned short>(std::strtoul(port, nullptr, 10));
-  c.token_file = dir + "/token";
+  c.token_file = std::make_shared<TokenFile>(dir + "/token");
   try {
     c.ca_pem = common::read_file(dir + "/ca.crt");
-    c.token = trim(common::read_file(c.token_file));
+    c.token = c.token_file->get();
   } catch (const std::exception& e) {
     error = std::string("in-cluster credentials: ") + e.what();
     return std::nullopt;

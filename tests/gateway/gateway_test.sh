@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The gateway's own behaviour with real processes: authentication, routing, identity forwarding,
 # several clusters, failures of agents and clients, many streams through one tunnel, reuse of
-# Exchange calls, and the agent's drain on SIGTERM.
+# Exchange calls, the agent's drain on SIGTERM, and the agent's in-cluster mode with token rotation.
 # Usage: gateway_test.sh CASE GATEWAY_BIN AGENT_BIN STANDIN_BIN GATEWAY_DIR STANDIN_DIR
 set -euo pipefail
 case_name=$1 gw=$2 agent=$3 standin_bin=$4 dir=$5 standin=$6
@@ -240,6 +240,32 @@ agent_drain)
   [ "$(cat "$work/exec.out")" = done ] || fail "exec output: $(cat "$work/exec.out")"
   wait_for 5 bash -c "! kill -0 $agent_pid" || fail "the agent did not exit after draining"
   grep -q 'grace period over' "$dir/agent-drainer.log" && fail "the agent waited for its grace period instead of exiting when drained"
+  ;;
+in_cluster)
+  # The agent as it runs in a pod: KUBERNETES_SERVICE_HOST/PORT and a ServiceAccount directory
+  # whose token the kubelet rotates (a new file renamed over the old one).
+  sa=$work/serviceaccount
+  mkdir -p "$sa"
+  cp "$standin/ca.crt" "$sa/ca.crt"
+  cp "$standin/token" "$sa/token"
+  [ -s "$dir/agent-incluster.token" ] || "$gw" cluster add incluster --config "$dir/gateway.yaml" >"$dir/agent-incluster.token"
+  cleanup_extra+=("agent_stop '$dir' incluster")
+  KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$(cat "$standin/port") setsid "$agent" \
+    --gateway "127.0.0.1:$(cat "$dir/agent_port")" --cluster incluster --token-file "$dir/agent-incluster.token" \
+    --gateway-ca "$ca" --serviceaccount-dir "$sa" >"$dir/agent-incluster.log" 2>&1 </dev/null &
+  echo $! >"$dir/agent-incluster.pid"
+  wait_for 10 grep -q 'tunnel .* open' "$dir/agent-incluster.log" || fail "the in-cluster agent did not connect: $(cat "$dir/agent-incluster.log")"
+  url="$base/clusters/incluster/api/v1/namespaces/default"
+  code=$(curl_gw -H "Authorization: Bearer $bot" -o /dev/null -w '%{http_code}' "$url")
+  [ "$code" = 200 ] || fail "in-cluster agent: $code"
+  printf 'rotated-but-not-accepted\n' >"$sa/token.new"; mv "$sa/token.new" "$sa/token"
+  code=$(curl_gw -H "Authorization: Bearer $bot" -o "$work/out" -w '%{http_code}' "$url")
+  [ "$code" = 401 ] || fail "after the token rotated to one the API server refuses: $code (the agent kept the old token)"
+  cp "$standin/token" "$sa/token.new"; mv "$sa/token.new" "$sa/token"
+  code=$(curl_gw -H "Authorization: Bearer $bot" -o /dev/null -w '%{http_code}' "$url")
+  [ "$code" = 200 ] || fail "after the token rotated back: $code"
+  grep -q 'token in .* changed' "$dir/agent-incluster.log" || fail "the agent did not log the rotation"
+  grep -q "$(cat "$standin/token")" "$dir/agent-incluster.log" && fail "the agent logged its API server token"
   ;;
 *)
   fail "unknown case"
