@@ -48,8 +48,19 @@ void ProxySession::read_request() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.limits.max_header_bytes));
   parser_->body_limit(ctx_.config.limits.max_body_bytes);
-  // Idle keep-alive connections and slow senders of headers are cut off alike.
+  if (buffer_.size() > 0) return read_header();  // pipelined: the next request has begun
+  // Between requests a connection may idle for idle_timeout; once a request's first byte is in,
+  // its header must be complete within header_timeout (a slow sender of headers is cut off).
   beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    if (ec) return self->close();
+    self->buffer_.commit(n);
+    self->read_header();
+  });
+}
+
+void ProxySession::read_header() {
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
   http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->on_header(ec);
   });
@@ -60,6 +71,7 @@ void ProxySession::on_header(beast::error_code ec) {
     keep_alive_ = false;
     return reply_status(431, "request headers are larger than the gateway accepts", "RequestHeaderFieldsTooLarge");
   }
+  if (ec == http::error::body_limit) return on_request(ec);  // a Content-Length over the limit: known at once
   if (ec) return close();
   beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds * 6));
   http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, std::size_t) {
@@ -78,7 +90,8 @@ void ProxySession::reply(int code, const std::string& content_type, std::string 
   res->keep_alive(keep);
   res->prepare_payload();
   http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-    if (ec || !keep) return self->close();
+    if (ec) return self->close();
+    if (!keep) return self->linger_then_close();
     self->read_request();
   });
 }
@@ -383,6 +396,21 @@ void ProxySession::abort_exchange(const std::string& why) {
     else ch->write(std::move(reset), [ch](bool) { ch->finish(false); });
   }
   close();
+}
+
+void ProxySession::linger_then_close() {
+  // The client may still be sending the request we refused (an oversized header or body): closing
+  // with unread input makes TCP reset the connection, and the client would lose our answer. Read
+  // and drop what comes for a short while, as nginx's lingering close does.
+  if (!linger_deadline_) {
+    linger_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    beast::get_lowest_layer(stream_).expires_at(*linger_deadline_);
+    client_buf_.resize(16 * 1024);
+  }
+  stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) return self->close();
+    self->linger_then_close();
+  });
 }
 
 void ProxySession::close() {

@@ -44,6 +44,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
 
  private:
   void read_request();
+  void read_header();
   void on_header(beast::error_code ec);
   void on_request(beast::error_code ec);
   void reply(int code, const std::string& content_type, std::string body,
@@ -61,6 +62,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void relay_from_client();
   void watch_client();
   void abort_exchange(const std::string& why);
+  void linger_then_close();
   void close();
   template <class F>
   auto on_strand(F&& f) {
@@ -89,7 +91,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::uint64_t wait_ticket_ = 0;
   std::optional<net::steady_timer> wait_timer_;
   std::optional<net::steady_timer> long_running_timer_;
-  std::vector<char> client_buf_;           // upgraded streams only
+  std::vector<char> client_buf_;           // upgraded streams, lingering close
+  std::optional<std::chrono::steady_clock::time_point> linger_deadline_;
   std::array<char, 64> client_probe_{};    // long-running responses: notices the client leaving
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway's own behaviour with real processes: authentication, routing, identity forwarding,
 # several clusters, failures of agents and clients, many streams through one tunnel, reuse of
-# Exchange calls, the agent's drain on SIGTERM, and the agent's in-cluster mode with token rotation.
+# Exchange calls, the agent's drain on SIGTERM, the agent's in-cluster mode with token rotation,
+# and the gateway's limits on headers, bodies and slow or idle connections.
 # Usage: gateway_test.sh CASE GATEWAY_BIN AGENT_BIN STANDIN_BIN GATEWAY_DIR STANDIN_DIR
 set -euo pipefail
 case_name=$1 gw=$2 agent=$3 standin_bin=$4 dir=$5 standin=$6
@@ -266,6 +267,48 @@ in_cluster)
   [ "$code" = 200 ] || fail "after the token rotated back: $code"
   grep -q 'token in .* changed' "$dir/agent-incluster.log" || fail "the agent did not log the rotation"
   grep -q "$(cat "$standin/token")" "$dir/agent-incluster.log" && fail "the agent logged its API server token"
+  ;;
+limits)
+  # A gateway of its own with tight limits (same database): oversized headers and bodies get a
+  # Status, a slow header is cut off after header_timeout, an idle connection after idle_timeout.
+  gw2=$work/gw2
+  mkdir -p "$gw2"
+  gateway_setup "$gw" "$gw2" "$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")"
+  sed -i 's/^  exchange_wait_seconds: 10$/  exchange_wait_seconds: 10\n  max_header_bytes: 8192\n  max_body_bytes: 100000\n  header_timeout_seconds: 1\n  idle_timeout_seconds: 4/' "$gw2/gateway.yaml"
+  cleanup_extra+=("gateway_stop '$gw2'")
+  SLUICE_GATEWAY_PORT=0 SLUICE_AGENT_PORT=0 gateway_start "$gw" "$gw2"
+  url2="https://127.0.0.1:$(cat "$gw2/https_port")/clusters/c1/api/v1/namespaces/default/configmaps"
+  tok2=$(cat "$gw2/bot.token")
+  curl2() { curl -sS --cacert "$gw2/certs/ca.crt" -H "Authorization: Bearer $tok2" "$@"; }
+  out=$(curl2 -H "X-Padding: $(head -c 10000 /dev/zero | tr '\0' p)" -w ' %{http_code}' "$url2")
+  contains "$out" ' 431'; contains "$out" '"reason":"RequestHeaderFieldsTooLarge"'
+  head -c 200000 /dev/zero | tr '\0' z >"$work/big.body"
+  out=$(curl2 -H 'Content-Type: application/json' --data-binary "@$work/big.body" -w ' %{http_code}' "$url2")
+  contains "$out" ' 413'; contains "$out" '"reason":"RequestEntityTooLarge"'; contains "$out" '100000 bytes'
+  # a request within the limits passes them (and finds no agent of c1 on this gateway)
+  out=$(curl2 -w ' %{http_code}' "$url2?limit=1"); contains "$out" ' 503'
+  # seconds until the gateway closes a TLS connection that sends PREFIX and then nothing
+  closes_after() {
+    python3 - "$(cat "$gw2/https_port")" "$gw2/certs/ca.crt" "$1" <<'PY'
+import socket, ssl, sys, time
+port, ca, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode().decode("unicode_escape").encode()
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+start = time.monotonic()
+s.sendall(prefix) if prefix else None
+s.settimeout(15)
+try:
+    while s.recv(4096):
+        pass
+except (ssl.SSLError, OSError, socket.timeout):
+    pass
+print(f"{time.monotonic() - start:.1f}")
+PY
+  }
+  slow=$(closes_after 'GET /healthz HTTP/1.1\r\nHost: x\r\n')
+  awk -v t="$slow" 'BEGIN { exit !(t >= 0.8 && t < 3.5) }' || fail "a half-sent header was cut off after ${slow}s (header_timeout 1s, idle 4s)"
+  idle=$(closes_after '')
+  awk -v t="$idle" 'BEGIN { exit !(t >= 3.5 && t < 10) }' || fail "an idle connection was closed after ${idle}s (idle_timeout 4s)"
   ;;
 *)
   fail "unknown case"
