@@ -195,9 +195,14 @@ exchange_reuse)
   # A cluster of its own, so other tests' requests do not count here.
   extra_cluster reuser
   url="$base/clusters/reuser/api/v1/namespaces/default"
-  args=(); for i in $(seq 1 100); do args+=(-o /dev/null "$url"); done  # one connection, keep-alive
+  probe="$url?probe=reuse-$$"  # a query of its own, to find these requests in the stand-in's log
+  seq=$(standin_seq)
+  args=(); for i in $(seq 1 100); do args+=(-o /dev/null "$probe"); done  # one connection, keep-alive
   curl_gw -H "Authorization: Bearer $bot" -w '%{http_code}\n' "${args[@]}" >"$work/codes"
   [ "$(grep -c '^200$' "$work/codes")" = 100 ] || fail "not all 100 requests succeeded: $(sort "$work/codes" | uniq -c)"
+  # the agent keeps its API-server connections alive: 100 requests in a row ride very few of them
+  conns=$(standin_log_since "$seq" | jq -r "select(.uri | endswith(\"probe=reuse-$$\")) | .remote" | sort -u | wc -l)
+  [ "$conns" -ge 1 ] && [ "$conns" -le 4 ] || fail "100 sequential requests used $conns connections to the API server"
   metrics=$(curl_gw "$base/metrics")
   exchanges=$(sed -n 's/^sluice_tunnel_exchanges_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
   calls=$(sed -n 's/^sluice_tunnel_calls_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
