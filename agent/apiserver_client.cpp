@@ -1,6 +1,6 @@
 #include "agent/apiserver_client.h"
 
-#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/connect.hpp>
 #include <spdlog/spdlog.h>
 
 #include <limits>
@@ -59,7 +59,7 @@ void ApiServerExchange::cancel() {
     if (self->done_) return;
     self->done_ = true;
     // Closing the socket is how the API server learns that the client has gone.
-    if (self->stream_) beast::get_lowest_layer(*self->stream_).close();
+    if (self->stream_) self->stream_->close();
   });
 }
 
@@ -71,17 +71,16 @@ void ApiServerExchange::connect(bool fresh) {
     if (stream_) return send_request();
   }
   from_pool_ = false;
-  stream_ = std::make_unique<UpstreamStream>(strand_, pool_.tls());
+  stream_ = std::make_unique<UpstreamStream>(strand_, pool_.tls().native_handle());
   const auto& cfg = pool_.config();
-  if (!SSL_set_tlsext_host_name(stream_->native_handle(), cfg.host.c_str())) return fail("cannot set TLS server name");
-  stream_->set_verify_callback(net::ssl::host_name_verification(cfg.host));
+  if (!stream_->set_server_name(cfg.host)) return fail("cannot set the API server's TLS name");
   auto resolver = std::make_shared<net::ip::tcp::resolver>(strand_);
   resolver->async_resolve(cfg.host, std::to_string(cfg.port),
                           [self = shared_from_this(), resolver](beast::error_code ec, net::ip::tcp::resolver::results_type r) {
                             if (ec) return self->fail("cannot resolve the API server: " + ec.message());
-                            beast::get_lowest_layer(*self->stream_).expires_after(std::chrono::seconds(10));
-                            beast::get_lowest_layer(*self->stream_).async_connect(
-                                r, [self](beast::error_code ec2, const net::ip::tcp::endpoint&) {
+                            self->stream_->expires_after(std::chrono::seconds(10));
+                            net::async_connect(
+                                self->stream_->socket(), r, [self](beast::error_code ec2, const net::ip::tcp::endpoint&) {
                                   if (ec2) return self->fail("cannot connect to the API server: " + ec2.message());
                                   self->stream_->async_handshake(net::ssl::stream_base::client, [self](beast::error_code ec3) {
                                     if (ec3) return self->fail("TLS handshake with the API server failed: " + ec3.message());
@@ -112,7 +111,7 @@ void ApiServerExchange::send_request() {
   if (!upgrade) request_->keep_alive(true);
   if (!body_.empty() || head_.method() == "POST" || head_.method() == "PUT" || head_.method() == "PATCH")
     request_->prepare_payload();
-  beast::get_lowest_layer(*stream_).expires_after(std::chrono::seconds(30));
+  stream_->expires_after(std::chrono::seconds(30));
   http::async_write(*stream_, *request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (self->done_) return;
     if (ec) {
@@ -131,14 +130,14 @@ void ApiServerExchange::read_head() {
   parser_->header_limit(1 << 20);
   if (head_.method() == "HEAD") parser_->skip(true);  // a HEAD response has no body, whatever its length says
   // Long-running responses (watch, logs -f, exec) have no deadline; the header must come in time.
-  beast::get_lowest_layer(*stream_).expires_after(std::chrono::seconds(60));
+  stream_->expires_after(std::chrono::seconds(60));
   http::async_read_header(*stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (self->done_) return;
     if (ec) {
       if (self->from_pool_ && ec == http::error::end_of_stream) return self->connect(true);
       return self->fail("no response from the API server: " + ec.message());
     }
-    beast::get_lowest_layer(*self->stream_).expires_never();
+    self->stream_->expires_never();
     self->request_.reset();  // answered: no retry will need it, and a watch lives long
     self->body_ = std::string();
     const auto& res = self->parser_->get();
@@ -256,7 +255,7 @@ void ApiServerExchange::emit(pb::AgentFrame frame, std::function<void()> next) {
         // The gateway side is gone: drop the upstream request with it.
         if (!self->done_ && self->stream_) {
           self->done_ = true;
-          beast::get_lowest_layer(*self->stream_).close();
+          self->stream_->close();
         }
         return;
       }
@@ -269,7 +268,7 @@ void ApiServerExchange::finish(bool reuse, std::optional<pb::AgentFrame> last) {
   if (done_) return;
   done_ = true;
   if (reuse && !upgraded_ && buffer_.size() == 0) pool_.give_back(std::move(stream_));
-  else if (stream_) beast::get_lowest_layer(*stream_).close();
+  else if (stream_) stream_->close();
   if (!last) last.emplace().mutable_end();
   sink_(std::move(*last), [](bool) {});
 }
@@ -278,7 +277,7 @@ void ApiServerExchange::fail(const std::string& reason) {
   if (done_) return;
   done_ = true;
   spdlog::warn("exchange {} {} failed: {}", head_.method(), head_.target(), reason);
-  if (stream_) beast::get_lowest_layer(*stream_).close();
+  if (stream_) stream_->close();
   pb::AgentFrame reset;
   reset.mutable_reset()->set_reason(reason);
   sink_(std::move(reset), [](bool) {});

@@ -9,7 +9,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <deque>
 #include <functional>
@@ -19,6 +18,7 @@
 #include <string>
 
 #include "agent/upstream_config.h"
+#include "common/tls_socket_stream.h"
 #include "proto/tunnel.grpc.pb.h"
 
 namespace sluice::agent {
@@ -27,7 +27,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace pb = ::sluice::tunnel::v1;
-using UpstreamStream = beast::ssl_stream<beast::tcp_stream>;
+using UpstreamStream = common::TlsSocketStream;  // see common/tls_socket_stream.h: 68 KiB less per connection
 
 // Keep-alive connections to the API server, shared by all exchanges.
 class ConnectionPool {

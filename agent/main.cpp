@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -19,6 +20,9 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
+  // OpenSSL writes the API-server sockets itself (TlsSocketStream) with send() without
+  // MSG_NOSIGNAL: a server gone mid-write must be an EPIPE error, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   po::options_description opts("Usage: sluice-agent --gateway HOST:PORT --cluster NAME --token-file F --gateway-ca F [options]");
   opts.add_options()
       ("help,h", "show this help")

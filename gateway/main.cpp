@@ -1,4 +1,5 @@
 // sluice-gateway: entry point; dispatches subcommands. The serving pipeline is wired here once it exists.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ constexpr const char* kUsage =
 }
 
 int main(int argc, char** argv) {
+  // OpenSSL writes client sockets itself (TlsSocketStream) with send() without MSG_NOSIGNAL: a peer
+  // gone mid-write must be an EPIPE error, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;

@@ -30,14 +30,14 @@ std::string lower(std::string s) {
 }  // namespace
 
 ProxySession::ProxySession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx)
-    : stream_(std::move(socket), tls), ctx_(ctx) {
+    : stream_(std::move(socket), tls.native_handle()), ctx_(ctx) {
   beast::error_code ec;
-  auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+  auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
 }
 
 void ProxySession::start() {
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
+  stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
   stream_.async_handshake(net::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     self->read_request();
@@ -51,7 +51,7 @@ void ProxySession::read_request() {
   if (buffer_.size() > 0) return read_header();  // pipelined: the next request has begun
   // Between requests a connection may idle for idle_timeout; once a request's first byte is in,
   // its header must be complete within header_timeout (a slow sender of headers is cut off).
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
+  stream_.expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (ec) return self->close();
     self->buffer_.commit(n);
@@ -60,7 +60,7 @@ void ProxySession::read_request() {
 }
 
 void ProxySession::read_header() {
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
+  stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
   http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->on_header(ec);
   });
@@ -73,7 +73,7 @@ void ProxySession::on_header(beast::error_code ec) {
   }
   if (ec == http::error::body_limit) return on_request(ec);  // a Content-Length over the limit: known at once
   if (ec) return close();
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds * 6));
+  stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds * 6));
   http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, std::size_t) {
     self->on_request(ec2);
   });
@@ -108,7 +108,7 @@ void ProxySession::on_request(beast::error_code ec) {
                                  std::to_string(ctx_.config.limits.max_body_bytes) + " bytes)", "RequestEntityTooLarge");
   }
   if (ec) return close();
-  beast::get_lowest_layer(stream_).expires_never();
+  stream_.expires_never();
   auto& req = parser_->get();
   const std::string target(req.target());
   keep_alive_ = req.keep_alive();
@@ -402,9 +402,9 @@ void ProxySession::linger_then_close() {
   // The client may still be sending the request we refused (an oversized header or body): closing
   // with unread input makes TCP reset the connection, and the client would lose our answer. Read
   // and drop what comes for a short while, as nginx's lingering close does.
-  if (!linger_deadline_) {
-    linger_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    beast::get_lowest_layer(stream_).expires_at(*linger_deadline_);
+  if (!lingering_) {
+    lingering_ = true;
+    stream_.expires_after(std::chrono::seconds(2));
     client_buf_.resize(16 * 1024);
   }
   stream_.async_read_some(net::buffer(client_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -417,8 +417,8 @@ void ProxySession::close() {
   if (long_running_timer_) long_running_timer_->cancel();
   if (wait_timer_) wait_timer_->cancel();
   beast::error_code ec;
-  beast::get_lowest_layer(stream_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(stream_).close();
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
 }
 
 }  // namespace sluice::gateway

@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <array>
 #include <chrono>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tls_socket_stream.h"
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
@@ -73,7 +73,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
     };
   }
 
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  common::TlsSocketStream stream_;
   ProxyContext& ctx_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -92,7 +92,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::optional<net::steady_timer> wait_timer_;
   std::optional<net::steady_timer> long_running_timer_;
   std::vector<char> client_buf_;           // upgraded streams, lingering close
-  std::optional<std::chrono::steady_clock::time_point> linger_deadline_;
+  bool lingering_ = false;
   std::array<char, 64> client_probe_{};    // long-running responses: notices the client leaving
 };
 
