@@ -85,26 +85,40 @@ class TlsSocketStream {
   boost::system::error_code map_wait_error(boost::system::error_code ec) const;
   boost::system::error_code ssl_error(int err) const;
 
-  // One OpenSSL call, returning its result (1: done) and the bytes it moved.
+  // One OpenSSL call, returning its result (1: done) and the bytes it moved. `slot` picks the byte
+  // a readiness peek writes into (a read and a write may wait at once).
   struct HandshakeAttempt {
+    static constexpr int slot = 0;
     SSL* ssl;
+    bool wait_first() const { return false; }
     int operator()(std::size_t&) const { return SSL_do_handshake(ssl); }
   };
   struct ReadAttempt {
+    static constexpr int slot = 0;
     SSL* ssl;
     net::mutable_buffer data;
+    // OpenSSL allocates its 16 KiB record buffer when a read starts and keeps it while the read
+    // waits for the socket: an idle watch would hold one per connection. So wait first, unless
+    // OpenSSL already holds bytes (then the read must not wait: the socket may stay quiet).
+    bool wait_first() const { return data.size() > 0 && SSL_has_pending(ssl) == 0; }
     int operator()(std::size_t& n) const { return data.size() == 0 ? 1 : SSL_read_ex(ssl, data.data(), data.size(), &n); }
   };
   struct WriteAttempt {
+    static constexpr int slot = 1;
     SSL* ssl;
     net::const_buffer data;
     std::shared_ptr<std::vector<char>> gathered;  // owns `data` when pieces were gathered
+    bool wait_first() const { return false; }
     int operator()(std::size_t& n) const { return data.size() == 0 ? 1 : SSL_write_ex(ssl, data.data(), data.size(), &n); }
   };
 
   // Tries the OpenSSL call; when OpenSSL wants the socket readable or writable, waits for that
   // and tries again. A result on the first try is posted, never delivered inside the initiating
   // call (Asio's rule for asynchronous operations).
+  //
+  // Readable is waited for with a one-byte MSG_PEEK receive, not async_wait: Asio tries a receive
+  // at once under the descriptor's lock, while a wait registered after OpenSSL saw EAGAIN could
+  // miss the edge-triggered event another io thread consumed meanwhile, and hang.
   template <bool WithSize, class Attempt>
   struct Op {
     Op(TlsSocketStream* s, Attempt a) : stream(s), attempt(std::move(a)) {}
@@ -116,6 +130,14 @@ class TlsSocketStream {
 
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}) {
+      if (state == 0 && attempt.wait_first()) {
+        state = 1;
+        // Between records: give OpenSSL's record buffers back while the connection idles
+        // (measured: RELEASE_BUFFERS alone left 16 KiB per idle connection). SSL_free_buffers
+        // refuses while a record is half read or a write has bytes left.
+        SSL_free_buffers(stream->ssl_);
+        return wait_readable(self);
+      }
       if (state != 2) {
         const bool first = state == 0;
         state = 1;
@@ -126,11 +148,8 @@ class TlsSocketStream {
           const int r = attempt(bytes);
           if (r != 1) {
             const int err = SSL_get_error(stream->ssl_, r);
-            if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-              stream->socket_.async_wait(
-                  err == SSL_ERROR_WANT_READ ? net::socket_base::wait_read : net::socket_base::wait_write, std::move(self));
-              return;
-            }
+            if (err == SSL_ERROR_WANT_READ) return wait_readable(self);
+            if (err == SSL_ERROR_WANT_WRITE) return stream->socket_.async_wait(net::socket_base::wait_write, std::move(self));
             result = stream->ssl_error(err);
             bytes = 0;
           }
@@ -143,6 +162,21 @@ class TlsSocketStream {
       }
       if constexpr (WithSize) self.complete(result, bytes);
       else self.complete(result);
+    }
+
+    // After a peek: the socket is readable, at its end, or failed; OpenSSL tells which, except
+    // when we closed it ourselves (timeout, close()).
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec, std::size_t) {
+      if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor || !stream->socket_.is_open())
+        return (*this)(self, ec ? ec : net::error::operation_aborted);
+      (*this)(self, boost::system::error_code{});
+    }
+
+    template <class Self>
+    void wait_readable(Self& self) {
+      stream->socket_.async_receive(net::buffer(&stream->peek_[Attempt::slot], 1), net::socket_base::message_peek,
+                                    std::move(self));
     }
   };
 
@@ -176,6 +210,7 @@ class TlsSocketStream {
   SSL* ssl_;
   net::steady_timer timer_;
   bool timed_out_ = false, attached_ = false;
+  char peek_[2] = {};  // where readiness peeks put the byte they look at
 };
 
 }  // namespace sluice::common

@@ -221,9 +221,18 @@ void ProxySession::write_next_frame() {
   frame_writing_ = true;
   auto frame = std::move(frames_out_.front());
   frames_out_.pop_front();
-  channel_->write(std::move(frame), on_strand([this](bool ok) {
+  channel_->write(std::move(frame), on_strand([this, ch = channel_](bool ok) {
     frame_writing_ = false;
-    if (!channel_) return;
+    if (ch != channel_) {
+      // The response ended before gRPC confirmed the request's last frame: the call could only
+      // go back to the idle pool now. Meanwhile the next exchange may have queued frames.
+      if (pending_release_ == ch) {
+        pending_release_.reset();
+        if (ok) ch->release();
+        else ch->finish(false);
+      }
+      return write_next_frame();
+    }
     if (!ok) return abort_exchange("the tunnel failed while sending the request");
     if (upgraded_ && frames_out_.empty()) return relay_from_client();
     write_next_frame();
@@ -370,7 +379,8 @@ void ProxySession::watch_client() {
 
 void ProxySession::finish_exchange(bool ok) {
   if (!channel_) return;
-  if (ok && !upgraded_ && frames_out_.empty() && !frame_writing_) channel_->release();
+  if (ok && !upgraded_ && frames_out_.empty() && frame_writing_) pending_release_ = channel_;  // see write_next_frame
+  else if (ok && !upgraded_ && frames_out_.empty()) channel_->release();
   else channel_->finish(ok);
   channel_.reset();
   ctx_.metrics.exchange_closed();

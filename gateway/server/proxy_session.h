@@ -81,6 +81,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
 
   // The exchange in flight.
   std::shared_ptr<tunnel::ExchangeChannel> channel_;
+  std::shared_ptr<tunnel::ExchangeChannel> pending_release_;  // reusable once its last write is confirmed
   std::deque<tunnel::pb::GatewayFrame> frames_out_;
   bool frame_writing_ = false;
   std::string cluster_, verb_;
