@@ -41,8 +41,9 @@ bool TlsSocketStream::attach() {
 void TlsSocketStream::expires_after(std::chrono::steady_clock::duration d) {
   timed_out_ = false;
   timer_.expires_after(d);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled or re-armed
+  // The stream may be gone when an expiry that was already queued runs: hence the weak token.
+  timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
+    if (ec || alive.expired()) return;  // cancelled, re-armed, or destroyed
     timed_out_ = true;
     close();
   });

@@ -211,6 +211,7 @@ class TlsSocketStream {
   net::steady_timer timer_;
   bool timed_out_ = false, attached_ = false;
   char peek_[2] = {};  // where readiness peeks put the byte they look at
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace sluice::common
