@@ -207,9 +207,9 @@ exchange_reuse)
   exchanges=$(sed -n 's/^sluice_tunnel_exchanges_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
   calls=$(sed -n 's/^sluice_tunnel_calls_total{cluster="reuser",[^}]*} //p' <<<"$metrics")
   [ "$exchanges" -ge 100 ] || fail "expected at least 100 exchanges, metrics say $exchanges"
-  # without reuse every request opens a call (100+); the idle pool (4) plus calls asked for while the
-  # agent's first ones were still arriving, or under load from parallel tests, stay far below
-  [ "$calls" -le 30 ] || fail "100 sequential requests opened $calls Exchange calls: calls are not reused"
+  # without reuse every request opens a call (100+); with it: the idle pool (4) and one replacement
+  # (5 measured), plus a few asked for if a request comes before the agent's first calls arrive
+  [ "$calls" -le 12 ] || fail "100 sequential requests opened $calls Exchange calls: calls are not reused"
   # a HEAD response has headers only: it must not hang waiting for the body its length announces,
   # and the connection stays usable for the next request
   out=$(curl_gw -m 10 -I -H "Authorization: Bearer $bot" -w '%{http_code}\n' "$url" --next --cacert "$ca" -m 10 \
