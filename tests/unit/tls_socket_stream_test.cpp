@@ -41,8 +41,10 @@ struct Pair {
     client = std::make_unique<TlsSocketStream>(std::move(c), client_tls.native_handle());
   }
 
-  // Runs both handshakes; returns the client's and the server's results.
-  std::pair<boost::system::error_code, boost::system::error_code> handshake() {
+  // Runs both handshakes, the client expecting `server_name`; returns the client's and the
+  // server's results.
+  std::pair<boost::system::error_code, boost::system::error_code> handshake(const std::string& server_name) {
+    REQUIRE(client->set_server_name(server_name));
     boost::system::error_code cec = net::error::would_block, sec = net::error::would_block;
     client->async_handshake(TlsSocketStream::handshake_type::client, [&](boost::system::error_code ec) {
       cec = ec;
@@ -60,15 +62,13 @@ TEST_CASE("a client accepts a server whose certificate names the address it dial
   Pki pki;
   {
     Pair p(pki);
-    REQUIRE(p.client->set_server_name("127.0.0.1"));
-    auto [c, s] = p.handshake();
+    auto [c, s] = p.handshake("127.0.0.1");
     CHECK_MESSAGE(!c, c.message());
     CHECK_MESSAGE(!s, s.message());
   }
   {
     Pair p(pki);
-    REQUIRE(p.client->set_server_name("api.example.com"));
-    auto [c, s] = p.handshake();
+    auto [c, s] = p.handshake("api.example.com");
     CHECK(c);  // certificate verify failed
     CHECK(s);
   }
@@ -77,8 +77,7 @@ TEST_CASE("a client accepts a server whose certificate names the address it dial
 TEST_CASE("4 MiB each way at the same time arrive intact, then close_notify reads as end of stream") {
   Pki pki;
   Pair p(pki);
-  REQUIRE(p.client->set_server_name("localhost"));
-  auto [c, s] = p.handshake();
+  auto [c, s] = p.handshake("localhost");
   REQUIRE_MESSAGE(!c, c.message());
   REQUIRE(!s);
   std::string up(4 << 20, '\0'), down(4 << 20, '\0');
@@ -114,8 +113,7 @@ TEST_CASE("4 MiB each way at the same time arrive intact, then close_notify read
 TEST_CASE("a deadline that passes fails the pending read with timeout; cleared, it does not") {
   Pki pki;
   Pair p(pki);
-  REQUIRE(p.client->set_server_name("127.0.0.1"));
-  auto [c, s] = p.handshake();
+  auto [c, s] = p.handshake("127.0.0.1");
   REQUIRE(!c);
   char byte;
   boost::system::error_code ec1 = net::error::would_block;
@@ -126,8 +124,7 @@ TEST_CASE("a deadline that passes fails the pending read with timeout; cleared, 
   CHECK(ec1 == boost::beast::error::timeout);
 
   Pair q(pki);
-  REQUIRE(q.client->set_server_name("127.0.0.1"));
-  REQUIRE(!q.handshake().first);
+  REQUIRE(!q.handshake("127.0.0.1").first);
   boost::system::error_code ec2 = net::error::would_block;
   std::size_t n2 = 0;
   q.server->expires_after(std::chrono::milliseconds(100));
