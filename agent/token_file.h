@@ -16,7 +16,6 @@ class TokenFile {
   // The current token; throws when the file cannot be read and no token was read before. When a
   // rotation leaves the file unreadable for a moment, the last token read is returned.
   std::string get() const;
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

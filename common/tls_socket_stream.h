@@ -1,8 +1,9 @@
 // A TLS stream in which OpenSSL reads and writes the socket itself, for Beast and Asio algorithms
 // (AsyncReadStream/AsyncWriteStream). Why not asio::ssl::stream: that one stages every byte
 // through two 17 KiB vectors and a BIO pair of two more 17 KiB buffers, 68 KiB per connection for
-// as long as it lives, which made TLS the bulk of an idle watch's memory. Here, with
-// SSL_MODE_RELEASE_BUFFERS, an idle connection keeps OpenSSL's SSL object and nothing else.
+// as long as it lives, which made TLS the bulk of an idle watch's memory. Here an idle read waits
+// for the socket before it calls SSL_read and gives OpenSSL's record buffers back first, so an
+// idle connection keeps OpenSSL's SSL object and nothing else.
 //
 // Operations wait for socket readiness with Asio and retry the OpenSSL call. One read and one
 // write may be outstanding at once (an upgraded stream relays both ways); all handlers run on the
@@ -20,7 +21,6 @@
 #include <boost/beast/core/error.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>

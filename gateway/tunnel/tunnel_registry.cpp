@@ -117,23 +117,11 @@ void TunnelRegistry::cancel_wait(const std::string& cluster, std::uint64_t ticke
     }
 }
 
-std::size_t TunnelRegistry::live_tunnels() const {
-  std::lock_guard lock(mu_);
-  return tunnels_.size();
-}
-
 std::vector<TunnelRegistry::TunnelStats> TunnelRegistry::tunnel_stats() const {
   std::lock_guard lock(mu_);
   std::vector<TunnelStats> out;
   for (const auto& [id, t] : tunnels_) out.push_back({t.cluster, id, t.exchanges, t.calls});
   return out;
-}
-
-std::size_t TunnelRegistry::idle_exchanges() const {
-  std::lock_guard lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [id, t] : tunnels_) n += t.idle.size();
-  return n;
 }
 
 }  // namespace sluice::gateway::tunnel

@@ -33,14 +33,12 @@ class TunnelRegistry {
   std::uint64_t acquire(const std::string& cluster, Acquired done);
   void cancel_wait(const std::string& cluster, std::uint64_t ticket);
 
-  std::size_t live_tunnels() const;
   struct TunnelStats {
     std::string cluster, id;
     std::uint64_t exchanges;  // exchanges handed to requests over this tunnel
     std::uint64_t calls;      // Exchange calls the agent opened on it (fewer than exchanges: reuse)
   };
   std::vector<TunnelStats> tunnel_stats() const;
-  std::size_t idle_exchanges() const;
 
  private:
   // Calls come back idle after each exchange; a burst may leave more than the next one needs.
