@@ -269,6 +269,8 @@ TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOpti
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_backoff_seconds * 1000);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);  // as the gateway: see serve_command.cpp
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
   channel_ = grpc::CreateCustomChannel(options_.gateway, grpc::SslCredentials(ssl), args);
   stub_ = pb::Tunnel::NewStub(channel_);
 }

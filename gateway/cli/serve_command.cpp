@@ -85,6 +85,7 @@ int run_serve(const std::vector<std::string>& args) {
     // WINDOW_UPDATE round trip per 64 KiB. Still per stream, so a stalled reader holds at most this.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+    builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
     auto grpc_server = builder.BuildAndStart();
     if (!grpc_server || agent_port == 0) throw std::runtime_error("cannot listen for agents on " + config->agent_listen);
 
