@@ -10,6 +10,7 @@ SLUICE_DEB_PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libnghttp2-dev
   postgresql postgresql-client
   jq curl bsdutils
+  clang libclang-rt-14-dev
 )
 
 install_deps() {
