@@ -93,7 +93,17 @@ int run_serve(const std::vector<std::string>& args) {
     directory.start();
     Metrics metrics;
     net::io_context io;
-    ProxyContext ctx{*config, *tokens, registry, directory, metrics};
+    std::unique_ptr<audit::AuditWriter> audit_writer;
+    if (config->audit.enabled) {
+      audit::AuditWriterOptions audit_options;
+      audit_options.database_url = config->database_url;
+      audit_options.commit_timeout = std::chrono::milliseconds(config->audit.commit_timeout_ms);
+      audit_options.max_batch = static_cast<std::size_t>(config->audit.max_batch);
+      audit_writer = std::make_unique<audit::AuditWriter>(audit_options);
+    } else {
+      spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");
+    }
+    ProxyContext ctx{*config, *tokens, registry, directory, metrics, audit_writer.get()};
     HttpsServer https(io, ctx);
     https.start();
     spdlog::info("sluice-gateway {} serving clients on https://{} ({} static tokens), agents on {}", kVersion,

@@ -56,6 +56,11 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (l["idle_timeout_seconds"]) c.limits.idle_timeout_seconds = l["idle_timeout_seconds"].as<int>();
       if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
     }
+    if (auto a = root["audit"]) {
+      if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();
+      if (a["commit_timeout_ms"]) c.audit.commit_timeout_ms = a["commit_timeout_ms"].as<int>();
+      if (a["max_batch"]) c.audit.max_batch = a["max_batch"].as<int>();
+    }
   } catch (const YAML::Exception& e) {
     error = path + ": " + e.what();
     return std::nullopt;
@@ -68,6 +73,10 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
   }
   if (!split_host_port(c.agent_listen, host, port)) {
     error = path + ": agent_listen: expected HOST:PORT, got \"" + c.agent_listen + "\"";
+    return std::nullopt;
+  }
+  if (c.audit.commit_timeout_ms < 10 || c.audit.max_batch < 1) {
+    error = path + ": audit: commit_timeout_ms must be at least 10 and max_batch at least 1";
     return std::nullopt;
   }
   if (c.public_url.empty()) c.public_url = "https://" + c.listen;

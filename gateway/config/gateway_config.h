@@ -19,6 +19,13 @@ struct Limits {
   int exchange_wait_seconds = 10;  // how long a request waits for a free tunnel exchange
 };
 
+// The intent audit (gateway/audit/): every request's row is committed before it is forwarded.
+struct AuditConfig {
+  bool enabled = true;           // false only for the benchmark's audit-off run
+  int commit_timeout_ms = 2000;  // no commit within this: 503, nothing forwarded
+  int max_batch = 512;           // rows per group-commit transaction
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -27,6 +34,7 @@ struct GatewayConfig {
   std::string database_url;
   std::string static_tokens_file;  // kube-apiserver --token-auth-file format: token,user,uid,"g1,g2"
   Limits limits;
+  AuditConfig audit;
 };
 
 // nullopt with `error` naming the file, key and problem when the file is unusable.

@@ -146,20 +146,42 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   auto& req = parser_->get();
   cluster_ = cluster;
   verb_ = metrics_verb(std::string(req.method_string()), target);
+  ++request_gen_;
+  request_bytes_in_ = request_bytes_out_ = 0;
+  status_ = 0;
+  received_at_ = audit::Clock::now();
+  audit_id_ = audit::new_audit_id();
+  const auto classified = common::classify_request(std::string_view(req.method_string().data(), req.method_string().size()), target);
+  if (!classified.ok()) {
+    if (ctx_.audit) {
+      auto intent = make_intent(cluster, target, who, classified.info);
+      intent.decision = "denied";
+      intent.decision_reason = classified.error;
+      ctx_.audit->record_intent(std::move(intent), [](bool) {});
+      audited_ = true;
+    }
+    audit_outcome(400);
+    return reply_status(400, "the request cannot be understood: " + classified.error, "BadRequest");
+  }
+
   const bool upgrade = req.find(http::field::upgrade) != req.end();
   HeaderList client_headers;
   for (const auto& f : req) client_headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   tunnel::pb::GatewayFrame head;
   auto* h = head.mutable_request_head();
   h->set_method(std::string(req.method_string()));
-  h->set_target(std::move(target));
-  for (const auto& [k, v] : rewrite_request_headers(client_headers, who, upgrade)) {
+  h->set_target(target);
+  auto add_header = [h](const std::string& k, const std::string& v) {
     auto* hh = h->add_headers();
     hh->set_name(k);
     hh->set_value(v);
-  }
+  };
+  for (const auto& [k, v] : rewrite_request_headers(client_headers, who, upgrade))
+    if (!beast::iequals(k, "Audit-ID")) add_header(k, v);
+  add_header("Audit-ID", audit_id_);  // the cluster's own audit log records the same id
   std::string& body = req.body();
   ctx_.metrics.add_bytes_in(body.size());
+  request_bytes_in_ += body.size();
   if (body.size() <= kFrameBytes) {  // the common case: the whole request in one frame
     h->set_body(std::move(body));
     h->set_complete(true);
@@ -176,6 +198,66 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
     frames_out_.push_back(std::move(end));
   }
 
+  if (!ctx_.audit) return acquire_exchange();
+  // Durable before forwarding: nothing enters the tunnel until the intent row is committed.
+  awaiting_audit_ = audited_ = true;
+  audit_timer_.emplace(stream_.get_executor());
+  audit_timer_->expires_after(ctx_.audit->options().commit_timeout);
+  audit_timer_->async_wait([self = shared_from_this(), gen = request_gen_](beast::error_code ec) {
+    if (ec || gen != self->request_gen_ || !self->awaiting_audit_) return;
+    self->on_audit_committed(false);
+  });
+  ctx_.audit->record_intent(make_intent(cluster, target, who, classified.info),
+                            on_strand([this, gen = request_gen_](bool ok) {
+                              if (gen != request_gen_ || !awaiting_audit_) return;  // already refused
+                              on_audit_committed(ok);
+                            }));
+}
+
+audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const std::string& target,
+                                             const Identity& who, const common::RequestInfo& info) {
+  const auto& req = parser_->get();
+  audit::AuditIntent a;
+  a.id = audit_id_;
+  a.received_at = received_at_;
+  a.cluster = cluster;
+  a.who = who;
+  a.source_ip = remote_;
+  a.user_agent = std::string(req[http::field::user_agent]);
+  a.kubectl_command = std::string(req["Kubectl-Command"]);
+  a.kubectl_session = std::string(req["Kubectl-Session"]);
+  a.request = info;
+  a.request_uri = target;
+  return a;
+}
+
+void ProxySession::on_audit_committed(bool ok) {
+  awaiting_audit_ = false;
+  audit_timer_->cancel();
+  if (ok) return acquire_exchange();
+  frames_out_.clear();
+  spdlog::warn("503 {} {} on {}: the audit row was not committed in time; not forwarded", verb_, audit_id_, cluster_);
+  audit_outcome(503);
+  reply_status(503, "audit store unavailable; request not forwarded", "ServiceUnavailable",
+               {{"Retry-After", kRetryAfterSeconds}});
+}
+
+void ProxySession::audit_outcome(int code) {
+  if (!audited_ || !ctx_.audit) return;
+  audited_ = false;
+  audit::AuditOutcome o;
+  o.id = audit_id_;
+  o.received_at = received_at_;
+  o.response_code = code;
+  o.finished_at = audit::Clock::now();
+  o.duration_ms = std::chrono::duration<double, std::milli>(o.finished_at - received_at_).count();
+  o.bytes_in = request_bytes_in_;
+  o.bytes_out = request_bytes_out_;
+  ctx_.audit->record_outcome(std::move(o));
+}
+
+void ProxySession::acquire_exchange() {
+  const std::string cluster = cluster_;
   wait_timer_.emplace(stream_.get_executor());
   wait_timer_->expires_after(std::chrono::seconds(ctx_.config.limits.exchange_wait_seconds));
   wait_ticket_ = ctx_.tunnels.acquire(cluster, on_strand([this](std::shared_ptr<tunnel::ExchangeChannel> ch) {
@@ -183,6 +265,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   }));
   if (wait_ticket_ == 0) {
     frames_out_.clear();
+    audit_outcome(503);
     return reply_status(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly", "ServiceUnavailable",
                         {{"Retry-After", kRetryAfterSeconds}});
   }
@@ -191,6 +274,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
     self->ctx_.tunnels.cancel_wait(self->cluster_, self->wait_ticket_);
     self->wait_ticket_ = 0;
     self->frames_out_.clear();
+    self->audit_outcome(503);
     self->reply_status(503, "cluster \"" + self->cluster_ + "\" did not accept the request within " +
                                 std::to_string(self->ctx_.config.limits.exchange_wait_seconds) + "s; retry shortly",
                        "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
@@ -253,6 +337,7 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
     channel_.reset();
     ctx_.metrics.exchange_closed();
     ctx_.metrics.request_done(cluster_, verb_, 502, 0);
+    audit_outcome(502);
     keep_alive_ = false;
     return reply_status(502, "the agent of cluster \"" + cluster_ + "\" could not complete the request: " + why,
                         "InternalError");
@@ -305,6 +390,7 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
     std::string out = head.str();
     const std::string& body = rh.body();
     ctx_.metrics.add_bytes_out(body.size());
+    request_bytes_out_ += body.size();
     if (!body.empty()) out += chunked_ ? chunk_encode(body) : body;
     if (!rh.complete()) return write_to_client(std::move(out), true);
     if (chunked_) out += "0\r\n\r\n";
@@ -317,12 +403,14 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
   }
   if (frame->has_body()) {
     ctx_.metrics.add_bytes_out(frame->body().size());
+    request_bytes_out_ += frame->body().size();
     if (!chunked_) return write_to_client(std::move(*frame->mutable_body()), true);
     if (frame->body().empty()) return read_frame();
     return write_to_client(chunk_encode(frame->body()), true);
   }
   if (frame->has_upgraded()) {
     ctx_.metrics.add_bytes_out(frame->upgraded().size());
+    request_bytes_out_ += frame->upgraded().size();
     return write_to_client(std::move(*frame->mutable_upgraded()), true);
   }
   if (frame->has_end()) {
@@ -358,6 +446,7 @@ void ProxySession::relay_from_client() {
       return self->abort_exchange("the client closed the upgraded connection");
     }
     self->ctx_.metrics.add_bytes_in(n);
+    self->request_bytes_in_ += n;
     tunnel::pb::GatewayFrame f;
     f.set_upgraded(std::string(self->client_buf_.data(), n));
     self->send_frame(std::move(f));  // its completion reads the next piece: one in flight at a time
@@ -386,6 +475,7 @@ void ProxySession::finish_exchange(bool ok) {
   ctx_.metrics.exchange_closed();
   ctx_.metrics.request_done(cluster_, verb_, status_,
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  audit_outcome(status_);
   if (long_running_timer_) long_running_timer_->cancel();
   if (keep_alive_ && !close_after_ && !watching_client_) return read_request();
   close();
@@ -402,6 +492,7 @@ void ProxySession::abort_exchange(const std::string& why) {
     ctx_.metrics.exchange_closed();
     ctx_.metrics.request_done(cluster_, verb_, status_ ? status_ : 499,
                               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    audit_outcome(status_ ? status_ : 499);
     if (frame_writing_) ch->finish(false);
     else ch->write(std::move(reset), [ch](bool) { ch->finish(false); });
   }
@@ -425,6 +516,7 @@ void ProxySession::linger_then_close() {
 
 void ProxySession::close() {
   if (long_running_timer_) long_running_timer_->cancel();
+  if (audit_timer_) audit_timer_->cancel();
   if (wait_timer_) wait_timer_->cancel();
   beast::error_code ec;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);

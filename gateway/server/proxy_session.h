@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/tls_socket_stream.h"
+#include "gateway/audit/audit_writer.h"
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
@@ -35,6 +36,7 @@ struct ProxyContext {
   tunnel::TunnelRegistry& tunnels;
   ClusterDirectory& clusters;
   Metrics& metrics;
+  audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -52,6 +54,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void reply_status(int code, const std::string& message, const std::string& reason = {},
                     std::vector<std::pair<std::string, std::string>> headers = {});
   void proxy(const std::string& cluster, std::string target, const Identity& who);
+  audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
+                                 const common::RequestInfo& info);
+  void on_audit_committed(bool ok);
+  void acquire_exchange();
+  void audit_outcome(int code);
   void on_exchange(std::shared_ptr<tunnel::ExchangeChannel> channel);
   void send_frame(tunnel::pb::GatewayFrame frame);
   void write_next_frame();
@@ -90,6 +97,12 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   bool chunked_ = false, upgraded_ = false, head_sent_ = false, client_gone_ = false, keep_alive_ = true;
   bool close_after_ = false, watching_client_ = false, relay_reading_ = false;
   std::uint64_t wait_ticket_ = 0;
+  // The intent audit of the request in flight: forwarded only once its row is committed.
+  std::string audit_id_;
+  audit::Clock::time_point received_at_;
+  bool audited_ = false, awaiting_audit_ = false;
+  std::uint64_t request_gen_ = 0, request_bytes_in_ = 0, request_bytes_out_ = 0;
+  std::optional<net::steady_timer> audit_timer_;
   std::optional<net::steady_timer> wait_timer_;
   std::optional<net::steady_timer> long_running_timer_;
   std::vector<char> client_buf_;           // upgraded streams, lingering close

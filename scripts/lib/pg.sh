@@ -1,6 +1,8 @@
 # Throwaway PostgreSQL for tests and the demo. Source this file; then
 #   pg_start STATE_DIR   -> initdb + start; writes STATE_DIR/{url,tcp_url,port,pgdir}
 #   pg_stop STATE_DIR    -> stop and delete the data
+#   pg_pause STATE_DIR / pg_resume STATE_DIR -> stop the server keeping its data, start it again
+#                           on the same port (tests of an outage)
 # Data and socket live in a fresh /tmp directory (short socket path, readable by the
 # postgres user whatever the checkout's location). initdb refuses root, so as root the
 # server runs as the `postgres` user that Debian's package creates.
@@ -20,6 +22,20 @@ _pg_port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+_pg_ctl_start() {
+  local bin=$1 pgdir=$2 port=$3
+  _pg_as_owner "$bin/pg_ctl" -D "$pgdir/data" -w -t 30 -l "$pgdir/server.log" \
+    -o "-k $pgdir -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+}
+
+pg_pause() {
+  _pg_as_owner "$(pg_bindir)/pg_ctl" -D "$(cat "$1/pgdir")/data" -m immediate -w stop >/dev/null
+}
+
+pg_resume() {
+  _pg_ctl_start "$(pg_bindir)" "$(cat "$1/pgdir")" "$(cat "$1/port")"
+}
+
 pg_start() {
   local state=$1 bin pgdir port tries=0
   bin=$(pg_bindir)
@@ -34,8 +50,7 @@ pg_start() {
   while :; do
     port=$(( 20000 + RANDOM % 30000 ))
     _pg_port_free "$port" || continue
-    if _pg_as_owner "$bin/pg_ctl" -D "$pgdir/data" -w -t 30 -l "$pgdir/server.log" \
-         -o "-k $pgdir -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null; then
+    if _pg_ctl_start "$bin" "$pgdir" "$port"; then
       break
     fi
     tries=$((tries + 1))

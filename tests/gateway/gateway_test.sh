@@ -315,6 +315,90 @@ PY
   idle=$(closes_after '')
   awk -v t="$idle" 'BEGIN { exit !(t >= 3.5 && t < 10) }' || fail "an idle connection was closed after ${idle}s (idle_timeout 4s)"
   ;;
+audit)
+  # One intent row per request, with who/what/where and the kubectl command; the outcome is filled
+  # in when the exchange ends; the cluster sees the row's id as Audit-ID.
+  db=$(cat "$dir/database_url")
+  q() { psql "$db" -qAt -F'|' -c "$1"; }
+  name=audit-cm-$RANDOM$RANDOM pod=audit-box-$RANDOM$RANDOM
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: default}\ndata: {a: "1"}\n' "$name" >"$work/cm.yaml"
+  kubectl apply -f "$work/cm.yaml" >/dev/null
+  kubectl delete cm "$name" -n default >/dev/null
+  kubectl run "$pod" -n default --image=busybox -- sleep 3600 >/dev/null
+  cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete pod $pod -n default --wait=false")
+  kubectl exec "$pod" -n default -- true
+  kubectl get cm -n default -w --field-selector "metadata.name=$name" >"$work/watch.out" 2>&1 &
+  watcher=$!
+  sleep 1.5
+  kubectl create cm "$name" -n default >/dev/null
+  cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete cm $name -n default")
+  wait_for 10 grep -q "$name" "$work/watch.out" || fail "the watch saw no event: $(cat "$work/watch.out")"
+  kill "$watcher"; wait "$watcher" 2>/dev/null || true
+
+  row() { q "SELECT verb, resource, subresource, namespace, name, username, array_to_string(groups, ','), auth_method,
+                    source_ip, kubectl_command, decision, response_code FROM audit_events WHERE $1"; }
+  outcome_in() { wait_for 10 test -n "$(q "SELECT 1 FROM audit_events WHERE $1 AND finished_at IS NOT NULL")"; }
+  session=$(q "SELECT kubectl_session FROM audit_events WHERE name = '$name' AND kubectl_command = 'kubectl apply' LIMIT 1")
+  [ -n "$session" ] || fail "no row for kubectl apply's GET of $name: $(q "SELECT verb, name, kubectl_command FROM audit_events ORDER BY received_at DESC LIMIT 10")"
+  outcome_in "kubectl_session = '$session' AND verb = 'create'" || fail "kubectl apply's create has no outcome"
+  out=$(row "kubectl_session = '$session' AND verb = 'create'")
+  [ "$out" = "create|configmaps||default||automation-bot|ci,bots|static-token|127.0.0.1|kubectl apply|allowed|201" ] ||
+    fail "apply's create row: $out"
+  outcome_in "name = '$name' AND verb = 'delete'" || fail "delete has no outcome"
+  out=$(row "name = '$name' AND verb = 'delete'")
+  [ "$out" = "delete|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl delete|allowed|200" ] ||
+    fail "delete row: $out"
+  outcome_in "name = '$pod' AND subresource = 'exec'" || fail "exec has no outcome"
+  out=$(row "name = '$pod' AND subresource = 'exec'")
+  [ "$out" = "create|pods|exec|default|$pod|automation-bot|ci,bots|static-token|127.0.0.1|kubectl exec|allowed|101" ] ||
+    fail "exec row (verb create whatever the method): $out"
+  outcome_in "name = '$name' AND verb = 'watch'" || fail "the watch has no outcome after kubectl went away"
+  out=$(row "name = '$name' AND verb = 'watch'")
+  [ "$out" = "watch|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl get|allowed|200" ] ||
+    fail "watch row: $out"
+  # the cluster got the same id, so its own audit log joins ours
+  id=$(q "SELECT id FROM audit_events WHERE name = '$name' AND verb = 'delete'")
+  KUBECONFIG="$standin/kubeconfig" kubectl get --raw "/_standin/requests?since=0" |
+    jq -e --arg id "$id" '[.items[] | select(.auditID == $id and .method == "DELETE")] | length == 1' >/dev/null ||
+    fail "the stand-in did not see Audit-ID $id on the delete"
+  out=$(q "SELECT count(*) FROM audit_events WHERE kubectl_session = '$session' AND user_agent LIKE 'kubectl/%'")
+  [ "$out" -ge 2 ] || fail "user agent not recorded for kubectl apply's requests ($out rows)"
+  ;;
+audit_fail_closed)
+  # PostgreSQL goes away: requests are refused with 503 and none reaches the cluster; when it is
+  # back, requests flow again without restarting the gateway. Own database and gateway, so the
+  # outage touches no other test.
+  source "$here/../../scripts/lib/pg.sh"
+  pg=$work/pg gwd=$work/gw
+  cleanup_extra+=("pg_stop '$pg'" "gateway_stop '$gwd'")
+  pg_start "$pg"
+  gateway_setup "$gw" "$gwd" "$(cat "$pg/url")"
+  printf 'audit:\n  commit_timeout_ms: 1000\n' >>"$gwd/gateway.yaml"
+  gateway_start "$gw" "$gwd"
+  cleanup_extra+=("agent_stop '$gwd' fc")
+  agent_start "$gw" "$agent" "$gwd" fc "$standin/kubeconfig"
+  fbase="https://127.0.0.1:$(cat "$gwd/https_port")/clusters/fc"
+  ftoken=$(cat "$gwd/bot.token")
+  fcurl() { curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $ftoken" "$@"; }
+  wait_for 20 fcurl -f "$fbase/api/v1/namespaces/default/configmaps?limit=1" || fail "no request passed before the outage"
+  name=fail-closed-$RANDOM$RANDOM
+  pg_pause "$pg"
+  seq=$(standin_seq)
+  out=$(fcurl -w ' %{http_code}' "$fbase/api/v1/namespaces/default/configmaps/$name")
+  contains "$out" ' 503'; contains "$out" 'audit store unavailable; request not forwarded'; contains "$out" '"kind":"Status"'
+  out=$(fcurl -w ' %{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"$name\"}}" "$fbase/api/v1/namespaces/default/configmaps")
+  contains "$out" ' 503'
+  seen=$(standin_log_since "$seq" | grep -c "$name" || true)
+  [ "$seen" = 0 ] || fail "a request reached the cluster while the audit store was down"
+  KUBECONFIG="$standin/kubeconfig" kubectl get cm "$name" -n default >/dev/null 2>&1 && fail "the create was forwarded"
+  pg_resume "$pg"
+  wait_for 20 fcurl -f "$fbase/api/v1/namespaces/default/configmaps?limit=1" || fail "requests do not flow after PostgreSQL returned"
+  out=$(fcurl -w ' %{http_code}' "$fbase/api/v1/namespaces/default/configmaps/$name"); contains "$out" ' 404'
+  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE name = '$name' AND response_code = 404")
+  [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows"
+  grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
+  ;;
 *)
   fail "unknown case"
   ;;
