@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/audit_command.h"
 #include "gateway/cli/cluster_command.h"
 #include "gateway/cli/migrate_command.h"
 #include "gateway/cli/serve_command.h"
@@ -20,6 +21,7 @@ constexpr const char* kUsage =
     "  cluster add NAME         register a cluster; prints its agent token once\n"
     "  cluster list             registered clusters, connected or not, agent version, last seen\n"
     "  cluster remove NAME      forget a cluster\n"
+    "  audit list [--cluster --user --since --verb --resource] [-o json]   recent audit events\n"
     "  kubeconfig --cluster NAME --token-file F   print a kubeconfig that reaches NAME through the gateway\n"
     "  certs --dir DIR          write a self-signed CA and serving certificate (demo, tests)\n"
     "\n"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (cmd == "migrate") return sluice::gateway::cli::run_migrate(rest);
   if (cmd == "serve") return sluice::gateway::cli::run_serve(rest);
   if (cmd == "cluster") return sluice::gateway::cli::run_cluster(rest);
+  if (cmd == "audit") return sluice::gateway::cli::run_audit(rest);
   if (cmd == "kubeconfig") return sluice::gateway::cli::run_kubeconfig(rest);
   if (cmd == "certs") return sluice::gateway::cli::run_certs(rest);
   std::cerr << "sluice-gateway: unknown command '" << cmd << "'\n\n" << kUsage;

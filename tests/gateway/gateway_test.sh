@@ -363,6 +363,20 @@ audit)
     fail "the stand-in did not see Audit-ID $id on the delete"
   out=$(q "SELECT count(*) FROM audit_events WHERE kubectl_session = '$session' AND user_agent LIKE 'kubectl/%'")
   [ "$out" -ge 2 ] || fail "user agent not recorded for kubectl apply's requests ($out rows)"
+  # sluice-gateway audit list: filters, JSON and table
+  out=$("$gw" audit list --config "$dir/gateway.yaml" --user automation-bot --verb delete --resource configmaps \
+    --since 10m -o json)
+  jq -e --arg n "$name" '[.items[] | select(.name == $n)] | length == 1' <<<"$out" >/dev/null || fail "audit list -o json: $out"
+  jq -e '[.items[] | select(.verb != "delete" or .resource != "configmaps")] | length == 0' <<<"$out" >/dev/null ||
+    fail "audit list filters let other events through: $out"
+  jq -e --arg n "$name" '.items[] | select(.name == $n) | .user.groups == ["ci","bots"] and .responseCode == 200
+    and .kubectlCommand == "kubectl delete" and (.finishedAt | type) == "string"' <<<"$out" >/dev/null || fail "audit list fields: $out"
+  out=$("$gw" audit list --config "$dir/gateway.yaml" --resource pods/exec --namespace default)
+  contains "$out" "TIME"; contains "$out" "pods/exec"; contains "$out" "$pod"; contains "$out" "kubectl exec"
+  out=$("$gw" audit list --config "$dir/gateway.yaml" --cluster no-such-cluster -o json)
+  [ "$(jq '.items | length' <<<"$out")" = 0 ] || fail "--cluster did not filter: $out"
+  set +e; out=$("$gw" audit list --config "$dir/gateway.yaml" --since yesterday 2>&1); code=$?; set -e
+  [ $code = 2 ] || fail "a bad --since exited $code"; contains "$out" "--since takes a duration"
   ;;
 audit_fail_closed)
   # PostgreSQL goes away: requests are refused with 503 and none reaches the cluster; when it is
