@@ -151,17 +151,17 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   status_ = 0;
   received_at_ = audit::Clock::now();
   audit_id_ = audit::new_audit_id();
-  const auto classified = common::classify_request(std::string_view(req.method_string().data(), req.method_string().size()), target);
-  if (!classified.ok()) {
-    if (ctx_.audit) {
-      auto intent = make_intent(cluster, target, who, classified.info);
-      intent.decision = "denied";
-      intent.decision_reason = classified.error;
-      ctx_.audit->record_intent(std::move(intent), [](bool) {});
-      audited_ = true;
-    }
-    audit_outcome(400);
-    return reply_status(400, "the request cannot be understood: " + classified.error, "BadRequest");
+  const auto classified = common::classify_request(
+      std::string_view(req.method_string().data(), req.method_string().size()), target);
+  if (!classified.ok())
+    return deny(cluster, target, who, classified.info, 400, "the request cannot be understood: " + classified.error,
+                "BadRequest");
+  for (const auto& f : req) {
+    if (is_client_impersonation_header(std::string(f.name_string())))
+      return deny(cluster, target, who, classified.info, 403,
+                  "impersonation (kubectl --as/--as-group, Impersonate-* headers) is not allowed through "
+                  "Sluice: requests reach the cluster as the caller the gateway authenticated (" + who.user + ")",
+                  "Forbidden");
   }
 
   const bool upgrade = req.find(http::field::upgrade) != req.end();
@@ -212,6 +212,21 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
                               if (gen != request_gen_ || !awaiting_audit_) return;  // already refused
                               on_audit_committed(ok);
                             }));
+}
+
+void ProxySession::deny(const std::string& cluster, const std::string& target, const Identity& who,
+                        const common::RequestInfo& info, int code, const std::string& message,
+                        const std::string& reason) {
+  spdlog::info("{} {} {} on {} for {}: {}", code, info.verb, info.path, cluster, who.user, message);
+  if (ctx_.audit) {
+    auto intent = make_intent(cluster, target, who, info);
+    intent.decision = "denied";
+    intent.decision_reason = message;
+    ctx_.audit->record_intent(std::move(intent), [](bool) {});  // nothing is forwarded: no need to wait
+    audited_ = true;
+  }
+  audit_outcome(code);
+  reply_status(code, message, reason);
 }
 
 audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const std::string& target,

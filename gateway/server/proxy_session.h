@@ -57,6 +57,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
                                  const common::RequestInfo& info);
   void on_audit_committed(bool ok);
+  // Refuses the request without forwarding it; the refusal is audited as denied.
+  void deny(const std::string& cluster, const std::string& target, const Identity& who,
+            const common::RequestInfo& info, int code, const std::string& message, const std::string& reason);
   void acquire_exchange();
   void audit_outcome(int code);
   void on_exchange(std::shared_ptr<tunnel::ExchangeChannel> channel);

@@ -94,19 +94,29 @@ no_agent)
   out=$("$gw" cluster list --config "$dir/gateway.yaml"); contains "$out" "NAME"; contains "$out" "lonely"
   ;;
 identity)
+  # The cluster sees the authenticated caller; client-sent impersonation (kubectl --as) is refused
+  # with 403 and audited as denied, never passed through or silently dropped.
   seq=$(standin_seq)
   kubectl get cm -n default >/dev/null
-  kubectl get cm -n default --as mallory --as-group system:masters >/dev/null 2>&1 || true
-  curl_gw -H "Authorization: Bearer $bot" -H 'Impersonate-User: mallory' -H 'Impersonate-Extra-scopes: x' \
-    "$base/clusters/c1/api/v1/namespaces/default/configmaps?limit=1" >/dev/null
+  set +e; out=$(kubectl get cm -n default --as mallory --as-group system:masters 2>&1); code=$?; set -e
+  [ $code != 0 ] || fail "kubectl --as was let through"
+  contains "$out" "impersonation (kubectl --as/--as-group, Impersonate-* headers) is not allowed through Sluice"
+  out=$(curl_gw -w ' %{http_code}' -H "Authorization: Bearer $bot" -H 'Impersonate-Extra-scopes: x' \
+    "$base/clusters/c1/api/v1/namespaces/default/configmaps?limit=1")
+  contains "$out" ' 403'; contains "$out" '"reason":"Forbidden"'
   log=$(standin_log_since "$seq" | jq -c 'select(.uri | startswith("/api/v1/namespaces/default/configmaps"))')
-  [ "$(wc -l <<<"$log")" -ge 3 ] || fail "expected three requests at the stand-in, got: $log"
+  [ "$(wc -l <<<"$log")" = 1 ] || fail "expected only the plain request at the stand-in, got: $log"
   while read -r rec; do
     [ "$(jq -r .impersonate.user <<<"$rec")" = automation-bot ] || fail "the cluster saw another user: $rec"
+    [ "$(jq -r .impersonate.uid <<<"$rec")" = uid-automation-bot ] || fail "uid: $rec"
     [ "$(jq -c .impersonate.groups <<<"$rec")" = '["ci","bots","system:authenticated"]' ] || fail "groups: $rec"
     [ "$(jq -c '.impersonate.extra // {}' <<<"$rec")" = '{}' ] || fail "client Impersonate-Extra passed through: $rec"
     [ "$(jq -r .authenticatedUser <<<"$rec")" = standin-admin ] || fail "the cluster saw other credentials than the agent's: $rec"
   done <<<"$log"
+  db=$(cat "$dir/database_url")
+  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_events WHERE decision = 'denied' AND response_code = 403
+    AND kubectl_command = 'kubectl get' AND decision_reason LIKE 'impersonation (kubectl --as%'")" -ge 1 ||
+    fail "the refused --as request is not audited as denied"
   ;;
 two_clusters)
   extra_cluster second own
