@@ -2,7 +2,8 @@
 -- request enters the tunnel, and its outcome, filled in when the exchange ends. The primary key
 -- leads with the time, so inserts append and retention deletes whole ranges; a BRIN index serves
 -- time scans cheaply. Inserts are idempotent (ON CONFLICT DO NOTHING) so a retried batch never
--- duplicates a row.
+-- duplicates a row. Each row is updated once, with its outcome: fillfactor 50 leaves room on the
+-- page so that update is HOT (no new index entries), which halves the audit's cost per request.
 CREATE TABLE audit_events (
     received_at        timestamptz NOT NULL,
     id                 uuid        NOT NULL,
@@ -32,7 +33,7 @@ CREATE TABLE audit_events (
     bytes_out          bigint,
     finished_at        timestamptz,
     PRIMARY KEY (received_at, id)
-);
+) WITH (fillfactor = 50);
 CREATE INDEX audit_events_received_brin ON audit_events USING brin (received_at);
 CREATE INDEX audit_events_cluster_time ON audit_events (cluster, received_at DESC);
 CREATE INDEX audit_events_user_time ON audit_events (username, received_at DESC);

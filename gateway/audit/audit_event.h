@@ -2,6 +2,7 @@
 // the request is forwarded, and its outcome, written when the exchange ends.
 #pragma once
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,16 @@
 namespace sluice::gateway::audit {
 
 using Clock = std::chrono::system_clock;
+
+struct AuditOutcome {
+  std::string id;
+  Clock::time_point received_at;  // with id: the row's primary key
+  int response_code = 0;
+  double duration_ms = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  Clock::time_point finished_at;
+};
 
 struct AuditIntent {
   std::string id;  // UUID; also sent upstream as Audit-ID so the cluster's audit log joins on it
@@ -26,17 +37,9 @@ struct AuditIntent {
   std::string request_uri;  // path and query as the cluster receives them
   std::string decision = "allowed";
   std::string decision_reason;
+  std::optional<AuditOutcome> outcome;  // set for a refusal: known at once, written with the intent
 };
 
-struct AuditOutcome {
-  std::string id;
-  Clock::time_point received_at;  // with id: the row's primary key
-  int response_code = 0;
-  double duration_ms = 0;
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
-  Clock::time_point finished_at;
-};
 
 // A random (version 4) UUID.
 std::string new_audit_id();

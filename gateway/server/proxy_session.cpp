@@ -222,10 +222,15 @@ void ProxySession::deny(const std::string& cluster, const std::string& target, c
     auto intent = make_intent(cluster, target, who, info);
     intent.decision = "denied";
     intent.decision_reason = message;
+    audit::AuditOutcome outcome;
+    outcome.id = audit_id_;
+    outcome.received_at = received_at_;
+    outcome.response_code = code;
+    outcome.finished_at = audit::Clock::now();
+    outcome.duration_ms = std::chrono::duration<double, std::milli>(outcome.finished_at - received_at_).count();
+    intent.outcome = outcome;
     ctx_.audit->record_intent(std::move(intent), [](bool) {});  // nothing is forwarded: no need to wait
-    audited_ = true;
   }
-  audit_outcome(code);
   reply_status(code, message, reason);
 }
 

@@ -166,6 +166,23 @@ for path in direct proxy sluice; do
   done
 done
 
+# --- the cost of the intent audit: the same c=32 run with audit.enabled false -------------------
+log "restarting the gateway with the intent audit off"
+audit_rows=$(psql "$(cat "$work/pg/url")" -qAt -c "SELECT count(*) FROM audit_events" 2>/dev/null || echo "?")
+_stop_pidfile "$work/gw/gateway.pid"
+printf 'audit:\n  enabled: false\n' >>"$work/gw/gateway.yaml"
+gateway_start "$build/gateway/sluice-gateway" "$work/gw"
+for i in $(seq 1 100); do
+  curl -sf --cacert "$work/gw/certs/ca.crt" -H "Authorization: Bearer $token" \
+    "${url[sluice]}/api/v1/namespaces/default/configmaps/small" >/dev/null && break
+  sleep 0.2
+done
+out=$(wrk -t 1 -c 1 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small")
+p50[noaudit.1]=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+out=$(wrk -t 2 -c 32 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small")
+p99[noaudit.32]=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+rps[noaudit.32]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
 size=$(awk '{printf "%.0f", $2/1048576}' <<<"${list_s[direct]}")
 cat <<TABLE
@@ -184,5 +201,6 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 | ${size} MB list: peak RSS (MB)   | – | $(mb "$proxy_hwm") | gateway $(mb "$gw_hwm"), agent $(mb "$agent_hwm") |
 
 Idle watches ($watches through one tunnel to the stand-in): gateway +$per_watch_gw B/watch, agent +$per_watch_agent B/watch, together $(( (per_watch_gw + per_watch_agent) / 1024 )) KiB/watch (RSS before: gateway $(mb "$gw_before") MB, agent $(mb "$wa_before") MB; after: $(mb "$gw_after") MB, $(mb "$wa_after") MB).
-Added p50 latency over direct at c=1: $(awk -v a="${p50[sluice.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms (kubectl proxy: $(awk -v a="${p50[proxy.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms).
+Intent audit at c=32: on ${rps[sluice.32]} req/s (p99 ${p99[sluice.32]} ms), off ${rps[noaudit.32]} req/s (p99 ${p99[noaudit.32]} ms): audit costs $(awk -v on="${rps[sluice.32]}" -v off="${rps[noaudit.32]}" 'BEGIN {printf "%.1f", (off-on)*100/off}') % of throughput ($audit_rows rows written in the run).
+Added p50 latency over direct at c=1: $(awk -v a="${p50[sluice.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms with the intent audit, $(awk -v a="${p50[noaudit.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms without (kubectl proxy: $(awk -v a="${p50[proxy.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms).
 TABLE
