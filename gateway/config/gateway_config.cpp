@@ -49,6 +49,8 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
     if (auto db = root["database"]; db && db["url"]) c.database_url = db["url"].as<std::string>();
     if (auto auth = root["auth"]; auth && auth["static_tokens_file"])
       c.static_tokens_file = resolve(base, auth["static_tokens_file"].as<std::string>());
+    if (auto auth = root["auth"]; auth && auth["client_ca_file"])
+      c.client_ca_file = resolve(base, auth["client_ca_file"].as<std::string>());
     if (auto l = root["limits"]) {
       if (l["max_header_bytes"]) c.limits.max_header_bytes = l["max_header_bytes"].as<std::size_t>();
       if (l["max_body_bytes"]) c.limits.max_body_bytes = l["max_body_bytes"].as<std::size_t>();

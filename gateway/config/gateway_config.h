@@ -33,6 +33,7 @@ struct GatewayConfig {
   TlsFiles tls;
   std::string database_url;
   std::string static_tokens_file;  // kube-apiserver --token-auth-file format: token,user,uid,"g1,g2"
+  std::string client_ca_file;      // client certificates signed by these CAs log in as CN, groups O
   Limits limits;
   AuditConfig audit;
 };

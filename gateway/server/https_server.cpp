@@ -3,6 +3,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "common/tls_certs.h"
+#include "gateway/auth/client_cert_authenticator.h"
 
 namespace sluice::gateway {
 
@@ -19,6 +20,7 @@ HttpsServer::HttpsServer(net::io_context& io, ProxyContext& ctx)
     throw std::runtime_error("cannot load the gateway's TLS certificate (" + ctx.config.tls.cert_file + ", " +
                              ctx.config.tls.key_file + "): " + e.what());
   }
+  if (!ctx.config.client_ca_file.empty()) require_client_certificates_from(tls_.native_handle(), ctx.config.client_ca_file);
   std::string host;
   unsigned short port = 0;
   split_host_port(ctx.config.listen, host, port);

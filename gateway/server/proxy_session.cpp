@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/k8s_status.h"
+#include "gateway/auth/client_cert_authenticator.h"
 #include "gateway/server/request_rewrite.h"
 
 namespace sluice::gateway {
@@ -122,8 +123,9 @@ void ProxySession::on_request(beast::error_code ec) {
     return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
 
   const std::string auth(req[http::field::authorization]);
-  std::optional<Identity> who;
-  if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") who = ctx_.tokens.authenticate(auth.substr(7));
+  // As kube-apiserver's union authenticator: a verified client certificate first, then tokens.
+  std::optional<Identity> who = identity_from_client_certificate(stream_.native_handle());
+  if (!who && auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") who = ctx_.tokens.authenticate(auth.substr(7));
   if (!who) {
     spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_,
                  auth.empty() ? "no credentials" : "unknown bearer token");

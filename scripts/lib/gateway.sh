@@ -1,5 +1,6 @@
 # Set up and run sluice-gateway and sluice-agent on one machine (tests, demo). Source this file.
 #   gateway_setup GATEWAY_BIN DIR DATABASE_URL  -> DIR/{certs/,tokens.csv,*.token,gateway.yaml}
+#                                                  (certs/client-ca.* signs client certificates)
 #   gateway_start GATEWAY_BIN DIR               -> serves on free ports; DIR/https_port, DIR/agent_port
 #   agent_start GATEWAY_BIN AGENT_BIN DIR CLUSTER KUBECONFIG  -> registers CLUSTER if new, starts its agent
 #   gateway_kubeconfig GATEWAY_BIN DIR CLUSTER TOKEN_FILE      -> prints a kubeconfig through the gateway
@@ -11,6 +12,10 @@ gateway_setup() {
   local bin=$1 dir=$2 url=$3 t
   mkdir -p "$dir"
   "$bin" certs --dir "$dir/certs" >/dev/null
+  # A CA for client certificates (kubectl's client-certificate login: CN = user, O = groups).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -subj /CN=sluice-client-ca \
+    -keyout "$dir/certs/client-ca.key" -out "$dir/certs/client-ca.crt" 2>/dev/null
+  chmod 600 "$dir/certs/client-ca.key"
   for t in bot reviewer; do head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/$t.token"; echo >>"$dir/$t.token"; done
   chmod 600 "$dir"/*.token
   {
@@ -30,6 +35,7 @@ database:
   url: "$url"
 auth:
   static_tokens_file: tokens.csv
+  client_ca_file: certs/client-ca.crt
 limits:
   exchange_wait_seconds: 10
 YAML

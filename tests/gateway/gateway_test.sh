@@ -423,6 +423,47 @@ audit_fail_closed)
   [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows"
   grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
   ;;
+client_cert)
+  # kubectl logs in with a client certificate (CN = user, O = groups) signed by the configured
+  # client CA; a certificate from another CA is refused in the handshake and reaches nothing.
+  mint() {  # NAME SUBJECT CA_PREFIX -> $work/NAME.{crt,key}
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$2" -keyout "$work/$1.key" -out "$work/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$work/$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial -days 1 -out "$work/$1.crt" 2>/dev/null
+  }
+  cert_kubeconfig() {
+    cat <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: c1, cluster: {server: "$base/clusters/c1", certificate-authority: "$ca"}}]
+users: [{name: u, user: {client-certificate: "$work/$1.crt", client-key: "$work/$1.key"}}]
+contexts: [{name: c1, context: {cluster: c1, user: u}}]
+current-context: c1
+KC
+  }
+  mint carol "/O=platform/O=oncall/CN=carol" "$dir/certs/client-ca"
+  cert_kubeconfig carol >"$work/carol.kubeconfig"
+  seq=$(standin_seq)
+  KUBECONFIG="$work/carol.kubeconfig" kubectl get cm -n default >/dev/null || fail "client-certificate login failed"
+  rec=$(standin_log_since "$seq" | jq -c 'select(.uri | startswith("/api/v1/namespaces/default/configmaps"))' | tail -1)
+  [ "$(jq -r .impersonate.user <<<"$rec")" = carol ] || fail "the cluster saw another user: $rec"
+  [ "$(jq -c .impersonate.groups <<<"$rec")" = '["platform","oncall","system:authenticated"]' ] || fail "groups: $rec"
+  db=$(cat "$dir/database_url")
+  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_events WHERE username = 'carol' AND auth_method = 'x509'
+    AND groups = ARRAY['platform','oncall']")" -ge 1 || fail "no x509 audit row for carol"
+  # another CA: refused before any request is read
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=rogue-ca \
+    -keyout "$work/rogue-ca.key" -out "$work/rogue-ca.crt" 2>/dev/null
+  mint mallory "/O=system:masters/CN=mallory" "$work/rogue-ca"
+  cert_kubeconfig mallory >"$work/mallory.kubeconfig"
+  seq=$(standin_seq)
+  set +e; out=$(KUBECONFIG="$work/mallory.kubeconfig" kubectl get cm -n default --request-timeout=10s 2>&1); code=$?; set -e
+  [ $code != 0 ] || fail "a certificate from an unknown CA was accepted"
+  [ -z "$(standin_log_since "$seq" | jq -c 'select(.impersonate.user == "mallory")')" ] || fail "mallory reached the cluster"
+  # a certificate without a CN names nobody: 401
+  mint nocn "/O=platform" "$dir/certs/client-ca"
+  out=$(curl -sS --cacert "$ca" --cert "$work/nocn.crt" --key "$work/nocn.key" -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces")
+  contains "$out" ' 401'
+  ;;
 *)
   fail "unknown case"
   ;;
