@@ -52,7 +52,7 @@ std::optional<StaticTokenAuthenticator> StaticTokenAuthenticator::parse(const st
       error = "line " + std::to_string(lineno) + ": expected token,user,uid[,\"group1,group2\"]";
       return std::nullopt;
     }
-    Entry e{common::sha256_hex(f[0]), {f[1], f[2], {}, "static-token"}};
+    Entry e{common::sha256_hex(f[0]), {f[1], f[2], {}, {}, "static-token"}};
     if (f.size() > 3) {
       std::stringstream gs(f[3]);
       for (std::string g; std::getline(gs, g, ',');)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace sluice::gateway {
 namespace {
@@ -16,6 +17,23 @@ bool is_cluster_name(const std::string& s) {
   return s.front() != '-' && s.back() != '-';
 }
 }  // namespace
+
+std::string escape_extra_key(const std::string& key) {
+  // Kubernetes percent-encodes every byte of an extra key that is not an HTTP token character
+  // (client-go's headerKeyEscape); the API server decodes it again.
+  static const std::string kTokenPunct = "!#$&'*+-.^_`|~";
+  std::string out;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || kTokenPunct.find(static_cast<char>(c)) != std::string::npos) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
 
 std::optional<Route> route_request(const std::string& target) {
   static const std::string kPrefix = "/clusters/";
@@ -53,6 +71,8 @@ HeaderList rewrite_request_headers(const HeaderList& client_headers, const Ident
     authenticated = authenticated || g == "system:authenticated";
   }
   if (!authenticated) out.emplace_back("Impersonate-Group", "system:authenticated");
+  for (const auto& [key, values] : who.extra)
+    for (const auto& v : values) out.emplace_back("Impersonate-Extra-" + escape_extra_key(key), v);
   return out;
 }
 

@@ -22,8 +22,11 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Drops Authorization, every Impersonate-* and the hop-by-hop headers (keeping Connection/Upgrade
 // of an upgrade request), then adds Impersonate-User/-Uid/-Group for `who` (system:authenticated
-// included, as the API server adds it for real users).
+// included, as the API server adds it for real users) and Impersonate-Extra-<key> per extra value.
 HeaderList rewrite_request_headers(const HeaderList& client_headers, const Identity& who, bool upgrade);
+
+// An Impersonate-Extra-<key> header name's key, percent-encoded as Kubernetes requires.
+std::string escape_extra_key(const std::string& key);
 
 // True for a header the client may not pass through (case-insensitive).
 bool is_client_impersonation_header(const std::string& name);
