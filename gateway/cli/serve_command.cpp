@@ -103,7 +103,27 @@ int run_serve(const std::vector<std::string>& args) {
     } else {
       spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");
     }
-    ProxyContext ctx{*config, *tokens, registry, directory, metrics, audit_writer.get()};
+    std::unique_ptr<oidc::OidcAuthenticator> oidc_auth;
+    if (!config->oidc.empty()) {
+      std::vector<oidc::IssuerConfig> issuers;
+      for (const auto& o : config->oidc) {
+        oidc::IssuerConfig ic;
+        ic.rules.issuer = o.issuer;
+        ic.rules.audiences = o.audiences;
+        ic.rules.username_claim = o.username_claim;
+        ic.rules.username_prefix = o.username_prefix;
+        ic.rules.groups_claim = o.groups_claim;
+        ic.rules.groups_prefix = o.groups_prefix;
+        ic.rules.uid_claim = o.uid_claim;
+        ic.rules.required_claims = o.required_claims;
+        ic.rules.clock_skew = std::chrono::seconds(o.clock_skew_seconds);
+        ic.ca_file = o.ca_file;
+        ic.min_refresh = std::chrono::seconds(o.min_refresh_seconds);
+        issuers.push_back(std::move(ic));
+      }
+      oidc_auth = std::make_unique<oidc::OidcAuthenticator>(std::move(issuers));
+    }
+    ProxyContext ctx{*config, *tokens, registry, directory, metrics, audit_writer.get(), oidc_auth.get()};
     HttpsServer https(io, ctx);
     https.start();
     spdlog::info("sluice-gateway {} serving clients on https://{} ({} static tokens), agents on {}", kVersion,

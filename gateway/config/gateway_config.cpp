@@ -51,6 +51,29 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       c.static_tokens_file = resolve(base, auth["static_tokens_file"].as<std::string>());
     if (auto auth = root["auth"]; auth && auth["client_ca_file"])
       c.client_ca_file = resolve(base, auth["client_ca_file"].as<std::string>());
+    if (auto auth = root["auth"]; auth && auth["oidc"]) {
+      for (const auto& node : auth["oidc"]) {
+        OidcIssuerSettings o;
+        o.issuer = node["issuer"].as<std::string>("");
+        if (node["audiences"]) o.audiences = node["audiences"].as<std::vector<std::string>>();
+        if (node["username_claim"]) o.username_claim = node["username_claim"].as<std::string>();
+        if (node["username_prefix"]) o.username_prefix = node["username_prefix"].as<std::string>();
+        else if (o.username_claim != "email") o.username_prefix = o.issuer + "#";
+        if (o.username_prefix == "-") o.username_prefix.clear();
+        if (node["groups_claim"]) o.groups_claim = node["groups_claim"].as<std::string>();
+        if (node["groups_prefix"]) o.groups_prefix = node["groups_prefix"].as<std::string>();
+        if (node["uid_claim"]) o.uid_claim = node["uid_claim"].as<std::string>();
+        if (node["required_claims"]) o.required_claims = node["required_claims"].as<std::map<std::string, std::string>>();
+        if (node["ca_file"]) o.ca_file = resolve(base, node["ca_file"].as<std::string>());
+        if (node["clock_skew_seconds"]) o.clock_skew_seconds = node["clock_skew_seconds"].as<int>();
+        if (node["min_refresh_seconds"]) o.min_refresh_seconds = node["min_refresh_seconds"].as<int>();
+        if (o.issuer.rfind("https://", 0) != 0 || o.audiences.empty()) {
+          error = path + ": auth.oidc: each issuer needs an https:// issuer URL and at least one audience";
+          return std::nullopt;
+        }
+        c.oidc.push_back(std::move(o));
+      }
+    }
     if (auto l = root["limits"]) {
       if (l["max_header_bytes"]) c.limits.max_header_bytes = l["max_header_bytes"].as<std::size_t>();
       if (l["max_body_bytes"]) c.limits.max_body_bytes = l["max_body_bytes"].as<std::size_t>();

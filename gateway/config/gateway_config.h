@@ -1,7 +1,9 @@
 // sluice-gateway's configuration file (YAML); the struct mirrors the keys one to one.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sluice::gateway {
 
@@ -19,6 +21,21 @@ struct Limits {
   int exchange_wait_seconds = 10;  // how long a request waits for a free tunnel exchange
 };
 
+// One trusted OIDC issuer, as kube-apiserver's structured authentication configuration has it.
+struct OidcIssuerSettings {
+  std::string issuer;                  // https URL; "iss" must equal it exactly
+  std::vector<std::string> audiences;  // at least one
+  std::string username_claim = "sub";
+  std::string username_prefix;         // default: "<issuer>#" unless the claim is "email"; "-" = none
+  std::string groups_claim;
+  std::string groups_prefix;
+  std::string uid_claim;
+  std::map<std::string, std::string> required_claims;
+  std::string ca_file;                 // CA bundle for the issuer's HTTPS ("" = the system's)
+  int clock_skew_seconds = 60;
+  int min_refresh_seconds = 10;        // unknown key ids fetch the JWKS again at most this often
+};
+
 // The intent audit (gateway/audit/): every request's row is committed before it is forwarded.
 struct AuditConfig {
   bool enabled = true;           // false only for the benchmark's audit-off run
@@ -34,6 +51,7 @@ struct GatewayConfig {
   std::string database_url;
   std::string static_tokens_file;  // kube-apiserver --token-auth-file format: token,user,uid,"g1,g2"
   std::string client_ca_file;      // client certificates signed by these CAs log in as CN, groups O
+  std::vector<OidcIssuerSettings> oidc;
   Limits limits;
   AuditConfig audit;
 };

@@ -6,6 +6,7 @@
 
 #include "common/k8s_status.h"
 #include "gateway/auth/client_cert_authenticator.h"
+#include "gateway/auth/oidc_authenticator.h"
 #include "gateway/server/request_rewrite.h"
 
 namespace sluice::gateway {
@@ -123,12 +124,24 @@ void ProxySession::on_request(beast::error_code ec) {
     return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
 
   const std::string auth(req[http::field::authorization]);
-  // As kube-apiserver's union authenticator: a verified client certificate first, then tokens.
+  const std::string bearer = auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer " ? auth.substr(7) : "";
+  // As kube-apiserver's union authenticator: a verified client certificate, then static tokens,
+  // then OIDC (which may have to fetch an issuer's keys: it answers on this strand later).
   std::optional<Identity> who = identity_from_client_certificate(stream_.native_handle());
-  if (!who && auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") who = ctx_.tokens.authenticate(auth.substr(7));
+  if (!who && !bearer.empty()) who = ctx_.tokens.authenticate(bearer);
+  if (!who && !bearer.empty() && ctx_.oidc && ctx_.oidc->handles(bearer)) {
+    return ctx_.oidc->authenticate(bearer, on_strand([this](std::optional<Identity> id, std::string why) {
+      on_authenticated(std::move(id), "OIDC token refused: " + why);
+    }));
+  }
+  on_authenticated(std::move(who), auth.empty() ? "no credentials" : "unknown bearer token");
+}
+
+void ProxySession::on_authenticated(std::optional<Identity> who, const std::string& why_not) {
+  const auto& req = parser_->get();
+  const std::string target(req.target());
   if (!who) {
-    spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_,
-                 auth.empty() ? "no credentials" : "unknown bearer token");
+    spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_, why_not);
     return reply_status(401, "Unauthorized", "Unauthorized");
   }
   auto route = route_request(target);

@@ -18,6 +18,7 @@
 
 #include "common/tls_socket_stream.h"
 #include "gateway/audit/audit_writer.h"
+#include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
@@ -37,6 +38,7 @@ struct ProxyContext {
   ClusterDirectory& clusters;
   Metrics& metrics;
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
+  oidc::OidcAuthenticator* oidc;  // nullptr: no OIDC issuer configured
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -49,6 +51,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void read_header();
   void on_header(beast::error_code ec);
   void on_request(beast::error_code ec);
+  void on_authenticated(std::optional<Identity> who, const std::string& why_not);
   void reply(int code, const std::string& content_type, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {}, bool close = false);
   void reply_status(int code, const std::string& message, const std::string& reason = {},

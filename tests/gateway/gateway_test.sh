@@ -464,6 +464,123 @@ KC
   out=$(curl -sS --cacert "$ca" --cert "$work/nocn.crt" --key "$work/nocn.key" -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces")
   contains "$out" ' 401'
   ;;
+oidc)
+  # OIDC end to end with a test issuer (HTTPS on 127.0.0.1, keys generated per run, tokens minted
+  # per check): kubectl with an issuer's token, every accepted algorithm, every refusal, key
+  # rotation with a rate-limited refresh, and cached keys while the issuer is down.
+  source "$here/../../scripts/lib/pg.sh"
+  tool=$(cd "$(dirname "$gw")/../tests" && pwd)/oidc_tool
+  idp=$work/idp pg=$work/pg gwd=$work/gw
+  mkdir -p "$idp"
+  "$gw" certs --dir "$idp/certs" >/dev/null
+  for k in "rsa-1 RSA" "p256-1 P-256" "p384-1 P-384" "ed-1 Ed25519" "rsa-2 RSA" "ghost RSA"; do
+    set -- $k; "$tool" keygen "$idp" "$1" "$2"
+  done
+  "$tool" jwks "$idp" rsa-1 p256-1 p384-1 ed-1 >"$idp/jwks.json"
+  python3 "$here/oidc_issuer.py" "$idp/certs/tls.crt" "$idp/certs/tls.key" "$idp" &
+  issuer_pid=$!; cleanup_extra+=("kill $issuer_pid")
+  wait_for 10 test -s "$idp/port" || fail "the test issuer did not start"
+  iss="https://127.0.0.1:$(cat "$idp/port")"
+  cleanup_extra+=("pg_stop '$pg'" "gateway_stop '$gwd'")
+  pg_start "$pg"
+  gateway_setup "$gw" "$gwd" "$(cat "$pg/url")"
+  cat >"$work/oidc.yaml" <<YAML
+  oidc:
+  - issuer: "$iss"
+    audiences: [kubernetes, sluice]
+    username_claim: email
+    username_prefix: "oidc:"
+    groups_claim: groups
+    groups_prefix: "oidc:"
+    ca_file: $idp/certs/ca.crt
+    min_refresh_seconds: 5
+  - issuer: "$iss/ci"
+    audiences: [sluice]
+    username_prefix: "github:"
+    required_claims: {repository: acme/deploy}
+    ca_file: $idp/certs/ca.crt
+YAML
+  sed -i "/^  client_ca_file:/r $work/oidc.yaml" "$gwd/gateway.yaml"
+  gateway_start "$gw" "$gwd"
+  cleanup_extra+=("agent_stop '$gwd' oc")
+  agent_start "$gw" "$agent" "$gwd" oc "$standin/kubeconfig"
+  obase="https://127.0.0.1:$(cat "$gwd/https_port")/clusters/oc"
+  now=$(date +%s)
+  claims() { jq -nc --arg iss "${2:-$iss}" --argjson now "$now" '{iss: $iss, aud: "sluice", sub: "u-1",
+    email: "ann@example.com", email_verified: true, groups: ["dev", "ops"], exp: ($now + 300), iat: $now}' | jq -c ". + ${1:-{\}}"; }
+  mint() { "$tool" mint "$idp" "$@"; }
+  code_for() { curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $1" -o /dev/null -w '%{http_code}' \
+    "$obase/api/v1/namespaces/default/configmaps?limit=1"; }
+  tokens=()
+  refused() {  # TOKEN REASON: 401 and the reason in the gateway's log
+    tokens+=("$1")
+    [ "$(code_for "$1")" = 401 ] || fail "token accepted but should be refused: $2"
+    wait_for 5 grep -qF -- "$2" "$gwd/gateway.log" || fail "the gateway log does not say '$2'"
+  }
+  wait_for 20 grep -q "keys of $iss fetched" "$gwd/gateway.log" || fail "the gateway did not fetch the issuer's keys"
+
+  # kubectl with the issuer's token; the cluster sees the mapped identity
+  good=$(mint rsa-1 RS256 "$(claims)"); tokens+=("$good")
+  "$gw" kubeconfig --cluster oc --token-file <(echo "$good") --server "https://127.0.0.1:$(cat "$gwd/https_port")" \
+    --ca-file "$gwd/certs/ca.crt" >"$work/oidc.kubeconfig"
+  seq=$(standin_seq)
+  KUBECONFIG="$work/oidc.kubeconfig" kubectl get cm -n default >/dev/null || fail "kubectl with an OIDC token failed"
+  rec=$(standin_log_since "$seq" | jq -c 'select(.uri | startswith("/api/v1/namespaces/default/configmaps"))' | tail -1)
+  [ "$(jq -r .impersonate.user <<<"$rec")" = "oidc:ann@example.com" ] || fail "user: $rec"
+  [ "$(jq -c .impersonate.groups <<<"$rec")" = '["oidc:dev","oidc:ops","system:authenticated"]' ] || fail "groups: $rec"
+  [ "$(jq -c '.impersonate.extra' <<<"$rec")" = "{\"sluice.dev%2foidc-issuer\":[\"$iss\"],\"sluice.dev%2foidc-subject\":[\"u-1\"]}" ] ||
+    fail "extra: $rec"
+  wait_for 10 test "$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE auth_method = 'oidc'
+    AND username = 'oidc:ann@example.com'")" -ge 1 || fail "no oidc audit row"
+
+  for k in "rsa-1 RS384" "rsa-1 RS512" "rsa-1 PS256" "rsa-1 PS512" "p256-1 ES256" "p384-1 ES384" "ed-1 EdDSA"; do
+    set -- $k
+    t=$(mint "$1" "$2" "$(claims)"); tokens+=("$t")
+    [ "$(code_for "$t")" = 200 ] || fail "$2 with $1 refused"
+  done
+  t=$(mint rsa-1 RS256 "$(claims '{"aud": ["other", "kubernetes"]}')"); tokens+=("$t")
+  [ "$(code_for "$t")" = 200 ] || fail "an audience list holding an accepted audience was refused"
+
+  refused "$(mint rsa-1 none "$(claims)")" 'token algorithm "none" is not accepted'
+  refused "$(mint rsa-1 HS256 "$(claims)")" 'token algorithm "HS256" is not accepted'
+  refused "$(mint rsa-1 RS256 "$(claims '{"aud": "someone-else"}')")" "wrong audience"
+  refused "$(mint rsa-1 RS256 "$(claims "{\"exp\": $((now - 600))}")")" "token expired"
+  refused "$(mint rsa-1 RS256 "$(claims "{\"nbf\": $((now + 600))}")")" "token not yet valid"
+  refused "$(mint rsa-1 RS256 "$(claims '{"email_verified": false}')")" "email not verified"
+  refused "$(mint p256-1 ES256 "$(claims)" '{"kid": "rsa-1"}')" "no ES256 key with kid \"rsa-1\""
+  refused "$(mint rsa-1 RS256 "$(claims)" '{"crit": ["b64"]}')" "critical extensions"
+  t=$(mint rsa-1 RS256 "$(claims)"); refused "${t%.*}.!!!" "malformed token: invalid base64url"
+  refused "$(mint rsa-1 RS256 "$(claims '{}' "$iss/ci")")" 'required claim "repository"'
+  t=$(mint rsa-1 RS256 "$(claims '{"repository": "acme/deploy"}' "$iss/ci")"); tokens+=("$t")
+  [ "$(code_for "$t")" = 200 ] || fail "the CI issuer's token with the required claim was refused"
+  # a token for an issuer that is not configured, or over the size limit, is no OIDC token at all
+  t=$(mint rsa-1 RS256 "$(claims '{}' "https://evil.example")"); tokens+=("$t")
+  [ "$(code_for "$t")" = 401 ] || fail "a token of an unknown issuer was accepted"
+  t=$(mint rsa-1 RS256 "$(claims "{\"pad\": \"$(head -c 20000 /dev/zero | tr '\0' x)\"}")"); tokens+=("$t")
+  [ "$(code_for "$t")" = 401 ] || fail "an oversized token was accepted"
+
+  # rotation: a new kid makes the gateway fetch the JWKS again, once; then unknown kids are refused
+  # without another fetch until min_refresh (5 s) has passed
+  "$tool" jwks "$idp" rsa-1 p256-1 p384-1 ed-1 rsa-2 >"$idp/jwks.json"
+  sleep 5  # the fetch at start was less than min_refresh ago
+  hits=$(cat "$idp/jwks_hits")
+  t=$(mint rsa-2 RS256 "$(claims)"); tokens+=("$t")
+  [ "$(code_for "$t")" = 200 ] || fail "a token signed with a rotated-in key was refused"
+  [ "$(cat "$idp/jwks_hits")" = $((hits + 1)) ] || fail "expected one JWKS fetch for the new kid, got $(( $(cat "$idp/jwks_hits") - hits ))"
+  for i in 1 2 3; do refused "$(mint ghost RS256 "$(claims)")" 'no RS256 key with kid "ghost"'; done
+  [ "$(cat "$idp/jwks_hits")" = $((hits + 1)) ] || fail "unknown kids made the gateway fetch the JWKS again within min_refresh"
+
+  # the issuer goes away: tokens whose key is cached still work
+  kill "$issuer_pid"; wait "$issuer_pid" 2>/dev/null || true
+  t=$(mint ed-1 EdDSA "$(claims)"); tokens+=("$t")
+  [ "$(code_for "$t")" = 200 ] || fail "a cached key stopped working while the issuer is unreachable"
+  for t in "${tokens[@]}"; do  # the signature part identifies a token ("none" has none)
+    sig=${t##*.}
+    [ ${#sig} -lt 16 ] || ! grep -qF -- "$sig" "$gwd/gateway.log" || fail "the gateway logged a token"
+    grep -qF -- "${t%%.*}.${t#*.}" "$gwd/gateway.log" && fail "the gateway logged a token"
+  done
+  true
+  ;;
 *)
   fail "unknown case"
   ;;

@@ -1,0 +1,216 @@
+#include "gateway/auth/oidc_authenticator.h"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+namespace sluice::gateway::oidc {
+namespace {
+
+constexpr std::size_t kMaxDocumentBytes = 1024 * 1024;
+
+struct Body {
+  std::string data;
+  bool too_large = false;
+};
+
+size_t on_data(char* ptr, size_t size, size_t n, void* user) {
+  auto* body = static_cast<Body*>(user);
+  if (body->data.size() + size * n > kMaxDocumentBytes) {
+    body->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  body->data.append(ptr, size * n);
+  return size * n;
+}
+
+std::optional<std::string> https_get(const std::string& url, const std::string& ca_file, std::string& error) {
+  if (url.rfind("https://", 0) != 0) {
+    error = url + ": only https:// is accepted";
+    return std::nullopt;
+  }
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    error = "curl_easy_init failed";
+    return std::nullopt;
+  }
+  Body body;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, ca_file.c_str());
+  const CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    error = url + ": " + (body.too_large ? "document larger than 1 MiB" : curl_easy_strerror(rc));
+    return std::nullopt;
+  }
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    error = url + ": HTTP " + std::to_string(status);
+    return std::nullopt;
+  }
+  return std::move(body.data);
+}
+
+// The unverified "iss" of a compact JWS, for choosing the issuer only.
+std::optional<std::string> unverified_issuer(const std::string& token) {
+  const auto dot1 = token.find('.');
+  if (dot1 == std::string::npos || token.size() > jwt::kMaxTokenBytes) return std::nullopt;
+  const auto dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string::npos) return std::nullopt;
+  auto payload = jwt::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload) return std::nullopt;
+  auto claims = nlohmann::json::parse(*payload, nullptr, false);
+  if (!claims.is_object() || !claims.contains("iss") || !claims["iss"].is_string()) return std::nullopt;
+  return claims["iss"].get<std::string>();
+}
+
+}  // namespace
+
+OidcAuthenticator::OidcAuthenticator(std::vector<IssuerConfig> issuers) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  for (auto& config : issuers) {
+    auto issuer = std::make_unique<Issuer>();
+    issuer->config = std::move(config);
+    issuer->keys = std::make_shared<const std::vector<jwt::PublicKey>>();
+    issuer->fetch_queued = true;  // fetch every issuer's keys at start
+    fetch_queue_.push_back(issuer.get());
+    issuers_.push_back(std::move(issuer));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+OidcAuthenticator::~OidcAuthenticator() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  for (auto& issuer : issuers_)
+    for (auto& [token, done] : issuer->waiting) done(std::nullopt, "the gateway is stopping");
+}
+
+OidcAuthenticator::Issuer* OidcAuthenticator::find_issuer(const std::string& token) const {
+  auto iss = unverified_issuer(token);
+  if (!iss) return nullptr;
+  for (const auto& issuer : issuers_)
+    if (issuer->config.rules.issuer == *iss) return issuer.get();
+  return nullptr;
+}
+
+bool OidcAuthenticator::handles(const std::string& token) const { return find_issuer(token) != nullptr; }
+
+void OidcAuthenticator::authenticate(const std::string& token, Done done) {
+  Issuer* issuer = find_issuer(token);
+  if (!issuer) return done(std::nullopt, "not a token of a configured OIDC issuer");
+  std::shared_ptr<const std::vector<jwt::PublicKey>> keys;
+  {
+    std::lock_guard lock(mu_);
+    keys = issuer->keys;
+  }
+  auto result = jwt::verify(token, *keys);
+  if (result.unknown_key) {
+    std::unique_lock lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (issuer->keys != keys) {  // a refresh finished meanwhile: decide with the new keys
+      keys = issuer->keys;
+      lock.unlock();
+      return decide(*issuer, token, *keys, done, true);
+    }
+    if (issuer->fetch_queued || now - issuer->last_fetch_attempt >= issuer->config.min_refresh) {
+      issuer->waiting.emplace_back(token, std::move(done));
+      if (!issuer->fetch_queued) {
+        issuer->fetch_queued = true;
+        fetch_queue_.push_back(issuer);
+        wake_.notify_one();
+      }
+      return;
+    }
+  }
+  decide(*issuer, token, *keys, done, false);
+}
+
+void OidcAuthenticator::decide(Issuer& issuer, const std::string& token, const std::vector<jwt::PublicKey>& keys,
+                               Done& done, bool after_refresh) {
+  auto result = jwt::verify(token, keys);
+  if (!result.token) {
+    std::string why = result.error;
+    if (result.unknown_key) why += after_refresh ? " (after fetching the issuer's keys)" : " (keys fetched recently)";
+    return done(std::nullopt, why);
+  }
+  std::string error;
+  auto who = identity_from_claims(result.token->claims, issuer.config.rules, std::chrono::system_clock::now(), error);
+  if (!who) return done(std::nullopt, error);
+  done(std::move(who), "");
+}
+
+void OidcAuthenticator::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // Periodic refresh: the oldest issuer whose keys are older than refresh_every.
+    const auto now = std::chrono::steady_clock::now();
+    auto next_due = now + std::chrono::hours(24);
+    for (auto& issuer : issuers_) {
+      const auto due = issuer->last_fetch_attempt + issuer->config.refresh_every;
+      if (due <= now && !issuer->fetch_queued) {
+        issuer->fetch_queued = true;
+        fetch_queue_.push_back(issuer.get());
+      }
+      next_due = std::min(next_due, due);
+    }
+    wake_.wait_until(lock, std::max(next_due, now + std::chrono::seconds(1)),
+                     [this] { return stopping_ || !fetch_queue_.empty(); });
+    if (stopping_) return;
+    if (fetch_queue_.empty()) continue;
+    Issuer* issuer = fetch_queue_.front();
+    fetch_queue_.pop_front();
+    issuer->last_fetch_attempt = std::chrono::steady_clock::now();
+    const IssuerConfig config = issuer->config;
+    lock.unlock();
+    std::string error;
+    auto keys = fetch_keys(config, error);
+    if (keys)
+      spdlog::info("oidc: {} keys of {} fetched", keys->size(), config.rules.issuer);
+    else
+      spdlog::warn("oidc: cannot fetch the keys of {}: {} (cached keys stay in use)", config.rules.issuer, error);
+    lock.lock();
+    if (keys) issuer->keys = std::make_shared<const std::vector<jwt::PublicKey>>(std::move(*keys));
+    issuer->fetch_queued = false;
+    auto waiting = std::move(issuer->waiting);
+    issuer->waiting.clear();
+    auto current = issuer->keys;
+    lock.unlock();
+    for (auto& [token, done] : waiting) decide(*issuer, token, *current, done, true);
+    lock.lock();
+  }
+}
+
+std::optional<std::vector<jwt::PublicKey>> OidcAuthenticator::fetch_keys(const IssuerConfig& config,
+                                                                          std::string& error) {
+  std::string issuer = config.rules.issuer;
+  while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
+  auto discovery_text = https_get(issuer + "/.well-known/openid-configuration", config.ca_file, error);
+  if (!discovery_text) return std::nullopt;
+  auto discovery = nlohmann::json::parse(*discovery_text, nullptr, false);
+  if (!discovery.is_object() || !discovery.contains("jwks_uri") || !discovery["jwks_uri"].is_string()) {
+    error = "the discovery document has no jwks_uri";
+    return std::nullopt;
+  }
+  // OpenID Connect Discovery 1.0, section 4.3: the document must name the issuer it was fetched for.
+  if (discovery.value("issuer", "") != config.rules.issuer) {
+    error = "the discovery document names another issuer (\"" + discovery.value("issuer", "") + "\")";
+    return std::nullopt;
+  }
+  auto jwks_text = https_get(discovery["jwks_uri"].get<std::string>(), config.ca_file, error);
+  if (!jwks_text) return std::nullopt;
+  return jwt::parse_jwks(*jwks_text, error);
+}
+
+}  // namespace sluice::gateway::oidc
