@@ -237,13 +237,7 @@ void ProxySession::deny(const std::string& cluster, const std::string& target, c
     auto intent = make_intent(cluster, target, who, info);
     intent.decision = "denied";
     intent.decision_reason = message;
-    audit::AuditOutcome outcome;
-    outcome.id = audit_id_;
-    outcome.received_at = received_at_;
-    outcome.response_code = code;
-    outcome.finished_at = audit::Clock::now();
-    outcome.duration_ms = std::chrono::duration<double, std::milli>(outcome.finished_at - received_at_).count();
-    intent.outcome = outcome;
+    intent.outcome = make_outcome(code);
     ctx_.audit->record_intent(std::move(intent), [](bool) {});  // nothing is forwarded: no need to wait
   }
   reply_status(code, message, reason);
@@ -277,9 +271,7 @@ void ProxySession::on_audit_committed(bool ok) {
                {{"Retry-After", kRetryAfterSeconds}});
 }
 
-void ProxySession::audit_outcome(int code) {
-  if (!audited_ || !ctx_.audit) return;
-  audited_ = false;
+audit::AuditOutcome ProxySession::make_outcome(int code) const {
   audit::AuditOutcome o;
   o.id = audit_id_;
   o.received_at = received_at_;
@@ -288,7 +280,13 @@ void ProxySession::audit_outcome(int code) {
   o.duration_ms = std::chrono::duration<double, std::milli>(o.finished_at - received_at_).count();
   o.bytes_in = request_bytes_in_;
   o.bytes_out = request_bytes_out_;
-  ctx_.audit->record_outcome(std::move(o));
+  return o;
+}
+
+void ProxySession::audit_outcome(int code) {
+  if (!audited_ || !ctx_.audit) return;
+  audited_ = false;
+  ctx_.audit->record_outcome(make_outcome(code));
 }
 
 void ProxySession::acquire_exchange() {

@@ -64,6 +64,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void deny(const std::string& cluster, const std::string& target, const Identity& who,
             const common::RequestInfo& info, int code, const std::string& message, const std::string& reason);
   void acquire_exchange();
+  audit::AuditOutcome make_outcome(int code) const;
   void audit_outcome(int code);
   void on_exchange(std::shared_ptr<tunnel::ExchangeChannel> channel);
   void send_frame(tunnel::pb::GatewayFrame frame);

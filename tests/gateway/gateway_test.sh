@@ -350,22 +350,21 @@ audit)
   outcome_in() { wait_for 10 test -n "$(q "SELECT 1 FROM audit_events WHERE $1 AND finished_at IS NOT NULL")"; }
   session=$(q "SELECT kubectl_session FROM audit_events WHERE name = '$name' AND kubectl_command = 'kubectl apply' LIMIT 1")
   [ -n "$session" ] || fail "no row for kubectl apply's GET of $name: $(q "SELECT verb, name, kubectl_command FROM audit_events ORDER BY received_at DESC LIMIT 10")"
-  outcome_in "kubectl_session = '$session' AND verb = 'create'" || fail "kubectl apply's create has no outcome"
-  out=$(row "kubectl_session = '$session' AND verb = 'create'")
-  [ "$out" = "create|configmaps||default||automation-bot|ci,bots|static-token|127.0.0.1|kubectl apply|allowed|201" ] ||
-    fail "apply's create row: $out"
-  outcome_in "name = '$name' AND verb = 'delete'" || fail "delete has no outcome"
-  out=$(row "name = '$name' AND verb = 'delete'")
-  [ "$out" = "delete|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl delete|allowed|200" ] ||
-    fail "delete row: $out"
-  outcome_in "name = '$pod' AND subresource = 'exec'" || fail "exec has no outcome"
-  out=$(row "name = '$pod' AND subresource = 'exec'")
-  [ "$out" = "create|pods|exec|default|$pod|automation-bot|ci,bots|static-token|127.0.0.1|kubectl exec|allowed|101" ] ||
-    fail "exec row (verb create whatever the method): $out"
-  outcome_in "name = '$name' AND verb = 'watch'" || fail "the watch has no outcome after kubectl went away"
-  out=$(row "name = '$name' AND verb = 'watch'")
-  [ "$out" = "watch|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl get|allowed|200" ] ||
-    fail "watch row: $out"
+  expect_row() {  # WHERE EXPECTED WHAT: the row is complete (outcome in) and holds what it should
+    outcome_in "$1" || fail "$3 has no outcome"
+    local got; got=$(row "$1")
+    [ "$got" = "$2" ] || fail "$3 row: $got"
+  }
+  expect_row "kubectl_session = '$session' AND verb = 'create'" \
+    "create|configmaps||default||automation-bot|ci,bots|static-token|127.0.0.1|kubectl apply|allowed|201" "apply's create"
+  expect_row "name = '$name' AND verb = 'delete'" \
+    "delete|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl delete|allowed|200" "delete"
+  expect_row "name = '$pod' AND subresource = 'exec'" \
+    "create|pods|exec|default|$pod|automation-bot|ci,bots|static-token|127.0.0.1|kubectl exec|allowed|101" \
+    "exec (verb create whatever the method)"
+  expect_row "name = '$name' AND verb = 'watch'" \
+    "watch|configmaps||default|$name|automation-bot|ci,bots|static-token|127.0.0.1|kubectl get|allowed|200" \
+    "the watch, after kubectl went away,"
   # the cluster got the same id, so its own audit log joins ours
   id=$(q "SELECT id FROM audit_events WHERE name = '$name' AND verb = 'delete'")
   KUBECONFIG="$standin/kubeconfig" kubectl get --raw "/_standin/requests?since=0" |

@@ -2,10 +2,6 @@
 // algorithm, and every way a token must be refused.
 #include <doctest/doctest.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/rsa.h>
 
 #include <chrono>
 #include <memory>
@@ -13,6 +9,7 @@
 
 #include "gateway/auth/jwt.h"
 #include "gateway/auth/oidc_claims.h"
+#include "tests/support/jwt_signer.h"
 
 using namespace sluice::gateway;
 using nlohmann::json;
@@ -24,76 +21,21 @@ struct TestKey {
   json jwk;
 };
 
-std::string bn_param(EVP_PKEY* key, const char* name) {
-  BIGNUM* bn = nullptr;
-  REQUIRE(EVP_PKEY_get_bn_param(key, name, &bn) == 1);
-  std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
-  BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
-  BN_free(bn);
-  return out;
-}
-
 TestKey make_key(const std::string& type, const std::string& kid) {
   TestKey k;
-  if (type == "RSA") {
-    k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)), EVP_PKEY_free);
-    k.jwk = {{"kty", "RSA"}, {"n", jwt::base64url_encode(bn_param(k.key.get(), OSSL_PKEY_PARAM_RSA_N))},
-             {"e", jwt::base64url_encode(bn_param(k.key.get(), OSSL_PKEY_PARAM_RSA_E))}};
-  } else if (type == "P-256" || type == "P-384") {
-    k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", type.c_str()), EVP_PKEY_free);
-    unsigned char point[256];
-    size_t len = 0;
-    REQUIRE(EVP_PKEY_get_octet_string_param(k.key.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1);
-    const size_t half = (len - 1) / 2;
-    std::string x(reinterpret_cast<char*>(point) + 1, half), y(reinterpret_cast<char*>(point) + 1 + half, half);
-    k.jwk = {{"kty", "EC"}, {"crv", type}, {"x", jwt::base64url_encode(x)}, {"y", jwt::base64url_encode(y)}};
-  } else {
-    k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free);
-    unsigned char raw[32];
-    size_t len = sizeof raw;
-    REQUIRE(EVP_PKEY_get_raw_public_key(k.key.get(), raw, &len) == 1);
-    k.jwk = {{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", jwt::base64url_encode(std::string(reinterpret_cast<char*>(raw), len))}};
-  }
+  if (type == "RSA") k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)), EVP_PKEY_free);
+  else if (type == "Ed25519") k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free);
+  else k.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", type.c_str()), EVP_PKEY_free);
   REQUIRE(k.key);
-  k.jwk["kid"] = kid;
-  k.jwk["use"] = "sig";
+  k.jwk = sluice::test::public_jwk(k.key.get(), kid);
   return k;
-}
-
-std::string sign(const TestKey& k, const std::string& alg, const std::string& input) {
-  const EVP_MD* md = alg == "EdDSA" ? nullptr : alg.substr(2) == "256" ? EVP_sha256() : alg.substr(2) == "384" ? EVP_sha384() : EVP_sha512();
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_PKEY_CTX* pctx = nullptr;
-  REQUIRE(EVP_DigestSignInit(ctx, &pctx, md, nullptr, k.key.get()) == 1);
-  if (alg[0] == 'P') {
-    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
-  }
-  size_t len = 0;
-  REQUIRE(EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1);
-  std::string sig(len, '\0');
-  REQUIRE(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                         reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1);
-  sig.resize(len);
-  EVP_MD_CTX_free(ctx);
-  if (alg[0] == 'E' && alg != "EdDSA") {  // DER -> r || s
-    const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
-    ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
-    const int half = alg == "ES256" ? 32 : 48;
-    std::string raw(static_cast<std::size_t>(2 * half), '\0');
-    BN_bn2binpad(ECDSA_SIG_get0_r(es), reinterpret_cast<unsigned char*>(raw.data()), half);
-    BN_bn2binpad(ECDSA_SIG_get0_s(es), reinterpret_cast<unsigned char*>(raw.data()) + half, half);
-    ECDSA_SIG_free(es);
-    return raw;
-  }
-  return sig;
 }
 
 std::string mint(const TestKey& k, const std::string& alg, const json& claims, json header = json::object()) {
   header["alg"] = alg;
   if (!header.contains("kid")) header["kid"] = k.jwk["kid"];
   const std::string input = jwt::base64url_encode(header.dump()) + "." + jwt::base64url_encode(claims.dump());
-  return input + "." + jwt::base64url_encode(sign(k, alg, input));
+  return input + "." + jwt::base64url_encode(sluice::test::sign_jws(k.key.get(), alg, input));
 }
 
 std::vector<jwt::PublicKey> jwks_of(std::initializer_list<const TestKey*> keys) {
