@@ -372,6 +372,12 @@ audit)
     fail "the stand-in did not see Audit-ID $id on the delete"
   out=$(q "SELECT count(*) FROM audit_events WHERE kubectl_session = '$session' AND user_agent LIKE 'kubectl/%'")
   [ "$out" -ge 2 ] || fail "user agent not recorded for kubectl apply's requests ($out rows)"
+  # a client-sent X-Forwarded-For is not a source address: the socket's peer is
+  curl_gw -o /dev/null -H "Authorization: Bearer $bot" -H 'X-Forwarded-For: 203.0.113.9' \
+    "$base/clusters/c1/api/v1/namespaces/default/configmaps/$name-xff"
+  wait_for 10 test -n "$(q "SELECT 1 FROM audit_events WHERE name = '$name-xff'")" || fail "no row for the X-Forwarded-For request"
+  out=$(q "SELECT source_ip FROM audit_events WHERE name = '$name-xff'")
+  [ "$out" = 127.0.0.1 ] || fail "a client-sent X-Forwarded-For became the source address: $out"
   # sluice-gateway audit list: filters, JSON and table
   out=$("$gw" audit list --config "$dir/gateway.yaml" --user automation-bot --verb delete --resource configmaps \
     --since 10m -o json)
