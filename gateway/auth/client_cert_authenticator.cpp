@@ -37,6 +37,15 @@ std::optional<Identity> identity_from_client_certificate(SSL* ssl) {
   return who;
 }
 
+bool ClientCertAuthenticator::applies(const Credentials& credentials) const {
+  return credentials.tls && SSL_get0_peer_certificate(credentials.tls) != nullptr;
+}
+
+void ClientCertAuthenticator::authenticate(const Credentials& credentials, Done done) {
+  auto who = identity_from_client_certificate(credentials.tls);
+  done(std::move(who), who ? "" : "the client certificate did not verify or names no user (CN)");
+}
+
 void require_client_certificates_from(SSL_CTX* ctx, const std::string& ca_file) {
   if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)
     throw std::runtime_error("cannot load the client CA file " + ca_file);

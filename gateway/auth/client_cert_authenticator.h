@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include "gateway/auth/authenticator.h"
 #include "gateway/auth/identity.h"
 
 namespace sluice::gateway {
@@ -16,5 +17,12 @@ std::optional<Identity> identity_from_client_certificate(SSL* ssl);
 // Makes `ctx` ask for a client certificate (optional: token clients send none) and verify it
 // against the CAs in `ca_file`. Throws std::runtime_error naming the file when it is unusable.
 void require_client_certificates_from(SSL_CTX* ctx, const std::string& ca_file);
+
+class ClientCertAuthenticator : public Authenticator {
+ public:
+  std::string_view name() const override { return "x509"; }
+  bool applies(const Credentials& credentials) const override;
+  void authenticate(const Credentials& credentials, Done done) override;
+};
 
 }  // namespace sluice::gateway

@@ -105,9 +105,12 @@ OidcAuthenticator::Issuer* OidcAuthenticator::find_issuer(const std::string& tok
   return nullptr;
 }
 
-bool OidcAuthenticator::handles(const std::string& token) const { return find_issuer(token) != nullptr; }
+bool OidcAuthenticator::applies(const Credentials& credentials) const {
+  return !credentials.bearer_token.empty() && find_issuer(credentials.bearer_token) != nullptr;
+}
 
-void OidcAuthenticator::authenticate(const std::string& token, Done done) {
+void OidcAuthenticator::authenticate(const Credentials& credentials, Done done) {
+  const std::string& token = credentials.bearer_token;
   Issuer* issuer = find_issuer(token);
   if (!issuer) return done(std::nullopt, "not a token of a configured OIDC issuer");
   std::shared_ptr<const std::vector<jwt::PublicKey>> keys;

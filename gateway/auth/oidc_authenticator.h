@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/auth/authenticator.h"
 #include "gateway/auth/identity.h"
 #include "gateway/auth/jwt.h"
 #include "gateway/auth/oidc_claims.h"
@@ -30,21 +31,20 @@ struct IssuerConfig {
   std::chrono::seconds refresh_every{3600};
 };
 
-class OidcAuthenticator {
+class OidcAuthenticator : public Authenticator {
  public:
-  // identity, or nullopt and the reason (for the log)
-  using Done = std::function<void(std::optional<Identity>, std::string)>;
 
   explicit OidcAuthenticator(std::vector<IssuerConfig> issuers);
   ~OidcAuthenticator();
   OidcAuthenticator(const OidcAuthenticator&) = delete;
   OidcAuthenticator& operator=(const OidcAuthenticator&) = delete;
 
-  // Whether `token` is a JWT naming one of the configured issuers (cheap, unverified).
-  bool handles(const std::string& token) const;
+  std::string_view name() const override { return "oidc"; }
+  // Whether the bearer token is a JWT naming one of the configured issuers (cheap, unverified).
+  bool applies(const Credentials& credentials) const override;
   // Calls `done` once: at once when the cached keys decide, else from the fetch thread after a
   // refresh. Post to your own executor inside `done`.
-  void authenticate(const std::string& token, Done done);
+  void authenticate(const Credentials& credentials, Done done) override;
 
  private:
   struct Issuer {

@@ -63,7 +63,7 @@ std::optional<StaticTokenAuthenticator> StaticTokenAuthenticator::parse(const st
   return a;
 }
 
-std::optional<Identity> StaticTokenAuthenticator::authenticate(const std::string& bearer_token) const {
+std::optional<Identity> StaticTokenAuthenticator::lookup(const std::string& bearer_token) const {
   const std::string digest = common::sha256_hex(bearer_token);
   const Entry* found = nullptr;
   for (const auto& e : entries_)  // no early exit: the time taken does not depend on which entry matched

@@ -5,18 +5,26 @@
 #include <string>
 #include <vector>
 
+#include "gateway/auth/authenticator.h"
 #include "gateway/auth/identity.h"
 
 namespace sluice::gateway {
 
-class StaticTokenAuthenticator {
+class StaticTokenAuthenticator : public Authenticator {
  public:
   // nullopt with `error` (file and line) when the file is unreadable or malformed.
   static std::optional<StaticTokenAuthenticator> load(const std::string& path, std::string& error);
   static std::optional<StaticTokenAuthenticator> parse(const std::string& text, std::string& error);
 
-  std::optional<Identity> authenticate(const std::string& bearer_token) const;
+  std::optional<Identity> lookup(const std::string& bearer_token) const;
   std::size_t size() const { return entries_.size(); }
+
+  std::string_view name() const override { return "static-token"; }
+  bool applies(const Credentials& credentials) const override { return !credentials.bearer_token.empty(); }
+  void authenticate(const Credentials& credentials, Done done) override {
+    auto who = lookup(credentials.bearer_token);
+    done(std::move(who), who ? "" : "unknown bearer token");
+  }
 
  private:
   struct Entry {

@@ -12,6 +12,9 @@
 
 #include "common/logging.h"
 #include "common/tls_certs.h"
+#include "gateway/auth/client_cert_authenticator.h"
+#include "gateway/auth/oidc_authenticator.h"
+#include "gateway/auth/static_token_authenticator.h"
 #include "gateway/server/https_server.h"
 #include "gateway/store/cluster_store.h"
 #include "gateway/store/migrator.h"
@@ -103,7 +106,10 @@ int run_serve(const std::vector<std::string>& args) {
     } else {
       spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");
     }
-    std::unique_ptr<oidc::OidcAuthenticator> oidc_auth;
+    AuthenticatorChain auth;  // kube-apiserver's order: certificates, static tokens, OIDC
+    if (!config->client_ca_file.empty()) auth.add(std::make_shared<ClientCertAuthenticator>());
+    const std::size_t static_tokens = tokens->size();
+    auth.add(std::make_shared<StaticTokenAuthenticator>(std::move(*tokens)));
     if (!config->oidc.empty()) {
       std::vector<oidc::IssuerConfig> issuers;
       for (const auto& o : config->oidc) {
@@ -121,13 +127,15 @@ int run_serve(const std::vector<std::string>& args) {
         ic.min_refresh = std::chrono::seconds(o.min_refresh_seconds);
         issuers.push_back(std::move(ic));
       }
-      oidc_auth = std::make_unique<oidc::OidcAuthenticator>(std::move(issuers));
+      auth.add(std::make_shared<oidc::OidcAuthenticator>(std::move(issuers)));
     }
-    ProxyContext ctx{*config, *tokens, registry, directory, metrics, audit_writer.get(), oidc_auth.get()};
+    ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get()};
     HttpsServer https(io, ctx);
     https.start();
-    spdlog::info("sluice-gateway {} serving clients on https://{} ({} static tokens), agents on {}", kVersion,
-                 config->listen, tokens->size(), config->agent_listen);
+    std::string methods;
+    for (const auto& n : auth.names()) methods += (methods.empty() ? "" : ", ") + n;
+    spdlog::info("sluice-gateway {} serving clients on https://{} (login: {}; {} static tokens), agents on {}",
+                 kVersion, config->listen, methods, static_tokens, config->agent_listen);
     if (!ready_file.empty())
       common::write_file(ready_file, "{\"https_port\": " + std::to_string(https.port()) +
                                          ", \"agent_port\": " + std::to_string(agent_port) + "}\n");

@@ -5,8 +5,6 @@
 #include <sstream>
 
 #include "common/k8s_status.h"
-#include "gateway/auth/client_cert_authenticator.h"
-#include "gateway/auth/oidc_authenticator.h"
 #include "gateway/server/request_rewrite.h"
 
 namespace sluice::gateway {
@@ -124,17 +122,14 @@ void ProxySession::on_request(beast::error_code ec) {
     return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
 
   const std::string auth(req[http::field::authorization]);
-  const std::string bearer = auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer " ? auth.substr(7) : "";
-  // As kube-apiserver's union authenticator: a verified client certificate, then static tokens,
-  // then OIDC (which may have to fetch an issuer's keys: it answers on this strand later).
-  std::optional<Identity> who = identity_from_client_certificate(stream_.native_handle());
-  if (!who && !bearer.empty()) who = ctx_.tokens.authenticate(bearer);
-  if (!who && !bearer.empty() && ctx_.oidc && ctx_.oidc->handles(bearer)) {
-    return ctx_.oidc->authenticate(bearer, on_strand([this](std::optional<Identity> id, std::string why) {
-      on_authenticated(std::move(id), "OIDC token refused: " + why);
-    }));
-  }
-  on_authenticated(std::move(who), auth.empty() ? "no credentials" : "unknown bearer token");
+  Credentials credentials;
+  if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") credentials.bearer_token = auth.substr(7);
+  credentials.tls = stream_.native_handle();
+  // Client certificate, static token, OIDC (gateway/auth/authenticator.h); OIDC may answer later,
+  // from its own thread, so the answer comes back through this session's strand.
+  ctx_.auth.authenticate(std::move(credentials), on_strand([this](std::optional<Identity> who, std::string why) {
+    on_authenticated(std::move(who), why);
+  }));
 }
 
 void ProxySession::on_authenticated(std::optional<Identity> who, const std::string& why_not) {

@@ -18,8 +18,7 @@
 
 #include "common/tls_socket_stream.h"
 #include "gateway/audit/audit_writer.h"
-#include "gateway/auth/oidc_authenticator.h"
-#include "gateway/auth/static_token_authenticator.h"
+#include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/server/metrics.h"
@@ -33,12 +32,11 @@ namespace net = boost::asio;
 
 struct ProxyContext {
   const GatewayConfig& config;
-  const StaticTokenAuthenticator& tokens;
+  const AuthenticatorChain& auth;
   tunnel::TunnelRegistry& tunnels;
   ClusterDirectory& clusters;
   Metrics& metrics;
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
-  oidc::OidcAuthenticator* oidc;  // nullptr: no OIDC issuer configured
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
