@@ -63,6 +63,11 @@ int run_serve(const std::vector<std::string>& args) {
     std::cerr << "sluice-gateway serve: auth.static_tokens_file: " << error << "\n";
     return 2;
   }
+  TrustedProxies trusted_proxies;
+  if (!trusted_proxies.parse(config->trusted_proxies, error)) {
+    std::cerr << "sluice-gateway serve: " << error << "\n";
+    return 2;
+  }
   try {
     auto report = store::migrate(config->database_url, store::embedded_migrations());
     spdlog::info("database schema at version {}", report.schema_version);
@@ -129,7 +134,7 @@ int run_serve(const std::vector<std::string>& args) {
       }
       auth.add(std::make_shared<oidc::OidcAuthenticator>(std::move(issuers)));
     }
-    ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get()};
+    ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies};
     HttpsServer https(io, ctx);
     https.start();
     std::string methods;

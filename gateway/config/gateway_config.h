@@ -54,6 +54,7 @@ struct GatewayConfig {
   std::vector<OidcIssuerSettings> oidc;
   Limits limits;
   AuditConfig audit;
+  std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };
 
 // nullopt with `error` naming the file, key and problem when the file is unusable.

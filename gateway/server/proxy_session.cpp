@@ -246,7 +246,8 @@ audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const s
   a.received_at = received_at_;
   a.cluster = cluster;
   a.who = who;
-  a.source_ip = remote_;
+  a.source_ip = source_address(remote_, std::string_view(req["X-Forwarded-For"].data(), req["X-Forwarded-For"].size()),
+                               ctx_.trusted_proxies);
   a.user_agent = std::string(req[http::field::user_agent]);
   a.kubectl_command = std::string(req["Kubectl-Command"]);
   a.kubectl_session = std::string(req["Kubectl-Session"]);

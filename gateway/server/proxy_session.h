@@ -22,6 +22,7 @@
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/source_address.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway {
@@ -37,6 +38,7 @@ struct ProxyContext {
   ClusterDirectory& clusters;
   Metrics& metrics;
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
+  const TrustedProxies& trusted_proxies;
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {

@@ -402,7 +402,8 @@ audit_fail_closed)
   cleanup_extra+=("pg_stop '$pg'" "gateway_stop '$gwd'")
   pg_start "$pg"
   gateway_setup "$gw" "$gwd" "$(cat "$pg/url")"
-  printf 'audit:\n  commit_timeout_ms: 1000\n' >>"$gwd/gateway.yaml"
+  # (this gateway also trusts 127.0.0.1 as a proxy: its X-Forwarded-For becomes the source address)
+  printf 'audit:\n  commit_timeout_ms: 1000\ntrusted_proxies: [127.0.0.1/32]\n' >>"$gwd/gateway.yaml"
   gateway_start "$gw" "$gwd"
   cleanup_extra+=("agent_stop '$gwd' fc")
   agent_start "$gw" "$agent" "$gwd" fc "$standin/kubeconfig"
@@ -423,9 +424,11 @@ audit_fail_closed)
   KUBECONFIG="$standin/kubeconfig" kubectl get cm "$name" -n default >/dev/null 2>&1 && fail "the create was forwarded"
   pg_resume "$pg"
   wait_for 20 fcurl -f "$fbase/api/v1/namespaces/default/configmaps?limit=1" || fail "requests do not flow after PostgreSQL returned"
-  out=$(fcurl -w ' %{http_code}' "$fbase/api/v1/namespaces/default/configmaps/$name"); contains "$out" ' 404'
-  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE name = '$name' AND response_code = 404")
-  [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows"
+  out=$(fcurl -w ' %{http_code}' -H 'X-Forwarded-For: 198.51.100.23, 203.0.113.9' \
+    "$fbase/api/v1/namespaces/default/configmaps/$name"); contains "$out" ' 404'
+  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE name = '$name' AND response_code = 404
+    AND source_ip = '203.0.113.9'")
+  [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows with the forwarded source address"
   grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
   ;;
 client_cert)
