@@ -1,7 +1,6 @@
 #include "common/request_info.h"
 
 #include <algorithm>
-#include <array>
 
 namespace sluice::common {
 namespace {

@@ -125,7 +125,7 @@ void OidcAuthenticator::authenticate(const Credentials& credentials, Done done) 
     if (issuer->keys != keys) {  // a refresh finished meanwhile: decide with the new keys
       keys = issuer->keys;
       lock.unlock();
-      return decide(*issuer, token, *keys, done, true);
+      return decide(*issuer, jwt::verify(token, *keys), done, true);
     }
     if (issuer->fetch_queued || now - issuer->last_fetch_attempt >= issuer->config.min_refresh) {
       issuer->waiting.emplace_back(token, std::move(done));
@@ -137,12 +137,10 @@ void OidcAuthenticator::authenticate(const Credentials& credentials, Done done) 
       return;
     }
   }
-  decide(*issuer, token, *keys, done, false);
+  decide(*issuer, std::move(result), done, false);
 }
 
-void OidcAuthenticator::decide(Issuer& issuer, const std::string& token, const std::vector<jwt::PublicKey>& keys,
-                               Done& done, bool after_refresh) {
-  auto result = jwt::verify(token, keys);
+void OidcAuthenticator::decide(Issuer& issuer, jwt::VerifyResult result, Done& done, bool after_refresh) {
   if (!result.token) {
     std::string why = result.error;
     if (result.unknown_key) why += after_refresh ? " (after fetching the issuer's keys)" : " (keys fetched recently)";
@@ -190,7 +188,7 @@ void OidcAuthenticator::run() {
     issuer->waiting.clear();
     auto current = issuer->keys;
     lock.unlock();
-    for (auto& [token, done] : waiting) decide(*issuer, token, *current, done, true);
+    for (auto& [token, done] : waiting) decide(*issuer, jwt::verify(token, *current), done, true);
     lock.lock();
   }
 }

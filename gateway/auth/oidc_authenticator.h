@@ -55,8 +55,8 @@ class OidcAuthenticator : public Authenticator {
     std::vector<std::pair<std::string, Done>> waiting;  // tokens waiting for this fetch
   };
   Issuer* find_issuer(const std::string& token) const;
-  void decide(Issuer& issuer, const std::string& token, const std::vector<jwt::PublicKey>& keys, Done& done,
-              bool after_refresh);
+  // Claims and identity from a signature check already made (each token is verified once per key set).
+  void decide(Issuer& issuer, jwt::VerifyResult result, Done& done, bool after_refresh);
   void run();
   std::optional<std::vector<jwt::PublicKey>> fetch_keys(const IssuerConfig& config, std::string& error);
 

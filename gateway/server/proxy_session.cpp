@@ -166,8 +166,10 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   if (!classified.ok())
     return deny(cluster, target, who, classified.info, 400, "the request cannot be understood: " + classified.error,
                 "BadRequest");
-  for (const auto& f : req) {
-    if (is_client_impersonation_header(std::string(f.name_string())))
+  HeaderList client_headers;
+  for (const auto& f : req) client_headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  for (const auto& [name, value] : client_headers) {
+    if (is_client_impersonation_header(name))
       return deny(cluster, target, who, classified.info, 403,
                   "impersonation (kubectl --as/--as-group, Impersonate-* headers) is not allowed through "
                   "Sluice: requests reach the cluster as the caller the gateway authenticated (" + who.user + ")",
@@ -175,8 +177,6 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   }
 
   const bool upgrade = req.find(http::field::upgrade) != req.end();
-  HeaderList client_headers;
-  for (const auto& f : req) client_headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   tunnel::pb::GatewayFrame head;
   auto* h = head.mutable_request_head();
   h->set_method(std::string(req.method_string()));
@@ -211,7 +211,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   if (!ctx_.audit) return acquire_exchange();
   // Durable before forwarding: nothing enters the tunnel until the intent row is committed.
   awaiting_audit_ = audited_ = true;
-  audit_timer_.emplace(stream_.get_executor());
+  if (!audit_timer_) audit_timer_.emplace(stream_.get_executor());  // one per connection, re-armed
   audit_timer_->expires_after(ctx_.audit->options().commit_timeout);
   audit_timer_->async_wait([self = shared_from_this(), gen = request_gen_](beast::error_code ec) {
     if (ec || gen != self->request_gen_ || !self->awaiting_audit_) return;
@@ -246,8 +246,8 @@ audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const s
   a.received_at = received_at_;
   a.cluster = cluster;
   a.who = who;
-  a.source_ip = source_address(remote_, std::string_view(req["X-Forwarded-For"].data(), req["X-Forwarded-For"].size()),
-                               ctx_.trusted_proxies);
+  const auto forwarded_for = req["X-Forwarded-For"];
+  a.source_ip = source_address(remote_, std::string_view(forwarded_for.data(), forwarded_for.size()), ctx_.trusted_proxies);
   a.user_agent = std::string(req[http::field::user_agent]);
   a.kubectl_command = std::string(req["Kubectl-Command"]);
   a.kubectl_session = std::string(req["Kubectl-Session"]);
