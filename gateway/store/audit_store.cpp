@@ -29,7 +29,7 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
       "resource, subresource, namespace, name, request_uri, dry_run, decision, decision_reason, response_code, "
       "duration_ms, bytes_in, bytes_out, "
       "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-      "FROM audit_events WHERE " + where + " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
+      "FROM audit_log WHERE " + where + " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
   std::vector<nlohmann::json> out;
   for (const auto& row : tx.exec(sql)) {
     const auto groups = nlohmann::json::parse(row[5].c_str());

@@ -113,6 +113,58 @@ declare -A url=(
 )
 auth() { [ "$1" = sluice ] && echo "Authorization: Bearer $token" || echo "X-Bench: 1"; }
 
+# --- BENCH_ONLY=audit: the intent audit's cost alone, variants interleaved against noise ------
+# BENCH_AUDIT_VARIANTS lists audit settings ("off", "on", or key=value pairs joined by commas,
+# e.g. "gather_us=0"); BENCH_AUDIT_ROUNDS runs each that many times, in turn. Prints req/s at
+# c=32, PostgreSQL's CPU per request (all its processes) and requests per transaction.
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}' <<<"$1"; }
+wait_gateway_ready() {
+  for i in $(seq 1 100); do
+    curl -sf --cacert "$work/gw/certs/ca.crt" -H "Authorization: Bearer $token" \
+      "${url[sluice]}/api/v1/namespaces/default/configmaps/small" >/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+pg_cpu_ticks() {  # the postmaster and all its children
+  local t=0 p pm; pm=$(head -1 "$(cat "$work/pg/pgdir")/data/postmaster.pid")
+  for p in $pm $(pgrep -P "$pm"); do
+  t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+pg_commits() { psql "$(cat "$work/pg/url")" -qAt -c "SELECT sum(xact_commit) FROM pg_stat_database"; }
+restart_gateway_with_audit() {  # VARIANT
+  _stop_pidfile "$work/gw/gateway.pid"
+  cp "$work/gw/gateway.yaml.base" "$work/gw/gateway.yaml"
+  case "$1" in
+    off) printf 'audit:\n  enabled: false\n' >>"$work/gw/gateway.yaml" ;;
+    on) ;;
+    *) printf 'audit:\n' >>"$work/gw/gateway.yaml"
+       tr ',' '\n' <<<"$1" | sed 's/^/  /; s/=/: /' >>"$work/gw/gateway.yaml" ;;
+  esac
+  gateway_start "$build/gateway/sluice-gateway" "$work/gw"
+  gw_pid=$(cat "$work/gw/gateway.pid")
+  wait_gateway_ready
+}
+if [ "${BENCH_ONLY:-}" = audit ]; then
+  cp "$work/gw/gateway.yaml" "$work/gw/gateway.yaml.base"
+  printf '| audit | round | req/s c=32 | p99 (ms) | gateway CPU/request (us) | PostgreSQL CPU/request (us) | requests/transaction |\n|---|---|---:|---:|---:|---:|---:|\n'
+  for round in $(seq 1 "${BENCH_AUDIT_ROUNDS:-3}"); do
+    for v in ${BENCH_AUDIT_VARIANTS:-on off}; do
+      restart_gateway_with_audit "$v"
+      wrk -t 2 -c 32 -d 2s "${url[sluice]}/api/v1/namespaces/default/configmaps/small" -H "$(auth sluice)" >/dev/null
+      t0=$(pg_cpu_ticks) x0=$(pg_commits) g0=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+      out=$(wrk -t 2 -c 32 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small")
+      t1=$(pg_cpu_ticks) x1=$(pg_commits) g1=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+      n=$(awk '/requests in/ {print $1}' <<<"$out")
+      per_request() { awk -v t="$1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t*1e6/hz/n}'; }
+      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$v" "$round" "$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")" \
+        "$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")" "$(per_request $((g1 - g0)))" \
+        "$(per_request $((t1 - t0)))" \
+        "$(awk -v x=$((x1 - x0 - 2)) -v n="$n" -v v="$v" 'BEGIN {if (v == "off" || x <= 0) print "–"; else printf "%.1f", n/x}')"
+    done
+  done
+  exit 0
+fi
+
 # --- memory per idle watch (first, while the gateway's heap is fresh) --------------------------
 sleep 1
 gw_before=$(rss_kb "$gw_pid") wa_before=$(rss_kb "$watch_agent_pid")

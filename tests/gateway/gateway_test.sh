@@ -114,7 +114,7 @@ identity)
     [ "$(jq -r .authenticatedUser <<<"$rec")" = standin-admin ] || fail "the cluster saw other credentials than the agent's: $rec"
   done <<<"$log"
   db=$(cat "$dir/database_url")
-  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_events WHERE decision = 'denied' AND response_code = 403
+  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE decision = 'denied' AND response_code = 403
     AND kubectl_command = 'kubectl get' AND decision_reason LIKE 'impersonation (kubectl --as%'")" -ge 1 ||
     fail "the refused --as request is not audited as denied"
   ;;
@@ -346,8 +346,8 @@ audit)
   kill "$watcher"; wait "$watcher" 2>/dev/null || true
 
   row() { q "SELECT verb, resource, subresource, namespace, name, username, array_to_string(groups, ','), auth_method,
-                    source_ip, kubectl_command, decision, response_code FROM audit_events WHERE $1"; }
-  outcome_in() { wait_for 10 test -n "$(q "SELECT 1 FROM audit_events WHERE $1 AND finished_at IS NOT NULL")"; }
+                    source_ip, kubectl_command, decision, response_code FROM audit_log WHERE $1"; }
+  outcome_in() { wait_for 10 test -n "$(q "SELECT 1 FROM audit_log WHERE $1 AND finished_at IS NOT NULL")"; }
   session=$(q "SELECT kubectl_session FROM audit_events WHERE name = '$name' AND kubectl_command = 'kubectl apply' LIMIT 1")
   [ -n "$session" ] || fail "no row for kubectl apply's GET of $name: $(q "SELECT verb, name, kubectl_command FROM audit_events ORDER BY received_at DESC LIMIT 10")"
   expect_row() {  # WHERE EXPECTED WHAT: the row is complete (outcome in) and holds what it should
@@ -426,7 +426,7 @@ audit_fail_closed)
   wait_for 20 fcurl -f "$fbase/api/v1/namespaces/default/configmaps?limit=1" || fail "requests do not flow after PostgreSQL returned"
   out=$(fcurl -w ' %{http_code}' -H 'X-Forwarded-For: 198.51.100.23, 203.0.113.9' \
     "$fbase/api/v1/namespaces/default/configmaps/$name"); contains "$out" ' 404'
-  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE name = '$name' AND response_code = 404
+  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_log WHERE name = '$name' AND response_code = 404
     AND source_ip = '203.0.113.9'")
   [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows with the forwarded source address"
   grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
