@@ -12,8 +12,6 @@ namespace sluice::gateway::audit {
 namespace {
 
 constexpr std::chrono::milliseconds kOutcomeDelay{50};
-// A batch this big means requests are arriving concurrently: the next one may gather (below).
-constexpr std::size_t kConcurrentBatch = 4;
 
 // One statement for a whole batch, prepared once: the rows travel as two JSON arrays (json, not
 // jsonb: read once, no binary form or key sorting to build), so a batch costs one round trip and
@@ -84,8 +82,8 @@ void AuditWriter::record_intent(AuditIntent intent, Committed done) {
     if (!stopping_ && intents_.size() < options_.max_queue) {
       intents_.push_back({std::move(intent), std::move(done),
                           std::chrono::steady_clock::now() + options_.commit_timeout});
-      // While the writer gathers a batch it is not woken per intent (a futex wake each).
-      if (idle_ || intents_.size() == options_.max_batch) wake_.notify_one();
+      // While the writer is busy with a batch it is not woken per intent (a futex wake each).
+      if (idle_) wake_.notify_one();
       return;
     }
   }
@@ -105,7 +103,6 @@ void AuditWriter::record_outcome(AuditOutcome outcome) {
 
 void AuditWriter::run() {
   std::chrono::milliseconds backoff{0};
-  std::size_t last_batch = 0;
   for (;;) {
     std::deque<PendingIntent> intents;
     std::deque<AuditOutcome> outcomes;
@@ -123,12 +120,6 @@ void AuditWriter::run() {
       if (intents_.empty() && outcomes_.empty()) {
         if (stopping_) return;
         continue;
-      }
-      // Group commit's other half (PostgreSQL's commit_delay does the same for WAL flushes): when
-      // requests arrive concurrently, waiting a moment lets more of them share this transaction.
-      if (last_batch >= kConcurrentBatch && options_.gather.count() > 0 && !intents_.empty()) {
-        wake_.wait_for(lock, options_.gather,
-                       [this] { return stopping_ || intents_.size() >= options_.max_batch; });
       }
       while (!intents_.empty() && intents.size() < options_.max_batch) {
         intents.push_back(std::move(intents_.front()));
@@ -150,7 +141,6 @@ void AuditWriter::run() {
         ++it;
       }
     }
-    last_batch = intents.size();
     if (intents.empty() && outcomes.empty()) continue;
     if (write_batch(intents, outcomes)) {
       backoff = std::chrono::milliseconds{0};

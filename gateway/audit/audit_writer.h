@@ -27,10 +27,6 @@ struct AuditWriterOptions {
   std::chrono::milliseconds commit_timeout{2000};  // an intent older than this is refused, not written
   std::size_t max_batch = 512;                     // rows per transaction
   std::size_t max_queue = 50000;                   // beyond this new intents are refused at once
-  // Under concurrent load (the previous batch held 4 or more intents) the writer lets intents
-  // gather this long before it writes: bigger batches cost PostgreSQL less per row. A lone
-  // request never waits for it. Zero: write as soon as anything is queued.
-  std::chrono::microseconds gather{1000};
 };
 
 class AuditWriter {

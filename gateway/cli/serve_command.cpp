@@ -107,7 +107,6 @@ int run_serve(const std::vector<std::string>& args) {
       audit_options.database_url = config->database_url;
       audit_options.commit_timeout = std::chrono::milliseconds(config->audit.commit_timeout_ms);
       audit_options.max_batch = static_cast<std::size_t>(config->audit.max_batch);
-      audit_options.gather = std::chrono::microseconds(config->audit.gather_us);
       audit_writer = std::make_unique<audit::AuditWriter>(audit_options);
     } else {
       spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");

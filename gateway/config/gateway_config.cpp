@@ -86,7 +86,6 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();
       if (a["commit_timeout_ms"]) c.audit.commit_timeout_ms = a["commit_timeout_ms"].as<int>();
       if (a["max_batch"]) c.audit.max_batch = a["max_batch"].as<int>();
-      if (a["gather_us"]) c.audit.gather_us = a["gather_us"].as<int>();
     }
   } catch (const YAML::Exception& e) {
     error = path + ": " + e.what();
@@ -102,10 +101,8 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
     error = path + ": agent_listen: expected HOST:PORT, got \"" + c.agent_listen + "\"";
     return std::nullopt;
   }
-  if (c.audit.commit_timeout_ms < 10 || c.audit.max_batch < 1 || c.audit.gather_us < 0 ||
-      c.audit.gather_us * 2 > c.audit.commit_timeout_ms * 1000) {
-    error = path + ": audit: commit_timeout_ms must be at least 10, max_batch at least 1, and gather_us between 0 "
-                   "and half of commit_timeout_ms";
+  if (c.audit.commit_timeout_ms < 10 || c.audit.max_batch < 1) {
+    error = path + ": audit: commit_timeout_ms must be at least 10 and max_batch at least 1";
     return std::nullopt;
   }
   if (c.public_url.empty()) c.public_url = "https://" + c.listen;

@@ -41,7 +41,6 @@ struct AuditConfig {
   bool enabled = true;           // false only for the benchmark's audit-off run
   int commit_timeout_ms = 2000;  // no commit within this: 503, nothing forwarded
   int max_batch = 512;           // rows per group-commit transaction
-  int gather_us = 1000;          // under concurrent load, intents gather this long into one batch
 };
 
 struct GatewayConfig {
