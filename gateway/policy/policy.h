@@ -1,0 +1,79 @@
+// The policy: ordered rules that say which requests flow, which are refused, and which wait for
+// a human. Structs mirror the YAML keys (gateway/policy/README.md documents the file); loading is
+// in policy_loader.h, evaluation in policy_engine.h.
+#pragma once
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/policy/glob.h"
+
+namespace sluice::gateway::policy {
+
+// Ordered by strictness: among the matching rules the strictest action wins.
+enum class Action { allow = 0, approve = 1, deny = 2 };
+const char* to_string(Action a);
+
+enum class ApprovalMode { hold, async };
+const char* to_string(ApprovalMode m);
+
+struct Approvers {
+  std::vector<std::string> groups;
+  std::vector<std::string> users;
+};
+
+struct ApprovalSpec {
+  Approvers approvers;
+  int min_approvals = 1;
+  std::chrono::seconds timeout{600};
+  ApprovalMode mode = ApprovalMode::hold;
+};
+
+// Which object a condition looks at. `automatic`: the request's body for create, update and
+// patch; the live object (fetched through the tunnel) for everything else, e.g. the pod an exec
+// goes into or the object a delete removes.
+enum class Subject { automatic, request, live };
+
+// One alternative of a rule's `when`: every condition listed must hold (AND). Pod conditions look
+// at the pod spec wherever the object carries one (Pod, workload templates, CronJob).
+struct ConditionSet {
+  Subject object = Subject::automatic;
+  std::optional<bool> privileged;    // some container runs privileged
+  std::optional<bool> host_pid;      // spec.hostPID
+  std::optional<bool> host_network;  // spec.hostNetwork
+  std::optional<bool> host_ipc;      // spec.hostIPC
+  std::optional<bool> host_path;     // some volume is a hostPath
+  std::vector<std::string> added_capabilities;  // some container adds one of these ("*": any)
+  std::vector<std::string> grants_role;         // a (Cluster)RoleBinding whose roleRef.name matches
+  std::map<std::string, std::string> namespace_labels;  // the target namespace carries these labels
+                                                        // (values may be globs)
+  bool needs_object() const;  // some condition reads the request body or the live object
+  bool needs_namespace() const { return !namespace_labels.empty(); }
+};
+
+struct Match {
+  NameList clusters, users, groups, verbs, api_groups, namespaces, names;
+  std::vector<std::string> resources;  // "pods", "pods/exec", "pods/*", "*" (as RBAC reads them)
+  NameList non_resource_urls;          // "/healthz", "/version*"
+  bool has_resources = false, has_non_resource_urls = false;
+};
+
+struct Rule {
+  std::string name;
+  int line = 0;  // where it starts in the file, for explanations
+  Match match;
+  std::vector<ConditionSet> when;  // empty: no condition; otherwise any alternative may hold (OR)
+  Action action = Action::allow;
+  std::string message;  // shown to the client on deny, to reviewers on approve
+  ApprovalSpec approval;
+};
+
+struct Policy {
+  Action default_action = Action::allow;
+  std::vector<Rule> rules;
+  std::string source;  // the file it came from
+};
+
+}  // namespace sluice::gateway::policy

@@ -1,0 +1,269 @@
+// The policy: globs, the loader's refusals (with line and column), RBAC-style matching, conditions
+// over real manifests, strictness order, and the shipped default policy against the seed's list.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/request_info.h"
+#include "gateway/policy/conditions.h"
+#include "gateway/policy/glob.h"
+#include "gateway/policy/policy_engine.h"
+#include "gateway/policy/policy_loader.h"
+
+using namespace sluice::gateway::policy;
+using sluice::gateway::Identity;
+using nlohmann::json;
+
+namespace {
+
+Policy parse_ok(const std::string& yaml) {
+  std::string error;
+  auto p = parse_policy(yaml, "test.yaml", error);
+  INFO(error);
+  REQUIRE(p);
+  return *p;
+}
+
+std::string parse_error(const std::string& yaml) {
+  std::string error;
+  auto p = parse_policy(yaml, "test.yaml", error);
+  CHECK_FALSE(p);
+  return error;
+}
+
+struct Ask {
+  std::string method, target;
+  std::string cluster = "prod";
+  Identity who{"bot", "", {"ci"}, {}, "static-token"};
+};
+
+Decision decide(const PolicyEngine& engine, const Ask& a, const Evidence& ev = {}) {
+  const auto c = sluice::common::classify_request(a.method, a.target);
+  REQUIRE(c.ok());
+  return engine.evaluate({a.cluster, a.who, c.info}, ev);
+}
+
+std::string rule_of(const Decision& d) { return d.rule ? d.rule->name : "(default)"; }
+
+// Manifests as kubectl sends them.
+const json kPrivilegedPod = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"node-shell"},
+  "spec":{"hostPID":false,"containers":[{"name":"sh","image":"busybox",
+  "securityContext":{"privileged":true}}]}})");
+const json kPlainPod = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-0"},
+  "spec":{"containers":[{"name":"web","image":"nginx","securityContext":{"runAsNonRoot":true}}]}})");
+const json kDaemonSetHostPath = json::parse(R"({"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"agent"},
+  "spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},
+  "spec":{"volumes":[{"name":"root","hostPath":{"path":"/"}}],"containers":[{"name":"a","image":"x"}]}}}})");
+const json kCronJobCaps = json::parse(R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"c"},
+  "spec":{"schedule":"* * * * *","jobTemplate":{"spec":{"template":{"spec":{"restartPolicy":"Never",
+  "initContainers":[{"name":"i","image":"x","securityContext":{"capabilities":{"add":["CAP_SYS_ADMIN"]}}}],
+  "containers":[{"name":"c","image":"x"}]}}}}}})");
+const json kAdminBinding = json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding",
+  "metadata":{"name":"bot-admin","namespace":"shop"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io",
+  "kind":"ClusterRole","name":"admin"},"subjects":[{"kind":"User","name":"bot"}]})");
+const json kViewBinding = json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding",
+  "metadata":{"name":"bot-view","namespace":"shop"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io",
+  "kind":"ClusterRole","name":"view"},"subjects":[{"kind":"User","name":"bot"}]})");
+const json kProductionNs = json::parse(R"({"apiVersion":"v1","kind":"Namespace",
+  "metadata":{"name":"shop","labels":{"environment":"production","team":"web"}}})");
+const json kStagingNs = json::parse(R"({"apiVersion":"v1","kind":"Namespace",
+  "metadata":{"name":"shop","labels":{"environment":"staging"}}})");
+
+}  // namespace
+
+TEST_CASE("policy: globs") {
+  CHECK(glob_match("*", ""));
+  CHECK(glob_match("system:*", "system:serviceaccount:kube-system:default"));
+  CHECK_FALSE(glob_match("system:*", "alice"));
+  CHECK(glob_match("*-admin", "cluster-admin"));
+  CHECK(glob_match("a?c", "abc"));
+  CHECK_FALSE(glob_match("a?c", "ac"));
+  CHECK(glob_match("*a*b", "xxaxxab"));
+  CHECK_FALSE(glob_match("*a*a*a*a*a*b", std::string(200, 'a')));  // no exponential backtracking
+  NameList l({"kube-system", "team-*"});
+  CHECK(l.matches("kube-system"));
+  CHECK(l.matches("team-web"));
+  CHECK_FALSE(l.matches("default"));
+  CHECK(NameList().matches("anything"));
+}
+
+TEST_CASE("policy: durations") {
+  CHECK(parse_duration("90s") == std::chrono::seconds(90));
+  CHECK(parse_duration("10m") == std::chrono::seconds(600));
+  CHECK(parse_duration("1h30m") == std::chrono::seconds(5400));
+  CHECK(parse_duration("2d") == std::chrono::seconds(172800));
+  CHECK_FALSE(parse_duration("10"));
+  CHECK_FALSE(parse_duration("m10"));
+  CHECK_FALSE(parse_duration("10m "));
+  CHECK_FALSE(parse_duration(""));
+}
+
+TEST_CASE("policy: the loader refuses mistakes and says where they are") {
+  CHECK(parse_error("rules:\n  - name: a\n    match: {verb: [delete]}\n    action: deny\n") ==
+        "test.yaml:3:13: unknown key 'verb' in match (known: apiGroups, clusters, groups, names, namespaces, "
+        "nonResourceURLs, resources, users, verbs)");
+  CHECK(parse_error("rules:\n  - name: a\n    action: block\n") ==
+        "test.yaml:3:13: action must be allow, deny or approve, not 'block'");
+  CHECK(parse_error("rules:\n  - name: a\n    action: approve\n").find("needs approval.approvers") !=
+        std::string::npos);
+  CHECK(parse_error("rules:\n  - name: a\n    action: approve\n    approval: {approvers: {groups: [x]}, "
+                    "timeout: soon}\n")
+            .find("test.yaml:4:51: approval.timeout must be a duration") == 0);
+  CHECK(parse_error("rules:\n  - name: a\n    action: deny\n  - name: a\n    action: allow\n") ==
+        "test.yaml:4:11: two rules are named 'a'");
+  CHECK(parse_error("rules:\n  - name: a\n    match: {verbs: [exec]}\n    action: deny\n").find("unknown verb 'exec'") !=
+        std::string::npos);
+  CHECK(parse_error("rules:\n  - name: a\n    match: {namespaces: []}\n    action: deny\n")
+            .find("empty list, which would match nothing") != std::string::npos);
+  CHECK(parse_error("rules:\n  - name: a\n    when: {privileged: yes-please}\n    action: deny\n")
+            .find("when.privileged must be true or false") != std::string::npos);
+  CHECK(parse_error("rules: [\n").find("test.yaml:") == 0);  // a YAML syntax error keeps its place too
+  CHECK(parse_error("").find("the policy is empty") != std::string::npos);
+}
+
+TEST_CASE("policy: matching follows RBAC's reading of resources and subresources") {
+  const PolicyEngine engine(parse_ok(R"(
+rules:
+  - name: pods-only
+    match: {resources: [pods], verbs: [delete]}
+    action: deny
+  - name: any-exec
+    match: {resources: ["*/exec"]}
+    action: approve
+    approval: {approvers: {users: [rev]}}
+  - name: sa-in-team
+    match: {users: ["system:serviceaccount:*"], namespaces: ["team-*"], verbs: [create]}
+    action: deny
+    message: service accounts do not create things here
+)"));
+  CHECK(rule_of(decide(engine, {"DELETE", "/api/v1/namespaces/a/pods/x"})) == "pods-only");
+  CHECK(rule_of(decide(engine, {"DELETE", "/api/v1/namespaces/a/pods/x/ephemeralcontainers"})) == "(default)");
+  CHECK(rule_of(decide(engine, {"POST", "/api/v1/namespaces/a/pods/x/exec?command=sh"})) == "any-exec");
+  CHECK(rule_of(decide(engine, {"GET", "/api/v1/namespaces/a/pods/x/exec?command=sh"})) == "any-exec");  // KEP-4006
+  Ask sa{"POST", "/api/v1/namespaces/team-web/configmaps"};
+  sa.who.user = "system:serviceaccount:ci:deployer";
+  const auto d = decide(engine, sa);
+  CHECK(d.action == Action::deny);
+  CHECK(d.message == "service accounts do not create things here");
+  sa.target = "/api/v1/namespaces/default/configmaps";
+  CHECK(decide(engine, sa).action == Action::allow);
+  CHECK(decide(engine, {"GET", "/version"}).action == Action::allow);  // non-resource: no resource rule applies
+}
+
+TEST_CASE("policy: the strictest applicable rule wins, then the default") {
+  const PolicyEngine engine(parse_ok(R"(
+defaultAction: deny
+rules:
+  - name: reads
+    match: {verbs: [get, list, watch]}
+    action: allow
+  - name: secrets-need-approval
+    match: {resources: [secrets]}
+    action: approve
+    approval: {approvers: {groups: [sec]}, minApprovals: 2, timeout: 5m, mode: async}
+  - name: no-secrets-in-kube-system
+    match: {resources: [secrets], namespaces: [kube-system]}
+    action: deny
+)"));
+  CHECK(rule_of(decide(engine, {"GET", "/api/v1/namespaces/a/configmaps"})) == "reads");
+  const auto approve = decide(engine, {"GET", "/api/v1/namespaces/a/secrets/s"});
+  CHECK(approve.action == Action::approve);
+  CHECK(rule_of(approve) == "secrets-need-approval");
+  CHECK(approve.rule->approval.min_approvals == 2);
+  CHECK(approve.rule->approval.timeout == std::chrono::minutes(5));
+  CHECK(approve.rule->approval.mode == ApprovalMode::async);
+  CHECK(rule_of(decide(engine, {"GET", "/api/v1/namespaces/kube-system/secrets/s"})) == "no-secrets-in-kube-system");
+  const auto dflt = decide(engine, {"POST", "/api/v1/namespaces/a/configmaps"});
+  CHECK(dflt.action == Action::deny);
+  CHECK(dflt.rule == nullptr);
+}
+
+TEST_CASE("policy: conditions over real manifests") {
+  ConditionSet priv;
+  priv.privileged = true;
+  CHECK(object_conditions_hold(priv, kPrivilegedPod));
+  CHECK_FALSE(object_conditions_hold(priv, kPlainPod));
+  ConditionSet not_priv;
+  not_priv.privileged = false;
+  CHECK(object_conditions_hold(not_priv, kPlainPod));
+  ConditionSet host_path;
+  host_path.host_path = true;
+  CHECK(object_conditions_hold(host_path, kDaemonSetHostPath));
+  CHECK_FALSE(object_conditions_hold(host_path, kPlainPod));
+  ConditionSet caps;
+  caps.added_capabilities = {"SYS_ADMIN", "NET_ADMIN"};
+  CHECK(object_conditions_hold(caps, kCronJobCaps));  // CAP_ prefix, init container, CronJob template
+  caps.added_capabilities = {"NET_RAW"};
+  CHECK_FALSE(object_conditions_hold(caps, kCronJobCaps));
+  ConditionSet grants;
+  grants.grants_role = {"admin", "cluster-admin"};
+  CHECK(object_conditions_hold(grants, kAdminBinding));
+  CHECK_FALSE(object_conditions_hold(grants, kViewBinding));
+  // A strategic-merge patch carries only what it changes, and no kind.
+  CHECK(object_conditions_hold(priv, json::parse(R"({"spec":{"template":{"spec":{"containers":[
+      {"name":"a","securityContext":{"privileged":true}}]}}}})")));
+  ConditionSet prod;
+  prod.namespace_labels = {{"environment", "prod*"}};
+  CHECK(namespace_conditions_hold(prod, kProductionNs));
+  CHECK_FALSE(namespace_conditions_hold(prod, kStagingNs));
+}
+
+TEST_CASE("policy: the shipped default policy covers the seed's list") {
+  std::string error;
+  auto loaded = load_policy_file(std::string(SLUICE_SOURCE_DIR) + "/gateway/policy/default-policy.yaml", error);
+  INFO(error);
+  REQUIRE(loaded);
+  const PolicyEngine engine(std::move(*loaded));
+  const auto approve = [&](const Ask& a, const Evidence& ev = {}) {
+    const auto d = decide(engine, a, ev);
+    INFO(a.method << " " << a.target << " -> " << explain(d, engine.policy()));
+    CHECK(d.action == Action::approve);
+    return rule_of(d);
+  };
+  const auto allow = [&](const Ask& a, const Evidence& ev = {}) {
+    const auto d = decide(engine, a, ev);
+    INFO(a.method << " " << a.target << " -> " << explain(d, engine.policy()));
+    CHECK(d.action == Action::allow);
+  };
+  CHECK(approve({"POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"}) == "cluster-rbac-changes");
+  CHECK(approve({"DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterroles/edit"}) == "cluster-rbac-changes");
+  allow({"GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles"});
+
+  Evidence admin_body{&kAdminBinding};
+  CHECK(approve({"POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings"}, admin_body) ==
+        "rolebinding-grants-admin");
+  Evidence view_body{&kViewBinding};
+  allow({"POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings"}, view_body);
+
+  // exec: decided on the live pod.
+  Ask exec{"GET", "/api/v1/namespaces/shop/pods/node-shell/exec?command=sh&stdin=true&tty=true"};
+  const auto needs = engine.needs(engine.candidates({exec.cluster, exec.who,
+                                                     sluice::common::classify_request(exec.method, exec.target).info}),
+                                  sluice::common::classify_request(exec.method, exec.target).info);
+  CHECK(needs.live_object);
+  CHECK_FALSE(needs.request_body);
+  Evidence privileged_pod;
+  privileged_pod.live_object = &kPrivilegedPod;
+  CHECK(approve(exec, privileged_pod) == "exec-into-privileged-pod");
+  Evidence plain_pod;
+  plain_pod.live_object = &kPlainPod;
+  allow(exec, plain_pod);
+  CHECK(approve(exec) == "exec-into-privileged-pod");  // the pod could not be read: fail closed
+  CHECK(decide(engine, exec).assumed.size() == 1);
+
+  CHECK(approve({"POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"}) ==
+        "admission-control-changes");
+  CHECK(approve({"PATCH", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/x"}) ==
+        "admission-control-changes");
+  CHECK(approve({"PATCH", "/apis/apps/v1/namespaces/kube-system/deployments/coredns"}) == "kube-system-writes");
+  allow({"GET", "/api/v1/namespaces/kube-system/pods"});
+  CHECK(approve({"DELETE", "/api/v1/namespaces/shop"}) == "namespace-deletion");
+  CHECK(approve({"DELETE", "/api/v1/namespaces/shop/configmaps?labelSelector=a%3Db"}) == "delete-collection");
+
+  Evidence prod;
+  prod.namespace_object = &kProductionNs;
+  CHECK(approve({"DELETE", "/api/v1/namespaces/shop/pods/web-0"}, prod) == "production-pod-deletion");
+  Evidence staging;
+  staging.namespace_object = &kStagingNs;
+  allow({"DELETE", "/api/v1/namespaces/shop/pods/web-0"}, staging);
+  allow({"POST", "/api/v1/namespaces/shop/configmaps"});
+}
