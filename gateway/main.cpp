@@ -7,6 +7,7 @@
 #include "gateway/cli/audit_command.h"
 #include "gateway/cli/cluster_command.h"
 #include "gateway/cli/migrate_command.h"
+#include "gateway/cli/policy_command.h"
 #include "gateway/cli/serve_command.h"
 #include "gateway/cli/setup_commands.h"
 #include "sluice/version.h"
@@ -22,6 +23,7 @@ constexpr const char* kUsage =
     "  cluster list             registered clusters, connected or not, agent version, last seen\n"
     "  cluster remove NAME      forget a cluster\n"
     "  audit list [--cluster --user --since --verb --resource] [-o json]   recent audit events\n"
+    "  policy check --policy FILE [--as U --groups G] -- KUBECTL ARGS   what the policy decides, and why\n"
     "  kubeconfig --cluster NAME --token-file F   print a kubeconfig that reaches NAME through the gateway\n"
     "  certs --dir DIR          write a self-signed CA and serving certificate (demo, tests)\n"
     "\n"
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return sluice::gateway::cli::run_serve(rest);
   if (cmd == "cluster") return sluice::gateway::cli::run_cluster(rest);
   if (cmd == "audit") return sluice::gateway::cli::run_audit(rest);
+  if (cmd == "policy") return sluice::gateway::cli::run_policy(rest);
   if (cmd == "kubeconfig") return sluice::gateway::cli::run_kubeconfig(rest);
   if (cmd == "certs") return sluice::gateway::cli::run_certs(rest);
   std::cerr << "sluice-gateway: unknown command '" << cmd << "'\n\n" << kUsage;

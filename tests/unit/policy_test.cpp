@@ -6,6 +6,7 @@
 #include "common/request_info.h"
 #include "gateway/policy/conditions.h"
 #include "gateway/policy/glob.h"
+#include "gateway/policy/kubectl_request.h"
 #include "gateway/policy/policy_engine.h"
 #include "gateway/policy/policy_loader.h"
 
@@ -266,4 +267,45 @@ TEST_CASE("policy: the shipped default policy covers the seed's list") {
   staging.namespace_object = &kStagingNs;
   allow({"DELETE", "/api/v1/namespaces/shop/pods/web-0"}, staging);
   allow({"POST", "/api/v1/namespaces/shop/configmaps"});
+}
+
+TEST_CASE("policy check: kubectl command lines become the requests kubectl sends") {
+  const auto files = [](const std::string& name) -> std::string {
+    if (name == "two.yaml")
+      return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 2}\n"
+             "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n";
+    throw std::invalid_argument("no such file " + name);
+  };
+  auto one = [&](std::vector<std::string> args) {
+    auto r = kubectl_requests(args, "default", files);
+    REQUIRE(r.size() == 1);
+    return r.front();
+  };
+  CHECK(one({"get", "po", "web-0", "-n", "shop", "-w"}).target == "/api/v1/namespaces/shop/pods/web-0?watch=true");
+  CHECK(one({"get", "deploy.apps", "-A"}).target == "/apis/apps/v1/deployments");
+  CHECK(one({"delete", "ns/shop"}).target == "/api/v1/namespaces/shop");
+  CHECK(one({"delete", "cm", "-l", "app=web"}).target == "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dweb");
+  const auto crb = one({"create", "clusterrolebinding", "bot-admin", "--clusterrole=cluster-admin", "--user", "bot"});
+  CHECK(crb.method == "POST");
+  CHECK(crb.target == "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings");
+  CHECK((*crb.body)["roleRef"]["name"] == "cluster-admin");
+  CHECK((*crb.body)["subjects"][0]["name"] == "bot");
+  const auto exec = one({"exec", "-it", "web-0", "-c", "app", "--", "sh", "-c", "echo hi"});
+  CHECK(exec.target ==
+        "/api/v1/namespaces/default/pods/web-0/exec?container=app&command=sh&command=-c&command=echo%20hi&stdin=true"
+        "&stdout=true&tty=true");
+  CHECK(one({"scale", "deploy", "web", "--replicas=3"}).target == "/apis/apps/v1/namespaces/default/deployments/web/scale");
+  const auto label = one({"label", "ns", "shop", "environment=production"});
+  CHECK((*label.body)["metadata"]["labels"]["environment"] == "production");
+  const auto applied = kubectl_requests({"apply", "-f", "two.yaml", "--dry-run=server"}, "default", files);
+  REQUIRE(applied.size() == 2);
+  CHECK(applied[0].method == "PATCH");
+  CHECK(applied[0].target == "/apis/apps/v1/namespaces/shop/deployments/web?dryRun=All&fieldManager=kubectl");
+  CHECK((*applied[0].body)["spec"]["replicas"] == 2);  // YAML numbers stay numbers
+  CHECK(applied[1].target == "/api/v1/namespaces/shop?dryRun=All&fieldManager=kubectl");
+  CHECK_THROWS_AS(kubectl_requests({"get", "widgets"}, "default", files), std::invalid_argument);
+  CHECK_THROWS_AS(kubectl_requests({"delete", "pods"}, "default", files), std::invalid_argument);
+  CHECK_THROWS_AS(kubectl_requests({"create", "-f", "missing.yaml"}, "default", files), std::invalid_argument);
+  CHECK(yaml_documents("a: '1'\nb: 1\nc: true\nd: \"true\"\n").front() ==
+        json::parse(R"({"a":"1","b":1,"c":true,"d":"true"})"));
 }
