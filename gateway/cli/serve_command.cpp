@@ -134,7 +134,14 @@ int run_serve(const std::vector<std::string>& args) {
       }
       auth.add(std::make_shared<oidc::OidcAuthenticator>(std::move(issuers)));
     }
-    ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies};
+    std::unique_ptr<policy::PolicyStore> policy_store;
+    if (!config->policy.file.empty()) {
+      policy_store = std::make_unique<policy::PolicyStore>(config->policy.file);  // throws: refuses to start
+    } else {
+      spdlog::warn("no policy (policy.file): every authenticated request is forwarded");
+    }
+    ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
+                     policy_store.get()};
     HttpsServer https(io, ctx);
     https.start();
     std::string methods;

@@ -81,6 +81,7 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (l["idle_timeout_seconds"]) c.limits.idle_timeout_seconds = l["idle_timeout_seconds"].as<int>();
       if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
     }
+    if (auto p = root["policy"]; p && p["file"]) c.policy.file = resolve(base, p["file"].as<std::string>());
     if (root["trusted_proxies"]) c.trusted_proxies = root["trusted_proxies"].as<std::vector<std::string>>();
     if (auto a = root["audit"]) {
       if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();

@@ -43,6 +43,11 @@ struct AuditConfig {
   int max_batch = 512;           // rows per group-commit transaction
 };
 
+// The policy (gateway/policy/): which requests flow, wait for approval, or are refused.
+struct PolicySettings {
+  std::string file;  // reloaded when it changes; empty: no policy, every authenticated request flows
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -54,6 +59,7 @@ struct GatewayConfig {
   std::vector<OidcIssuerSettings> oidc;
   Limits limits;
   AuditConfig audit;
+  PolicySettings policy;
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };
 

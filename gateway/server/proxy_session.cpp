@@ -175,6 +175,36 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
                   "Sluice: requests reach the cluster as the caller the gateway authenticated (" + who.user + ")",
                   "Forbidden");
   }
+  policy_reason_.clear();
+  if (!ctx_.policy) return forward(cluster, target, who, classified.info, std::move(client_headers));
+  PolicyQuestion question{cluster, who, classified.info, std::string(req[http::field::content_type]), req.body()};
+  check_policy(stream_.get_executor(), ctx_.tunnels, ctx_.policy->current(), std::move(question),
+               on_strand([this, cluster, target, who, info = classified.info,
+                          headers = std::move(client_headers)](PolicyVerdict v) mutable {
+                 on_policy_decided(cluster, target, who, info, std::move(headers), v);
+               }));
+}
+
+void ProxySession::on_policy_decided(const std::string& cluster, const std::string& target, const Identity& who,
+                                     const common::RequestInfo& info, HeaderList client_headers,
+                                     const PolicyVerdict& verdict) {
+  const auto& d = verdict.decision;
+  const std::string rule = d.rule ? "Sluice policy rule '" + d.rule->name + "'" : "Sluice's default policy";
+  if (d.action == policy::Action::deny)
+    return deny(cluster, target, who, info, 403, d.message + " (" + rule + ")", "Forbidden");
+  if (d.action == policy::Action::approve)
+    // Fail closed: this gateway cannot hold a request for a reviewer yet, so approval cannot be
+    // obtained, and a request that needs it does not reach the cluster.
+    return deny(cluster, target, who, info, 403,
+                d.message + " (" + rule + "): approval is required, and this gateway cannot obtain one yet; the "
+                "request was not forwarded", "Forbidden");
+  policy_reason_ = d.rule ? "allowed by rule " + d.rule->name : "";
+  forward(cluster, target, who, info, std::move(client_headers));
+}
+
+void ProxySession::forward(const std::string& cluster, const std::string& target, const Identity& who,
+                           const common::RequestInfo& info, HeaderList client_headers) {
+  auto& req = parser_->get();
 
   const bool upgrade = req.find(http::field::upgrade) != req.end();
   tunnel::pb::GatewayFrame head;
@@ -217,7 +247,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
     if (ec || gen != self->request_gen_ || !self->awaiting_audit_) return;
     self->on_audit_committed(false);
   });
-  ctx_.audit->record_intent(make_intent(cluster, target, who, classified.info),
+  ctx_.audit->record_intent(make_intent(cluster, target, who, info),
                             on_strand([this, gen = request_gen_](bool ok) {
                               if (gen != request_gen_ || !awaiting_audit_) return;  // already refused
                               on_audit_committed(ok);
@@ -253,6 +283,7 @@ audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const s
   a.kubectl_session = std::string(req["Kubectl-Session"]);
   a.request = info;
   a.request_uri = target;
+  a.decision_reason = policy_reason_;
   return a;
 }
 

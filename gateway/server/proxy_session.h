@@ -21,7 +21,10 @@
 #include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/server/cluster_directory.h"
+#include "gateway/policy/policy_store.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/policy_check.h"
+#include "gateway/server/request_rewrite.h"
 #include "gateway/server/source_address.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
@@ -39,6 +42,7 @@ struct ProxyContext {
   Metrics& metrics;
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
   const TrustedProxies& trusted_proxies;
+  policy::PolicyStore* policy;  // nullptr: no policy configured, every authenticated request flows
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -57,6 +61,10 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void reply_status(int code, const std::string& message, const std::string& reason = {},
                     std::vector<std::pair<std::string, std::string>> headers = {});
   void proxy(const std::string& cluster, std::string target, const Identity& who);
+  void on_policy_decided(const std::string& cluster, const std::string& target, const Identity& who,
+                         const common::RequestInfo& info, HeaderList client_headers, const PolicyVerdict& verdict);
+  void forward(const std::string& cluster, const std::string& target, const Identity& who,
+               const common::RequestInfo& info, HeaderList client_headers);
   audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
                                  const common::RequestInfo& info);
   void on_audit_committed(bool ok);
@@ -106,6 +114,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::uint64_t wait_ticket_ = 0;
   // The intent audit of the request in flight: forwarded only once its row is committed.
   std::string audit_id_;
+  std::string policy_reason_;  // the rule that allowed the request in flight, for its audit row
   audit::Clock::time_point received_at_;
   bool audited_ = false, awaiting_audit_ = false;
   std::uint64_t request_gen_ = 0, request_bytes_in_ = 0, request_bytes_out_ = 0;

@@ -1,0 +1,109 @@
+#include "gateway/server/policy_check.h"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/policy/kubectl_request.h"
+#include "gateway/server/request_rewrite.h"
+#include "gateway/tunnel/tunnel_fetch.h"
+
+namespace sluice::gateway {
+namespace {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+// A JSON body, or a YAML one (server-side apply sends application/apply-patch+yaml); nullopt for
+// anything else (protobuf), which the engine then treats as unknown.
+std::optional<json> parse_body(const std::string& content_type, std::string_view body) {
+  if (body.empty()) return std::nullopt;
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_discarded()) return j;
+  if (content_type.find("yaml") == std::string::npos) return std::nullopt;
+  try {
+    auto docs = policy::yaml_documents(std::string(body));
+    if (docs.size() == 1) return std::move(docs.front());
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+struct Gathering {
+  std::shared_ptr<const policy::PolicyEngine> engine;
+  std::vector<const policy::Rule*> candidates;
+  PolicyQuestion q;
+  std::optional<json> body, live, ns;
+  bool live_absent = false, ns_absent = false;
+  int outstanding = 0;
+  std::function<void(PolicyVerdict)> done;
+
+  void decide() {
+    policy::Evidence ev;
+    if (body) ev.request_body = &*body;
+    if (live) ev.live_object = &*live;
+    ev.live_object_absent = live_absent;
+    if (ns) ev.namespace_object = &*ns;
+    ev.namespace_absent = ns_absent;
+    PolicyVerdict v{engine, engine->decide(candidates, {q.cluster, q.who, q.info}, ev)};
+    done(std::move(v));
+  }
+};
+
+// Reads `path` as the requester into `into`; a 404 sets `absent`; anything else leaves both unset.
+void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
+                const std::string& path, std::optional<json> Gathering::*into, bool Gathering::*absent) {
+  tunnel::FetchRequest req;
+  req.cluster = g->q.cluster;
+  req.target = path;
+  req.headers = rewrite_request_headers({{"Accept", "application/json"}}, g->q.who, false);
+  ++g->outstanding;
+  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, into, absent, path](tunnel::FetchResult r) {
+    if (r.status == 200) {
+      auto j = json::parse(r.body, nullptr, false);
+      if (j.is_object()) (*g).*into = std::move(j);
+    } else if (r.status == 404) {
+      (*g).*absent = true;
+    } else {
+      spdlog::info("policy: could not read {} on {} as {} ({}): its conditions count as met", path, g->q.cluster,
+                   g->q.who.user, r.status ? "HTTP " + std::to_string(r.status) : r.error);
+    }
+    if (--g->outstanding == 0) g->decide();
+  });
+}
+
+}  // namespace
+
+std::string live_object_path(const common::RequestInfo& info) {
+  if (!info.is_resource_request || info.name.empty()) return "";
+  std::string p = info.api_group.empty() ? "/api/" + info.api_version : "/apis/" + info.api_group + "/" + info.api_version;
+  if (info.resource == "namespaces") return p + "/namespaces/" + info.name;
+  if (!info.namespace_name.empty()) p += "/namespaces/" + info.namespace_name;
+  return p + "/" + info.resource + "/" + info.name;
+}
+
+void check_policy(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels,
+                  std::shared_ptr<const policy::PolicyEngine> engine, PolicyQuestion question,
+                  std::function<void(PolicyVerdict)> done) {
+  auto g = std::make_shared<Gathering>();
+  g->engine = std::move(engine);
+  g->q = std::move(question);
+  g->done = std::move(done);
+  g->outstanding = 1;  // this function's own share: decide only after every fetch has started
+  g->candidates = g->engine->candidates({g->q.cluster, g->q.who, g->q.info});
+  const auto needs = g->engine->needs(g->candidates, g->q.info);
+  if (needs.request_body) g->body = parse_body(g->q.content_type, g->q.body);
+  if (needs.live_object) {
+    const auto path = live_object_path(g->q.info);
+    if (path.empty()) g->live_absent = true;  // a create, or a collection: no single object yet
+    else fetch_into(executor, tunnels, g, path, &Gathering::live, &Gathering::live_absent);
+  }
+  if (needs.namespace_object) {
+    if (g->q.info.namespace_name.empty()) g->ns_absent = true;
+    else fetch_into(executor, tunnels, g, "/api/v1/namespaces/" + g->q.info.namespace_name, &Gathering::ns,
+                    &Gathering::ns_absent);
+  }
+  if (--g->outstanding == 0) g->decide();
+}
+
+}  // namespace sluice::gateway
