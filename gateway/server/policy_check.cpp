@@ -72,6 +72,32 @@ void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const 
   });
 }
 
+// What a create, update or patch would make, as the API server itself computes it: the same
+// request with dryRun=All, answered in JSON. Used when the body cannot be read as a whole object
+// here (kubectl sends protobuf for built-in types; a patch holds only what it changes).
+void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
+                       const std::string& method, const std::string& target, std::string_view body) {
+  tunnel::FetchRequest req;
+  req.cluster = g->q.cluster;
+  req.method = method;
+  req.target = target + (target.find('?') == std::string::npos ? "?" : "&") + "dryRun=All";
+  req.headers = rewrite_request_headers({{"Accept", "application/json"}, {"Content-Type", g->q.content_type}},
+                                        g->q.who, false);
+  req.body = std::string(body);
+  ++g->outstanding;
+  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g](tunnel::FetchResult r) {
+    if (r.status == 200 || r.status == 201) {
+      auto j = json::parse(r.body, nullptr, false);
+      if (j.is_object()) g->body = std::move(j);
+    } else {
+      spdlog::info("policy: the dry run of {} {} on {} as {} failed ({}): its conditions count as met",
+                   g->q.info.verb, g->q.info.path, g->q.cluster, g->q.who.user,
+                   r.status ? "HTTP " + std::to_string(r.status) : r.error);
+    }
+    if (--g->outstanding == 0) g->decide();
+  });
+}
+
 }  // namespace
 
 std::string live_object_path(const common::RequestInfo& info) {
@@ -92,7 +118,12 @@ void check_policy(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels
   g->outstanding = 1;  // this function's own share: decide only after every fetch has started
   g->candidates = g->engine->candidates({g->q.cluster, g->q.who, g->q.info});
   const auto needs = g->engine->needs(g->candidates, g->q.info);
-  if (needs.request_body) g->body = parse_body(g->q.content_type, g->q.body);
+  if (needs.request_body) {
+    const bool patch = g->q.info.verb == "patch";
+    if (!patch) g->body = parse_body(g->q.content_type, g->q.body);
+    if (patch || !g->body || !g->body->is_object())
+      dry_run_into_body(executor, tunnels, g, g->q.method, g->q.target, g->q.body);
+  }
   if (needs.live_object) {
     const auto path = live_object_path(g->q.info);
     if (path.empty()) g->live_absent = true;  // a create, or a collection: no single object yet

@@ -26,6 +26,7 @@ struct PolicyQuestion {
   std::string cluster;
   Identity who;
   common::RequestInfo info;
+  std::string method, target;  // as the cluster sees them (for a dry run of the request)
   std::string content_type;
   std::string_view body;  // read during check_policy's own call only: it need not outlive it
 };

@@ -177,7 +177,8 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   }
   policy_reason_.clear();
   if (!ctx_.policy) return forward(cluster, target, who, classified.info, std::move(client_headers));
-  PolicyQuestion question{cluster, who, classified.info, std::string(req[http::field::content_type]), req.body()};
+  PolicyQuestion question{cluster, who, classified.info, std::string(req.method_string()), target,
+                          std::string(req[http::field::content_type]), req.body()};
   check_policy(stream_.get_executor(), ctx_.tunnels, ctx_.policy->current(), std::move(question),
                on_strand([this, cluster, target, who, info = classified.info,
                           headers = std::move(client_headers)](PolicyVerdict v) mutable {

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <deque>
 #include <memory>
 
 #include "gateway/tunnel/exchange_channel.h"
@@ -49,19 +50,42 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
       hh->set_name(k);
       hh->set_value(v);
     }
-    h->set_complete(true);
+    if (req_.body.size() <= kFetchFrameBytes) {
+      h->set_body(std::move(req_.body));
+      h->set_complete(true);
+      out_.push_back(std::move(head));
+    } else {
+      out_.push_back(std::move(head));
+      for (std::size_t off = 0; off < req_.body.size(); off += kFetchFrameBytes) {
+        pb::GatewayFrame f;
+        f.set_body(req_.body.substr(off, kFetchFrameBytes));
+        out_.push_back(std::move(f));
+      }
+      pb::GatewayFrame end;
+      end.mutable_end_of_body();
+      out_.push_back(std::move(end));
+    }
+    write_next();
+    read();
+  }
+
+  // One frame in flight at a time, as ExchangeChannel requires.
+  void write_next() {
+    if (out_.empty() || !channel_) return;
     writing_ = true;
-    channel_->write(std::move(head), post([this](bool ok) {
+    auto frame = std::move(out_.front());
+    out_.pop_front();
+    channel_->write(std::move(frame), post([this](bool ok) {
       writing_ = false;
-      if (!ok && finished_) {  // answered already, but the call is not reusable
+      if (abandoned_ || (!ok && finished_)) {  // answered already, but the call is not reusable
         if (channel_) channel_->finish(false);
         channel_.reset();
         return;
       }
       if (!ok) return fail("the tunnel failed while sending the request");
+      if (!out_.empty()) return write_next();
       if (response_done_) release();
     }));
-    read();
   }
 
   void read() {
@@ -96,7 +120,14 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
 
   void succeed() {
     response_done_ = true;
-    if (!writing_) release();
+    if (!out_.empty()) {  // answered before it had the whole request: not reusable
+      out_.clear();
+      abandoned_ = true;
+      if (!writing_ && channel_) channel_->finish(false);
+      if (!writing_) channel_.reset();
+    } else if (!writing_) {
+      release();
+    }
     finish(std::move(result_));
   }
 
@@ -133,7 +164,8 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
   std::uint64_t ticket_ = 0;
   std::shared_ptr<ExchangeChannel> channel_;
   FetchResult result_;
-  bool writing_ = false, response_done_ = false, finished_ = false;
+  std::deque<pb::GatewayFrame> out_;
+  bool writing_ = false, response_done_ = false, finished_ = false, abandoned_ = false;
 };
 
 }  // namespace

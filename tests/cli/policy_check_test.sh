@@ -53,7 +53,7 @@ grep -q "assumed to hold: the live object could not be read" <<<"$out" || fail "
 text=$(check --as bot --groups ci -- delete ns shop)
 grep -q "approve by rule 'namespace-deletion' (.*default-policy.yaml:[0-9]*): deleting a namespace" <<<"$text" ||
   fail "the text names the rule and its line: $text"
-grep -q "approvers: groups \[sluice:reviewers\]" <<<"$text" || fail "the text names the approvers: $text"
+grep -q "approvers: groups \[sluice-reviewers\]" <<<"$text" || fail "the text names the approvers: $text"
 
 printf 'rules:\n  - name: a\n    match: {verb: [delete]}\n    action: deny\n' >"$work/bad.yaml"
 if "$gateway" policy check --policy "$work/bad.yaml" -- get pods 2>"$work/err"; then fail "a broken policy was accepted"; fi

@@ -431,6 +431,103 @@ audit_fail_closed)
   [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows with the forwarded source address"
   grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
   ;;
+policy)
+  # The policy in the data path, with the real kubectl: a deny rule with its message, a condition
+  # on the request body (a RoleBinding to admin), a condition on the live pod of an exec
+  # (privileged or not), approve failing closed while approvals cannot be obtained, the audit
+  # row of a refusal, and a hot reload (a broken file keeps the policy in force).
+  gwd=$work/gw pol=pol$RANDOM$RANDOM
+  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  cleanup_extra+=("gateway_stop '$gwd'")
+  gateway_setup "$gw" "$gwd" "$db"
+  cat >"$gwd/policy.yaml" <<'YAML'
+apiVersion: sluice.dev/v1
+kind: Policy
+rules:
+  - name: protected-configmaps
+    match: {verbs: [delete], resources: [configmaps], names: ["protected-*"]}
+    action: deny
+    message: protected configmaps are not deleted through automation
+  - name: admin-bindings
+    match: {verbs: [create, update, patch], resources: [rolebindings]}
+    when: {grantsRole: [admin, cluster-admin]}
+    action: deny
+    message: nobody binds admin here
+  - name: exec-privileged
+    match: {verbs: [create], resources: [pods/exec, pods/attach]}
+    when: {privileged: true}
+    action: approve
+    message: exec into a privileged pod needs a reviewer
+    approval: {approvers: {users: [reviewer]}}
+YAML
+  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
+  gateway_start "$gw" "$gwd"
+  cleanup_extra+=("agent_stop '$gwd' $pol")
+  agent_start "$gw" "$agent" "$gwd" "$pol" "$standin/kubeconfig"
+  "$gw" kubeconfig --cluster "$pol" --token-file "$gwd/bot.token" --server "https://127.0.0.1:$(cat "$gwd/https_port")" \
+    --ca-file "$gwd/certs/ca.crt" >"$work/pol.kubeconfig"
+  k() { KUBECONFIG="$work/pol.kubeconfig" kubectl -n default "$@"; }
+  direct() { KUBECONFIG="$standin/kubeconfig" kubectl -n default "$@"; }
+  wait_for 20 k get cm -o name || fail "no request passed the policy gateway"
+  id=$RANDOM$RANDOM
+
+  k create cm "protected-$id" >/dev/null
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete cm protected-$id -n default")
+  seq=$(standin_seq)
+  set +e; out=$(k delete cm "protected-$id" 2>&1); code=$?; set -e
+  [ $code != 0 ] || fail "the deny rule let the delete through"
+  contains "$out" "protected configmaps are not deleted through automation (Sluice policy rule 'protected-configmaps')"
+  [ "$(standin_log_since "$seq" | grep -c "protected-$id" || true)" = 0 ] || fail "the denied delete reached the cluster"
+  direct get cm "protected-$id" >/dev/null || fail "the protected configmap is gone"
+  k create cm "plain-$id" >/dev/null && k delete cm "plain-$id" >/dev/null || fail "a delete no rule names was refused"
+
+  set +e; out=$(k create rolebinding "admins-$id" --clusterrole=admin --user=someone 2>&1); code=$?; set -e
+  [ $code != 0 ] || fail "a RoleBinding to admin was created"
+  contains "$out" "nobody binds admin here"
+  k create rolebinding "viewers-$id" --clusterrole=view --user=someone >/dev/null || fail "a RoleBinding to view was refused"
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete rolebinding viewers-$id -n default")
+
+  cat >"$work/pods.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: priv-$id}
+spec:
+  containers: [{name: c, image: busybox, command: [sleep, "3600"], securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain-$id}
+spec:
+  containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
+YAML
+  k apply -f "$work/pods.yaml" >/dev/null
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete pod priv-$id plain-$id -n default --wait=false")
+  out=$(k exec "plain-$id" -- sh -c 'echo exec-ok') || fail "exec into a plain pod was refused: $out"
+  [ "$out" = exec-ok ] || fail "exec into the plain pod printed: $out"
+  seq=$(standin_seq)
+  set +e; out=$(k exec "priv-$id" -- sh -c 'echo should-not-run' 2>&1); code=$?; set -e
+  [ $code != 0 ] || fail "exec into a privileged pod ran: $out"
+  contains "$out" "exec into a privileged pod needs a reviewer (Sluice policy rule 'exec-privileged'): approval is required"
+  log=$(standin_log_since "$seq")
+  grep -q "priv-$id/exec" <<<"$log" && fail "the exec into the privileged pod reached the cluster"
+  rec=$(grep "/pods/priv-$id\"" <<<"$log" | head -1)
+  [ -n "$rec" ] || fail "the gateway did not read the live pod: $log"
+  [ "$(jq -r .method <<<"$rec")" = GET ] && [ "$(jq -r .impersonate.user <<<"$rec")" = automation-bot ] ||
+    fail "the live pod was not read with GET as the requester: $rec"
+
+  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE name = 'protected-$id' AND verb = 'delete'
+    AND decision = 'denied' AND response_code = 403 AND decision_reason LIKE '%protected-configmaps%'")" = 1 ||
+    fail "no denied audit row for the protected delete"
+
+  # Hot reload: the deny rule goes; a broken file afterwards changes nothing.
+  sed -i 's/names: \["protected-\*"\]/names: ["guarded-*"]/' "$gwd/policy.yaml"
+  wait_for 10 grep -q 'policy: reloaded 3 rules' "$gwd/gateway.log" || fail "the changed policy was not reloaded"
+  printf 'rules:\n  - name: x\n    match: {verb: [get]}\n    action: deny\n' >"$gwd/policy.yaml"
+  wait_for 10 grep -q "policy.yaml:3:13: unknown key 'verb' in match" "$gwd/gateway.log" ||
+    fail "the broken policy was not reported with its place: $(grep policy "$gwd/gateway.log" | tail -3)"
+  k get cm -o name >/dev/null || fail "the broken policy file changed the policy in force"
+  k delete cm "protected-$id" >/dev/null || fail "the reloaded policy (no deny for protected-*) is not in force"
+  ;;
 client_cert)
   # kubectl logs in with a client certificate (CN = user, O = groups) signed by the configured
   # client CA; a certificate from another CA is refused in the handshake and reaches nothing.
