@@ -74,6 +74,10 @@ gw_bin=$build_dir/gateway/sluice-gateway
 gw_dir=$state/gateway
 rm -rf "$gw_dir"   # tokens and certificates of an earlier demo belong to its database
 gateway_setup "$gw_bin" "$gw_dir" "$database_url"
+# The shipped default policy (gateway/policy/default-policy.yaml): edit $gw_dir/policy.yaml and
+# the gateway reloads it.
+cp "$root/gateway/policy/default-policy.yaml" "$gw_dir/policy.yaml"
+printf 'policy:\n  file: policy.yaml\n' >>"$gw_dir/gateway.yaml"
 gateway_start "$gw_bin" "$gw_dir"
 agent_start "$gw_bin" "$build_dir/agent/sluice-agent" "$gw_dir" demo "$kubeconfig"
 gateway_kubeconfig "$gw_bin" "$gw_dir" demo "$gw_dir/bot.token" >"$state/kubeconfig"
@@ -90,6 +94,7 @@ export SLUICE_CLUSTER='demo'
 export SLUICE_TOKEN_FILE='$gw_dir/bot.token'
 export SLUICE_REVIEWER_KUBECONFIG='$state/kubeconfig-reviewer'
 export SLUICE_GATEWAY_CONFIG='$gw_dir/gateway.yaml'
+export SLUICE_POLICY_FILE='$gw_dir/policy.yaml'
 export SLUICE_GATEWAY_PORT='$https_port'
 export SLUICE_AGENT_PORT='$agent_port'
 export SLUICE_GATEWAY_PID='$(cat "$gw_dir/gateway.pid")'

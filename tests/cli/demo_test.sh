@@ -36,6 +36,10 @@ grep -q namespace/kube-system <<<"$out" || fail "kubectl get ns: $out"
 who=$(KUBECONFIG=$SLUICE_CLUSTER_KUBECONFIG kubectl get --raw '/_standin/requests?since=0' |
   jq -r '[.items[] | select(.uri == "/api/v1/namespaces?limit=500")][-1].impersonate.user')
 [ "$who" = automation-bot ] || fail "the cluster saw '$who', not automation-bot"
+# the demo loads the default policy: deleting a namespace is held back, never forwarded
+if refused=$(kubectl delete ns default 2>&1); then fail "the default policy let a namespace deletion through"; fi
+grep -q "namespace-deletion" <<<"$refused" || fail "the refusal does not name the rule: $refused"
+[ -f "$SLUICE_POLICY_FILE" ] || fail "no SLUICE_POLICY_FILE in .demo/env"
 psql "$SLUICE_DATABASE_URL" -qAt -c "SELECT name FROM clusters" | grep -qx demo || fail "cluster demo not registered"
 "$build_dir/gateway/sluice-gateway" cluster list --config "$SLUICE_GATEWAY_CONFIG" -o json |
   jq -e '.items[] | select(.name == "demo" and .connected)' >/dev/null || fail "cluster list does not show demo connected"
