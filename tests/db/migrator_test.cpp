@@ -65,3 +65,30 @@ TEST_CASE("an unreachable database is reported as such") {
   CHECK_THROWS_WITH_AS(migrate("host=/nonexistent-dir port=1 dbname=x connect_timeout=2", embedded_migrations()),
                        doctest::Contains("cannot connect to the database"), std::runtime_error);
 }
+
+TEST_CASE("migration 0003 moves recorded outcomes to audit_outcomes and audit_log shows them as before") {
+  const auto url = sluice::testing::fresh_database();
+  const auto& all = embedded_migrations();
+  std::vector<Migration> up_to_2;
+  for (const auto& m : all)
+    if (m.version <= 2) up_to_2.push_back(m);
+  migrate(url, up_to_2);
+  pqxx::connection c(url);
+  {
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO audit_events (received_at, id, cluster, username, auth_method, source_ip, verb, request_uri, "
+            "decision, response_code, duration_ms, bytes_in, bytes_out, finished_at) VALUES "
+            "('2026-11-25 01:00:00+00', '00000000-0000-4000-8000-000000000001', 'c', 'u', 'm', '1.2.3.4', 'get', '/x', "
+            "'allowed', 200, 1.5, 0, 10, '2026-11-25 01:00:01+00'), "
+            "('2026-11-25 01:00:00+00', '00000000-0000-4000-8000-000000000002', 'c', 'u', 'm', '1.2.3.4', 'get', '/y', "
+            "'allowed', NULL, NULL, NULL, NULL, NULL)");
+    tx.commit();
+  }
+  migrate(url, all);
+  pqxx::work tx(c);
+  CHECK(tx.exec1("SELECT count(*) FROM audit_outcomes")[0].as<int>() == 1);
+  auto r = tx.exec1("SELECT response_code, bytes_out FROM audit_log WHERE request_uri = '/x'");
+  CHECK(r[0].as<int>() == 200);
+  CHECK(r[1].as<int>() == 10);
+  CHECK(tx.exec1("SELECT response_code IS NULL FROM audit_log WHERE request_uri = '/y'")[0].as<bool>());
+}

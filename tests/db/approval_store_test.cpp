@@ -1,0 +1,132 @@
+// The approval rules, each against a real PostgreSQL: self-approval refused, only the rule's
+// approvers count, min_approvals distinct people, one rejection ends it, expiry, at most one
+// execution, and a NOTIFY for every change.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "gateway/approval/approval_store.h"
+#include "gateway/audit/audit_event.h"
+#include "gateway/store/migrator.h"
+#include "test_database.h"
+
+using namespace sluice::gateway;
+using approval::ApprovalError;
+using approval::ApprovalRequest;
+using approval::ApprovalStore;
+
+namespace {
+
+ApprovalRequest sample(int min_approvals = 1, std::chrono::seconds timeout = std::chrono::seconds(600)) {
+  ApprovalRequest a;
+  a.id = audit::new_audit_id();
+  a.cluster = "prod";
+  a.requester = {"automation-bot", "uid-bot", {"ci", "bots"}, {}, "static-token"};
+  a.kubectl_command = "kubectl create";
+  a.verb = "create";
+  a.api_group = "rbac.authorization.k8s.io";
+  a.resource = "clusterrolebindings";
+  a.method = "POST";
+  a.request_uri = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+  a.request_body = R"({"kind":"ClusterRoleBinding"})";
+  a.body_sha256 = std::string(64, 'a');
+  a.rule = "cluster-rbac-changes";
+  a.approver_groups = {"sluice-reviewers"};
+  a.approver_users = {"carol"};
+  a.min_approvals = min_approvals;
+  a.timeout = timeout;
+  return a;
+}
+
+const Identity kAlice{"alice", "", {"sluice-reviewers"}, {}, "oidc"};
+const Identity kBob{"bob", "", {"sluice-reviewers", "oncall"}, {}, "x509"};
+const Identity kCarol{"carol", "", {}, {}, "static-token"};
+const Identity kMallory{"mallory", "", {"developers"}, {}, "static-token"};
+
+int code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ApprovalError& e) {
+    return e.code;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("approvals: who may decide, and how a request becomes approved, rejected or executed") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  pqxx::connection listener(url);
+  pqxx::nontransaction(listener).exec(std::string("LISTEN ") + approval::kNotifyChannel);
+  int notifications = 0;
+  struct Counter : pqxx::notification_receiver {
+    Counter(pqxx::connection_base& c, int& n) : notification_receiver(c, approval::kNotifyChannel), n(n) {}
+    void operator()(const std::string&, int) override { ++n; }
+    int& n;
+  } counter(listener, notifications);
+
+  auto a = sample(2);
+  s.create(a);
+  auto got = s.get(a.id);
+  REQUIRE(got);
+  CHECK(got->state == "pending");
+  CHECK(got->requester.groups == std::vector<std::string>{"ci", "bots"});
+  CHECK(got->expires_at.size() == 20);
+  CHECK(s.list("pending", 10).size() == 1);
+
+  // The requester, also through another way of logging in, and people the rule does not name.
+  auto self = kMallory;
+  self.user = "automation-bot";
+  self.groups = {"sluice-reviewers"};
+  CHECK(code_of([&] { s.vote(a.id, self, true, "me"); }) == 403);
+  CHECK(code_of([&] { s.vote(a.id, kMallory, true, ""); }) == 403);
+  CHECK(code_of([&] { s.vote(a.id, kMallory, false, "no"); }) == 403);
+
+  // Two distinct approvers: one vote is not enough, the same person twice does not count twice.
+  CHECK(s.vote(a.id, kAlice, true, "looks fine").state == "pending");
+  CHECK(code_of([&] { s.vote(a.id, kAlice, true, "again"); }) == 409);
+  const auto approved = s.vote(a.id, kCarol, true, "ok");  // listed by name, not by group
+  CHECK(approved.state == "approved");
+  CHECK(approved.decided_by == "alice, carol");
+  CHECK(approved.votes.size() == 2);
+  CHECK(code_of([&] { s.vote(a.id, kBob, false, "late"); }) == 409);
+
+  // Executed at most once.
+  CHECK(s.claim_execution(a.id));
+  CHECK_FALSE(s.claim_execution(a.id));
+  CHECK(s.get(a.id)->state == "executed");
+
+  // One rejection ends it, whatever the approvals before.
+  auto b = sample(3);
+  s.create(b);
+  s.vote(b.id, kAlice, true, "");
+  const auto rejected = s.vote(b.id, kBob, false, "not during the freeze");
+  CHECK(rejected.state == "rejected");
+  CHECK(rejected.decided_by == "bob");
+  CHECK(rejected.decision_reason == "not during the freeze");
+  CHECK_FALSE(s.claim_execution(b.id));
+
+  // Expiry: no votes after it, and expire_due finds the ones nobody decided.
+  auto c = sample(1, std::chrono::seconds(1));
+  s.create(c);
+  auto d = sample(1, std::chrono::seconds(1));
+  s.create(d);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  CHECK(code_of([&] { s.vote(c.id, kAlice, true, ""); }) == 409);
+  CHECK(s.get(c.id)->state == "expired");
+  CHECK(s.expire_due() == std::vector<std::string>{d.id});
+
+  auto e = sample();
+  s.create(e);
+  s.cancel(e.id);
+  CHECK(s.get(e.id)->state == "cancelled");
+  CHECK(code_of([&] { s.vote(e.id, kAlice, true, ""); }) == 409);
+  CHECK(code_of([&] { s.vote("not-a-uuid", kAlice, true, ""); }) == 404);
+  CHECK_FALSE(s.get("00000000-0000-4000-8000-000000000000"));
+
+  while (listener.get_notifs() > 0) {
+  }
+  CHECK(notifications >= 10);  // creates, votes, decisions, execution, expiry, cancel
+}
