@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/approvals_command.h"
 #include "gateway/cli/audit_command.h"
 #include "gateway/cli/cluster_command.h"
 #include "gateway/cli/migrate_command.h"
@@ -23,6 +24,10 @@ constexpr const char* kUsage =
     "  cluster list             registered clusters, connected or not, agent version, last seen\n"
     "  cluster remove NAME      forget a cluster\n"
     "  audit list [--cluster --user --since --verb --resource] [-o json]   recent audit events\n"
+    "  approvals [--pending] [-o json]   approval requests (--server, --token-file or $SLUICE_SERVER, $SLUICE_TOKEN_FILE)\n"
+    "  approvals show ID        one approval request, with its body and votes\n"
+    "  approve ID [--reason R]  approve a held request\n"
+    "  reject ID --reason R     reject a held request\n"
     "  policy check --policy FILE [--as U --groups G] -- KUBECTL ARGS   what the policy decides, and why\n"
     "  kubeconfig --cluster NAME --token-file F   print a kubeconfig that reaches NAME through the gateway\n"
     "  certs --dir DIR          write a self-signed CA and serving certificate (demo, tests)\n"
@@ -57,6 +62,9 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return sluice::gateway::cli::run_serve(rest);
   if (cmd == "cluster") return sluice::gateway::cli::run_cluster(rest);
   if (cmd == "audit") return sluice::gateway::cli::run_audit(rest);
+  if (cmd == "approvals") return sluice::gateway::cli::run_approvals(rest);
+  if (cmd == "approve") return sluice::gateway::cli::run_vote(true, rest);
+  if (cmd == "reject") return sluice::gateway::cli::run_vote(false, rest);
   if (cmd == "policy") return sluice::gateway::cli::run_policy(rest);
   if (cmd == "kubeconfig") return sluice::gateway::cli::run_kubeconfig(rest);
   if (cmd == "certs") return sluice::gateway::cli::run_certs(rest);

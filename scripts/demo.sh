@@ -9,7 +9,8 @@
 #   scripts/demo.sh --kubeconfig FILE   the agent relays to that cluster instead of the stand-in
 #                                       (its identity needs RBAC to impersonate users and groups)
 #
-# .demo/env is shell-sourceable: KUBECONFIG (through the gateway), SLUICE_SERVER, SLUICE_TOKEN_FILE,
+# .demo/env is shell-sourceable: KUBECONFIG (through the gateway, as the bot), SLUICE_SERVER,
+# SLUICE_TOKEN_FILE and SLUICE_CA_FILE (the reviewer, for approvals/approve/reject),
 # SLUICE_GATEWAY_CONFIG, SLUICE_DATABASE_URL, ports and PIDs.
 # SLUICE_DEMO_DIR and SLUICE_BUILD_DIR override .demo/ and build/; SLUICE_GATEWAY_PORT and
 # SLUICE_AGENT_PORT fix the gateway's ports (default: free ones).
@@ -91,7 +92,10 @@ cat >"$state/env" <<ENV
 export KUBECONFIG='$state/kubeconfig'
 export SLUICE_SERVER='https://127.0.0.1:$https_port'
 export SLUICE_CLUSTER='demo'
-export SLUICE_TOKEN_FILE='$gw_dir/bot.token'
+# The admin subcommands (approvals, approve, reject) act as the reviewer; kubectl as the bot.
+export SLUICE_TOKEN_FILE='$gw_dir/reviewer.token'
+export SLUICE_CA_FILE='$gw_dir/certs/ca.crt'
+export SLUICE_BOT_TOKEN_FILE='$gw_dir/bot.token'
 export SLUICE_REVIEWER_KUBECONFIG='$state/kubeconfig-reviewer'
 export SLUICE_GATEWAY_CONFIG='$gw_dir/gateway.yaml'
 export SLUICE_POLICY_FILE='$gw_dir/policy.yaml'

@@ -135,13 +135,15 @@ int run_serve(const std::vector<std::string>& args) {
       auth.add(std::make_shared<oidc::OidcAuthenticator>(std::move(issuers)));
     }
     std::unique_ptr<policy::PolicyStore> policy_store;
+    std::unique_ptr<approval::ApprovalService> approvals;
     if (!config->policy.file.empty()) {
       policy_store = std::make_unique<policy::PolicyStore>(config->policy.file);  // throws: refuses to start
+      approvals = std::make_unique<approval::ApprovalService>(config->database_url);
     } else {
       spdlog::warn("no policy (policy.file): every authenticated request is forwarded");
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
-                     policy_store.get()};
+                     policy_store.get(), approvals.get()};
     HttpsServer https(io, ctx);
     https.start();
     std::string methods;

@@ -208,6 +208,19 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
   return std::chrono::seconds(total);
 }
 
+std::string format_duration(std::chrono::seconds d) {
+  long long left = d.count();
+  if (left <= 0) return "0s";
+  std::string out;
+  for (const auto& [unit, size] : {std::pair{'d', 86400LL}, {'h', 3600LL}, {'m', 60LL}, {'s', 1LL}}) {
+    if (left >= size) {
+      out += std::to_string(left / size) + unit;
+      left %= size;
+    }
+  }
+  return out;
+}
+
 std::optional<Policy> parse_policy(const std::string& yaml_text, const std::string& source_name, std::string& error) {
   try {
     const YAML::Node root = YAML::Load(yaml_text);

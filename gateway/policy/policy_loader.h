@@ -15,5 +15,7 @@ std::optional<Policy> parse_policy(const std::string& yaml_text, const std::stri
 
 // "90s", "10m", "2h", "1d" (also "1h30m"); nullopt when malformed.
 std::optional<std::chrono::seconds> parse_duration(const std::string& text);
+// The other way: 600s -> "10m", 5400s -> "1h30m", 90s -> "1m30s".
+std::string format_duration(std::chrono::seconds d);
 
 }  // namespace sluice::gateway::policy

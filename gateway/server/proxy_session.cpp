@@ -1,10 +1,14 @@
 #include "gateway/server/proxy_session.h"
 
+#include "common/token_compare.h"
+#include "gateway/policy/policy_loader.h"
+
 #include <spdlog/spdlog.h>
 
 #include <sstream>
 
 #include "common/k8s_status.h"
+#include "gateway/server/approvals_api.h"
 #include "gateway/server/request_rewrite.h"
 
 namespace sluice::gateway {
@@ -21,6 +25,15 @@ std::string chunk_encode(const std::string& data) {
   std::string out;
   out.reserve(data.size() + 32);
   return out.append(size).append(data).append("\r\n");
+}
+
+bool is_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();  // nlohmann's serializer refuses invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
 }
 
 std::string lower(std::string s) {
@@ -139,6 +152,7 @@ void ProxySession::on_authenticated(std::optional<Identity> who, const std::stri
     spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_, why_not);
     return reply_status(401, "Unauthorized", "Unauthorized");
   }
+  if (is_approvals_api_path(target)) return serve_approvals_api(*who);
   auto route = route_request(target);
   if (!route)
     return reply_status(404, "the server could not find the requested resource: Sluice serves clusters under "
@@ -150,6 +164,16 @@ void ProxySession::on_authenticated(std::optional<Identity> who, const std::stri
       return reply_status(404, "cluster \"" + route.cluster + "\" is not registered with this gateway", "NotFound");
     proxy(route.cluster, route.target, who);
   }));
+}
+
+void ProxySession::serve_approvals_api(const Identity& who) {
+  const auto& req = parser_->get();
+  if (!ctx_.approvals)
+    return reply_status(404, "this gateway has no approvals (it runs without a policy)", "NotFound");
+  gateway::serve_approvals_api(*ctx_.approvals, std::string(req.method_string()), std::string(req.target()),
+                               req.body(), who, on_strand([this](int code, nlohmann::json body) {
+                                 reply(code, "application/json", body.dump());
+                               }));
 }
 
 void ProxySession::proxy(const std::string& cluster, std::string target, const Identity& who) {
@@ -193,14 +217,129 @@ void ProxySession::on_policy_decided(const std::string& cluster, const std::stri
   const std::string rule = d.rule ? "Sluice policy rule '" + d.rule->name + "'" : "Sluice's default policy";
   if (d.action == policy::Action::deny)
     return deny(cluster, target, who, info, 403, d.message + " (" + rule + ")", "Forbidden");
-  if (d.action == policy::Action::approve)
-    // Fail closed: this gateway cannot hold a request for a reviewer yet, so approval cannot be
-    // obtained, and a request that needs it does not reach the cluster.
-    return deny(cluster, target, who, info, 403,
-                d.message + " (" + rule + "): approval is required, and this gateway cannot obtain one yet; the "
-                "request was not forwarded", "Forbidden");
+  if (d.action == policy::Action::approve) {
+    if (!ctx_.approvals || d.rule->approval.mode == policy::ApprovalMode::async)
+      // Fail closed: without an approval store (or for async mode, not available yet) approval
+      // cannot be obtained, and a request that needs it does not reach the cluster.
+      return deny(cluster, target, who, info, 403,
+                  d.message + " (" + rule + "): approval is required, and this gateway cannot obtain one" +
+                      (ctx_.approvals ? " in async mode yet" : "") + "; the request was not forwarded",
+                  "Forbidden");
+    return hold_for_approval(cluster, target, who, info, std::move(client_headers), *d.rule, d.message);
+  }
   policy_reason_ = d.rule ? "allowed by rule " + d.rule->name : "";
   forward(cluster, target, who, info, std::move(client_headers));
+}
+
+void ProxySession::hold_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
+                                     const common::RequestInfo& info, HeaderList client_headers,
+                                     const policy::Rule& rule, const std::string& message) {
+  auto& req = parser_->get();
+  auto a = std::make_shared<approval::ApprovalRequest>();
+  a->id = audit::new_audit_id();
+  a->cluster = cluster;
+  a->requester = who;
+  a->kubectl_command = std::string(req["Kubectl-Command"]);
+  a->kubectl_session = std::string(req["Kubectl-Session"]);
+  a->verb = info.verb;
+  a->api_group = info.api_group;
+  a->resource = info.resource;
+  a->subresource = info.subresource;
+  a->namespace_name = info.namespace_name;
+  a->name = info.name;
+  a->method = std::string(req.method_string());
+  a->request_uri = target;
+  a->body_sha256 = common::sha256_hex(req.body());
+  // Reviewers read the body as sent when it is text (JSON, YAML). A Secret's values never reach
+  // the approval store, and a binary body (kubectl sends built-in types as protobuf) is described
+  // instead; reviewers get its hash either way.
+  const std::string& body = req.body();
+  if (info.resource == "secrets") {
+    a->request_body = "(a Secret: its values are not stored)";
+  } else if (body.find('\0') != std::string::npos || !is_utf8(body)) {
+    a->request_body = "(" + std::to_string(body.size()) + " bytes of " + std::string(req[http::field::content_type]) + ")";
+  } else {
+    a->request_body = body;
+  }
+  a->rule = rule.name;
+  a->message = message;
+  a->approver_groups = rule.approval.approvers.groups;
+  a->approver_users = rule.approval.approvers.users;
+  a->min_approvals = rule.approval.min_approvals;
+  a->timeout = rule.approval.timeout;
+  const auto timeout = rule.approval.timeout;
+  spdlog::info("holding {} {} on {} for {}: approval {} (rule {})", info.verb, target, cluster, who.user, a->id,
+               rule.name);
+  ctx_.approvals->run([a, done = on_strand([this, cluster, target, who, info, a, timeout,
+                                            headers = std::move(client_headers)](std::string error) mutable {
+                         on_approval_created(cluster, target, who, info, std::move(headers), *a, timeout, error);
+                       })](approval::ApprovalStore& store) mutable {
+    try {
+      store.create(*a);
+      done(std::string());
+    } catch (const std::exception& e) {
+      done(std::string(e.what()));
+    }
+  });
+}
+
+void ProxySession::on_approval_created(const std::string& cluster, const std::string& target, const Identity& who,
+                                       const common::RequestInfo& info, HeaderList client_headers,
+                                       const approval::ApprovalRequest& a, std::chrono::seconds timeout,
+                                       const std::string& error) {
+  if (!error.empty()) {
+    spdlog::error("approval store: cannot store approval {}: {}", a.id, error);
+    return deny(cluster, target, who, info, 403,
+                "approval required by Sluice policy rule '" + a.rule + "', but the approval store is unavailable; "
+                "the request was not forwarded", "Forbidden");
+  }
+  // The decision comes through LISTEN/NOTIFY; a little past the approval's own expiry, the hold
+  // ends in any case (the expiry sweep normally ends it first, as "expired").
+  const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(5);
+  ctx_.approvals->wait(a.id, deadline,
+                       on_strand([this, cluster, target, who, info, id = a.id, rule = a.rule, timeout,
+                                  headers = std::move(client_headers)](std::optional<approval::ApprovalRequest> r) mutable {
+                         on_approval_decided(cluster, target, who, info, std::move(headers), id, rule, timeout, r);
+                       }));
+}
+
+void ProxySession::on_approval_decided(const std::string& cluster, const std::string& target, const Identity& who,
+                                       const common::RequestInfo& info, HeaderList client_headers,
+                                       const std::string& id, const std::string& rule, std::chrono::seconds timeout,
+                                       const std::optional<approval::ApprovalRequest>& r) {
+  if (!r)
+    return deny(cluster, target, who, info, 403,
+                "approval " + id + " could not be decided: the approval store is unavailable; the request was not "
+                "forwarded", "Forbidden");
+  if (r->state == "rejected")
+    return deny(cluster, target, who, info, 403, "rejected by " + r->decided_by + ": " + r->decision_reason,
+                "Forbidden");
+  if (r->state == "expired")
+    return deny(cluster, target, who, info, 403,
+                "approval timed out after " + policy::format_duration(timeout) + " (approval " + id + ", rule '" +
+                    rule + "')", "Forbidden");
+  if (r->state != "approved")
+    return deny(cluster, target, who, info, 403, "approval " + id + " is " + r->state + "; the request was not forwarded",
+                "Forbidden");
+  // Approved: claim the one execution it authorises, then send the request exactly as it came.
+  const std::string approvers = r->decided_by;
+  ctx_.approvals->run([id, done = on_strand([this, cluster, target, who, info, id, approvers,
+                                             headers = std::move(client_headers)](int claimed) mutable {
+                         if (claimed != 1)
+                           return deny(cluster, target, who, info, 403,
+                                       claimed == 0 ? "approval " + id + " was already executed"
+                                                    : "approval " + id + " could not be claimed: the approval store is "
+                                                      "unavailable; the request was not forwarded",
+                                       "Forbidden");
+                         policy_reason_ = "approved by " + approvers + " (approval " + id + ")";
+                         forward(cluster, target, who, info, std::move(headers));
+                       })](approval::ApprovalStore& store) mutable {
+    try {
+      done(store.claim_execution(id) ? 1 : 0);
+    } catch (const std::exception&) {
+      done(-1);
+    }
+  });
 }
 
 void ProxySession::forward(const std::string& cluster, const std::string& target, const Identity& who,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/tls_socket_stream.h"
+#include "gateway/approval/approval_service.h"
 #include "gateway/audit/audit_writer.h"
 #include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
@@ -43,6 +44,7 @@ struct ProxyContext {
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
   const TrustedProxies& trusted_proxies;
   policy::PolicyStore* policy;  // nullptr: no policy configured, every authenticated request flows
+  approval::ApprovalService* approvals;  // nullptr: `approve` decisions fail closed
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -65,6 +67,18 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
                          const common::RequestInfo& info, HeaderList client_headers, const PolicyVerdict& verdict);
   void forward(const std::string& cluster, const std::string& target, const Identity& who,
                const common::RequestInfo& info, HeaderList client_headers);
+  // approve: the request waits (nothing forwarded) until reviewers decide, then goes on unchanged.
+  void hold_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
+                         const common::RequestInfo& info, HeaderList client_headers, const policy::Rule& rule,
+                         const std::string& message);
+  void on_approval_created(const std::string& cluster, const std::string& target, const Identity& who,
+                           const common::RequestInfo& info, HeaderList client_headers,
+                           const approval::ApprovalRequest& a, std::chrono::seconds timeout, const std::string& error);
+  void on_approval_decided(const std::string& cluster, const std::string& target, const Identity& who,
+                           const common::RequestInfo& info, HeaderList client_headers, const std::string& id,
+                           const std::string& rule, std::chrono::seconds timeout,
+                           const std::optional<approval::ApprovalRequest>& r);
+  void serve_approvals_api(const Identity& who);
   audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
                                  const common::RequestInfo& info);
   void on_audit_committed(bool ok);

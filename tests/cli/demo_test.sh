@@ -36,10 +36,22 @@ grep -q namespace/kube-system <<<"$out" || fail "kubectl get ns: $out"
 who=$(KUBECONFIG=$SLUICE_CLUSTER_KUBECONFIG kubectl get --raw '/_standin/requests?since=0' |
   jq -r '[.items[] | select(.uri == "/api/v1/namespaces?limit=500")][-1].impersonate.user')
 [ "$who" = automation-bot ] || fail "the cluster saw '$who', not automation-bot"
-# the demo loads the default policy: deleting a namespace is held back, never forwarded
-if refused=$(kubectl delete ns default 2>&1); then fail "the default policy let a namespace deletion through"; fi
-grep -q "namespace-deletion" <<<"$refused" || fail "the refusal does not name the rule: $refused"
+# the demo loads the default policy: deleting a namespace waits for the reviewer, who (with
+# nothing but .demo/env) finds it pending and rejects it; it never reaches the cluster
 [ -f "$SLUICE_POLICY_FILE" ] || fail "no SLUICE_POLICY_FILE in .demo/env"
+gwbin=$build_dir/gateway/sluice-gateway
+kubectl delete ns default >"$SLUICE_DEMO_DIR.delete" 2>&1 &
+deleter=$!
+for i in $(seq 1 100); do
+  pending=$("$gwbin" approvals --pending -o json | jq -r '[.items[] | select(.rule == "namespace-deletion")][0].id // empty')
+  [ -n "$pending" ] && break
+  sleep 0.2
+done
+[ -n "$pending" ] || fail "the namespace deletion is not pending approval: $(cat "$SLUICE_DEMO_DIR.delete")"
+"$gwbin" reject "$pending" --reason "demo: keep it" >/dev/null || fail "the reviewer could not reject with .demo/env"
+if wait $deleter; then fail "the namespace deletion went through"; fi
+grep -q "rejected by alice-reviewer: demo: keep it" "$SLUICE_DEMO_DIR.delete" || fail "kubectl: $(cat "$SLUICE_DEMO_DIR.delete")"
+rm -f "$SLUICE_DEMO_DIR.delete"
 psql "$SLUICE_DATABASE_URL" -qAt -c "SELECT name FROM clusters" | grep -qx demo || fail "cluster demo not registered"
 "$build_dir/gateway/sluice-gateway" cluster list --config "$SLUICE_GATEWAY_CONFIG" -o json |
   jq -e '.items[] | select(.name == "demo" and .connected)' >/dev/null || fail "cluster list does not show demo connected"

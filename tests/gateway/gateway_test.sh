@@ -434,7 +434,7 @@ audit_fail_closed)
 policy)
   # The policy in the data path, with the real kubectl: a deny rule with its message, a condition
   # on the request body (a RoleBinding to admin), a condition on the live pod of an exec
-  # (privileged or not), approve failing closed while approvals cannot be obtained, the audit
+  # (privileged or not), an exec held for approval that nobody gives, the audit
   # row of a refusal, and a hot reload (a broken file keeps the policy in force).
   gwd=$work/gw pol=pol$RANDOM$RANDOM
   db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
@@ -458,7 +458,7 @@ rules:
     when: {privileged: true}
     action: approve
     message: exec into a privileged pod needs a reviewer
-    approval: {approvers: {users: [reviewer]}}
+    approval: {approvers: {users: [reviewer]}, timeout: 2s}
 YAML
   printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
   gateway_start "$gw" "$gwd"
@@ -507,7 +507,7 @@ YAML
   seq=$(standin_seq)
   set +e; out=$(k exec "priv-$id" -- sh -c 'echo should-not-run' 2>&1); code=$?; set -e
   [ $code != 0 ] || fail "exec into a privileged pod ran: $out"
-  contains "$out" "exec into a privileged pod needs a reviewer (Sluice policy rule 'exec-privileged'): approval is required"
+  contains "$out" "approval timed out after 2s"  # held for a reviewer who never came
   log=$(standin_log_since "$seq")
   grep -q "priv-$id/exec" <<<"$log" && fail "the exec into the privileged pod reached the cluster"
   rec=$(grep "/pods/priv-$id\"" <<<"$log" | head -1)
@@ -527,6 +527,81 @@ YAML
     fail "the broken policy was not reported with its place: $(grep policy "$gwd/gateway.log" | tail -3)"
   k get cm -o name >/dev/null || fail "the broken policy file changed the policy in force"
   k delete cm "protected-$id" >/dev/null || fail "the reloaded policy (no deny for protected-*) is not in force"
+  ;;
+approval)
+  # Inline approval with the real kubectl: a held request waits until a reviewer approves it with
+  # the CLI, then reaches the cluster exactly once; the requester cannot approve their own
+  # request; a rejection reaches kubectl with its reason; an undecided request times out.
+  gwd=$work/gw ac=apr$RANDOM$RANDOM
+  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  cleanup_extra+=("gateway_stop '$gwd'")
+  gateway_setup "$gw" "$gwd" "$db"
+  cat >"$gwd/policy.yaml" <<'YAML'
+rules:
+  - name: cluster-rbac
+    match: {verbs: [create], resources: [clusterrolebindings]}
+    action: approve
+    message: cluster-wide RBAC needs a reviewer
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+  - name: quick
+    match: {verbs: [create], resources: [configmaps], namespaces: [quick-approvals]}
+    action: approve
+    approval: {approvers: {users: [alice-reviewer]}, timeout: 2s}
+YAML
+  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
+  gateway_start "$gw" "$gwd"
+  cleanup_extra+=("agent_stop '$gwd' $ac")
+  agent_start "$gw" "$agent" "$gwd" "$ac" "$standin/kubeconfig"
+  server="https://127.0.0.1:$(cat "$gwd/https_port")"
+  "$gw" kubeconfig --cluster "$ac" --token-file "$gwd/bot.token" --server "$server" --ca-file "$gwd/certs/ca.crt" >"$work/ac.kubeconfig"
+  k() { KUBECONFIG="$work/ac.kubeconfig" kubectl "$@"; }
+  export SLUICE_SERVER=$server SLUICE_CA_FILE=$gwd/certs/ca.crt SLUICE_TOKEN_FILE=$gwd/reviewer.token
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  pending_for() {  # the id of this cluster's newest pending approval (one at a time in this test)
+    "$gw" approvals --pending -o json | jq -r --arg c "$ac" '[.items[] | select(.cluster == $c)][0].id // empty'
+  }
+  has_pending() { test -n "$(pending_for)"; }
+  id=$RANDOM$RANDOM
+
+  seq=$(standin_seq)
+  k create clusterrolebinding "held-$id" --clusterrole=view --user=someone >"$work/held.out" 2>&1 &
+  held=$!
+  wait_for 20 has_pending || fail "no pending approval appeared: $(cat "$work/held.out")"
+  appr=$(pending_for)
+  sleep 1
+  kill -0 $held 2>/dev/null || fail "kubectl did not wait for the approval: $(cat "$work/held.out")"
+  [ "$(standin_log_since "$seq" | grep -c "held-$id" || true)" = 0 ] || fail "the held request reached the cluster early"
+  # the requester cannot approve it, also not by asking for it with their own token
+  if out=$(SLUICE_TOKEN_FILE=$gwd/bot.token "$gw" approve "$appr" 2>&1); then fail "the requester approved their own request"; fi
+  contains "$out" "automation-bot requested this and cannot approve or reject it"
+  contains "$out" "HTTP 403"
+  t0=$(date +%s%N)
+  "$gw" approve "$appr" --reason "looks right" >/dev/null || fail "the reviewer could not approve"
+  wait $held || fail "kubectl failed after the approval: $(cat "$work/held.out")"
+  t1=$(date +%s%N)
+  echo "approve -> kubectl done: $(( (t1 - t0) / 1000000 )) ms"
+  contains "$(cat "$work/held.out")" "clusterrolebinding.rbac.authorization.k8s.io/held-$id created"
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete clusterrolebinding held-$id")
+  [ "$(standin_log_since "$seq" | jq -r 'select(.method == "POST") | .uri' | grep -c clusterrolebindings || true)" = 1 ] ||
+    fail "the approved request did not reach the cluster exactly once: $(standin_log_since "$seq")"
+  [ "$("$gw" approvals show "$appr" -o json | jq -r .state)" = executed ] || fail "the approval is not executed"
+  if "$gw" approve "$appr" >/dev/null 2>&1; then fail "a decided approval took another vote"; fi
+  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE resource = 'clusterrolebindings' AND decision = 'allowed'
+    AND decision_reason LIKE 'approved by alice-reviewer (approval $appr)%' AND response_code = 201")" = 1 ||
+    fail "the executed request's audit row does not name its approval"
+
+  k create clusterrolebinding "nope-$id" --clusterrole=view --user=someone >"$work/nope.out" 2>&1 &
+  nope=$!
+  wait_for 20 has_pending || fail "no pending approval for the second request"
+  "$gw" reject "$(pending_for)" --reason "not during the freeze" >/dev/null || fail "the reviewer could not reject"
+  if wait $nope; then fail "kubectl succeeded after a rejection"; fi
+  contains "$(cat "$work/nope.out")" "rejected by alice-reviewer: not during the freeze"
+  KUBECONFIG="$standin/kubeconfig" kubectl get clusterrolebinding "nope-$id" >/dev/null 2>&1 && fail "the rejected request reached the cluster"
+
+  seq=$(standin_seq)
+  if out=$(k create cm "quick-$id" -n quick-approvals 2>&1); then fail "an undecided approval let the request through"; fi
+  contains "$out" "approval timed out after 2s"
+  [ "$(standin_log_since "$seq" | grep -c "quick-approvals" || true)" = 0 ] || fail "the timed-out request reached the cluster"
   ;;
 client_cert)
   # kubectl logs in with a client certificate (CN = user, O = groups) signed by the configured

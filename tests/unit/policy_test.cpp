@@ -309,3 +309,10 @@ TEST_CASE("policy check: kubectl command lines become the requests kubectl sends
   CHECK(yaml_documents("a: '1'\nb: 1\nc: true\nd: \"true\"\n").front() ==
         json::parse(R"({"a":"1","b":1,"c":true,"d":"true"})"));
 }
+
+TEST_CASE("policy: durations print the way they are written") {
+  CHECK(format_duration(std::chrono::seconds(600)) == "10m");
+  CHECK(format_duration(std::chrono::seconds(5400)) == "1h30m");
+  CHECK(format_duration(std::chrono::seconds(90)) == "1m30s");
+  CHECK(format_duration(std::chrono::seconds(0)) == "0s");
+}

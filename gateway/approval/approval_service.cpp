@@ -1,0 +1,162 @@
+#include "gateway/approval/approval_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::gateway::approval {
+namespace {
+
+// Forwards every notification's payload (an approval id) to `on_id`.
+class IdReceiver : public pqxx::notification_receiver {
+ public:
+  IdReceiver(pqxx::connection_base& c, std::function<void(const std::string&)> on_id)
+      : notification_receiver(c, kNotifyChannel), on_id_(std::move(on_id)) {}
+  void operator()(const std::string& payload, int) override { on_id_(payload); }
+
+ private:
+  std::function<void(const std::string&)> on_id_;
+};
+
+}  // namespace
+
+ApprovalService::ApprovalService(std::string database_url) : url_(std::move(database_url)), store_(url_) {
+  worker_ = std::thread([this] { work(); });
+  listener_ = std::thread([this] { listen(); });
+}
+
+ApprovalService::~ApprovalService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+  listener_.join();
+  fail_all_waiters();
+}
+
+void ApprovalService::run(std::function<void(ApprovalStore&)> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void ApprovalService::wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done) {
+  {
+    std::lock_guard lock(mu_);
+    waiters_[id] = {deadline, std::move(done)};
+  }
+  // Decided before the waiter was registered (a fast reviewer): look once now.
+  run([this, id](ApprovalStore&) { check(id); });
+}
+
+void ApprovalService::stop_waiting(const std::string& id) {
+  std::lock_guard lock(mu_);
+  waiters_.erase(id);
+}
+
+std::optional<ApprovalService::Decided> ApprovalService::take_waiter(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return std::nullopt;
+  auto done = std::move(it->second.done);
+  waiters_.erase(it);
+  return done;
+}
+
+void ApprovalService::check(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    if (!waiters_.count(id)) return;
+  }
+  try {
+    auto a = store_.get(id);
+    if (a && a->state == "pending") return;
+    if (auto done = take_waiter(id)) (*done)(std::move(a));
+  } catch (const std::exception& e) {
+    spdlog::error("approvals: cannot read approval {}: {}", id, e.what());
+    if (auto done = take_waiter(id)) (*done)(std::nullopt);
+  }
+}
+
+void ApprovalService::fail_all_waiters() {
+  std::map<std::string, Waiter> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(waiters_);
+  }
+  for (auto& [id, w] : all) w.done(std::nullopt);
+}
+
+void ApprovalService::work() {
+  auto next_sweep = std::chrono::steady_clock::now();
+  for (;;) {
+    std::function<void(ApprovalStore&)> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_sweep, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      if (!jobs_.empty()) {
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+    }
+    if (job) {
+      job(store_);
+      continue;
+    }
+    // Once a second: approvals nobody decided in time expire (their NOTIFY ends the holds), and
+    // holds past their own deadline end without a decision.
+    next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    try {
+      store_.expire_due();
+    } catch (const std::exception& e) {
+      spdlog::warn("approvals: expiry sweep failed: {}", e.what());
+    }
+    std::vector<std::string> overdue;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [id, w] : waiters_)
+        if (w.deadline <= now) overdue.push_back(id);
+    }
+    for (const auto& id : overdue)
+      if (auto done = take_waiter(id)) (*done)(std::nullopt);
+  }
+}
+
+void ApprovalService::listen() {
+  std::chrono::milliseconds backoff{0};
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;
+    }
+    try {
+      pqxx::connection conn(url_);
+      IdReceiver receiver(conn, [this](const std::string& id) { run([this, id](ApprovalStore&) { check(id); }); });
+      pqxx::nontransaction(conn).exec("SELECT 1");  // the LISTEN goes out with the first statement
+      backoff = std::chrono::milliseconds{0};
+      // Anything decided while no listener was connected: look at every held request once.
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [id, w] : waiters_) jobs_.push_back([this, id = id](ApprovalStore&) { check(id); });
+      }
+      cv_.notify_one();
+      for (;;) {
+        {
+          std::lock_guard lock(mu_);
+          if (stopping_) return;
+        }
+        conn.await_notification(0, 200000);  // returns at once when a notification arrives
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("approvals: lost the notification connection ({}); held requests are refused", e.what());
+      fail_all_waiters();
+      backoff = std::min(std::chrono::milliseconds{2000}, std::max(std::chrono::milliseconds{100}, backoff * 2));
+    }
+  }
+}
+
+}  // namespace sluice::gateway::approval

@@ -1,0 +1,58 @@
+// Runs the approval store off the Asio threads and tells held requests when their approval is
+// decided. A worker thread owns one connection for reads and writes; a listener thread owns
+// another that LISTENs on sluice_approvals, so a decision made through any gateway replica
+// reaches the request held here within one notification. If the listener loses PostgreSQL, every
+// held request is told so (and refused: fail closed); it reconnects with backoff.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "gateway/approval/approval_store.h"
+
+namespace sluice::gateway::approval {
+
+class ApprovalService {
+ public:
+  // The approval as it left `pending`, or nullopt: the store could not be reached or the wait
+  // outlived its deadline. Runs on a service thread: post it to your strand.
+  using Decided = std::function<void(std::optional<ApprovalRequest>)>;
+
+  explicit ApprovalService(std::string database_url);
+  ~ApprovalService();
+  ApprovalService(const ApprovalService&) = delete;
+  ApprovalService& operator=(const ApprovalService&) = delete;
+
+  // Runs `job` on the worker thread. An exception from it is the job's own business: catch it there.
+  void run(std::function<void(ApprovalStore&)> job);
+  void wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done);
+  void stop_waiting(const std::string& id);
+
+ private:
+  struct Waiter {
+    std::chrono::steady_clock::time_point deadline;
+    Decided done;
+  };
+  void work();
+  void listen();
+  void check(const std::string& id);        // on the worker: fire the waiter if `id` is decided
+  void fail_all_waiters();
+  std::optional<Decided> take_waiter(const std::string& id);
+
+  const std::string url_;
+  ApprovalStore store_;  // worker thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void(ApprovalStore&)>> jobs_;
+  std::map<std::string, Waiter> waiters_;
+  bool stopping_ = false;
+  std::thread worker_, listener_;
+};
+
+}  // namespace sluice::gateway::approval
