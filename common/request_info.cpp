@@ -1,6 +1,7 @@
 #include "common/request_info.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace sluice::common {
 namespace {
@@ -85,6 +86,21 @@ bool valid_path_segment_name(std::string_view name) {
 }
 
 }  // namespace
+
+std::string percent_encode(std::string_view in) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
   std::string out;

@@ -19,6 +19,9 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 // nullopt on a malformed escape ("%", "%4", "%zz").
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
 
+// %XX-encodes everything but RFC 3986's unreserved characters (letters, digits, - _ . ~).
+std::string percent_encode(std::string_view in);
+
 // Decodes a raw query (without '?'). A pair with a malformed escape, or containing ';', is skipped,
 // as Go does; `ok` turns false when that happened.
 struct DecodedQuery {

@@ -9,6 +9,8 @@
 #include <iomanip>
 #include <iostream>
 
+#include "gateway/cli/command_line.h"
+
 namespace po = boost::program_options;
 
 namespace sluice::gateway::cli {
@@ -121,22 +123,10 @@ int run_approvals(const std::vector<std::string>& args) {
   add_endpoint_options(opts, e);
   po::options_description hidden;
   hidden.add_options()("action", po::value(&action))("id", po::value(&id));
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("action", 1).add("id", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& err) {
-    std::cerr << "sluice-gateway approvals: " << err.what() << "\n" << opts;
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto exit_code = parse_command_line("approvals", args, opts, hidden, pos, vm)) return *exit_code;
   try {
     if (action == "show") {
       if (id.empty()) {
@@ -188,22 +178,10 @@ int run_vote(bool approve, const std::vector<std::string>& args) {
   add_endpoint_options(opts, e);
   po::options_description hidden;
   hidden.add_options()("id", po::value(&id));
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("id", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& err) {
-    std::cerr << "sluice-gateway " << cmd << ": " << err.what() << "\n" << opts;
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto exit_code = parse_command_line(cmd, args, opts, hidden, pos, vm)) return *exit_code;
   if (id.empty() || (!approve && reason.empty())) {
     std::cerr << "sluice-gateway " << cmd << ": " << (id.empty() ? "which ID?" : "a rejection needs --reason") << "\n"
               << opts;

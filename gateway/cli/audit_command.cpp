@@ -11,6 +11,8 @@
 #include "gateway/cli/cluster_command.h"
 #include "gateway/store/audit_store.h"
 
+#include "gateway/cli/command_line.h"
+
 namespace po = boost::program_options;
 
 namespace sluice::gateway::cli {
@@ -57,22 +59,10 @@ int run_audit(const std::vector<std::string>& args) {
       ("output,o", po::value(&output), "table (default) or json");
   po::options_description hidden;
   hidden.add_options()("action", po::value(&action));
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("action", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sluice-gateway audit: " << e.what() << "\n" << opts;
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto exit_code = parse_command_line("audit", args, opts, hidden, pos, vm)) return *exit_code;
   if (action != "list") {
     std::cerr << "sluice-gateway audit: " << (action.empty() ? "an action is required" : "unknown action '" + action + "'")
               << "\n" << opts;

@@ -14,6 +14,8 @@
 #include "gateway/policy/policy_engine.h"
 #include "gateway/policy/policy_loader.h"
 
+#include "gateway/cli/command_line.h"
+
 namespace po = boost::program_options;
 
 namespace sluice::gateway::cli {
@@ -80,22 +82,10 @@ int run_policy(const std::vector<std::string>& all_args) {
       ("output,o", po::value(&output), "text (default) or json");
   po::options_description hidden;
   hidden.add_options()("action", po::value(&action));
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("action", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sluice-gateway policy: " << e.what() << "\n" << opts;
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto exit_code = parse_command_line("policy", args, opts, hidden, pos, vm)) return *exit_code;
   if (action != "check") {
     std::cerr << "sluice-gateway policy: " << (action.empty() ? "an action is required" : "unknown action '" + action + "'")
               << "\n" << opts;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/request_info.h"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -103,20 +105,6 @@ std::string collection_path(const ResourceType& t, const std::string& ns) {
   return p + "/" + t.plural();
 }
 
-std::string query_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 json yaml_to_json(const YAML::Node& n) {
   switch (n.Type()) {
@@ -281,7 +269,7 @@ std::vector<HttpRequest> kubectl_requests(const std::vector<std::string>& args, 
     auto [t, names] = target(0);
     std::vector<std::string> q;
     if (a.has("watch")) q.push_back("watch=true");
-    if (a.has("selector")) q.push_back("labelSelector=" + query_escape(a.get("selector")));
+    if (a.has("selector")) q.push_back("labelSelector=" + common::percent_encode(a.get("selector")));
     std::string base = collection_path(*t, ns);
     if (a.has("all-namespaces") && t->namespaced) {
       base = (t->group.empty() ? "/api/" + t->version : "/apis/" + t->group + "/" + t->version) + "/" + t->plural();
@@ -297,7 +285,7 @@ std::vector<HttpRequest> kubectl_requests(const std::vector<std::string>& args, 
         throw std::invalid_argument("kubectl delete: name the objects, or use --all or -l");
       if (names.empty()) {
         std::vector<std::string> q = dry_run;
-        if (a.has("selector")) q.push_back("labelSelector=" + query_escape(a.get("selector")));
+        if (a.has("selector")) q.push_back("labelSelector=" + common::percent_encode(a.get("selector")));
         out.push_back({"DELETE", with_query(collection_path(*t, ns), q), std::nullopt});
       }
       for (const auto& n : names) out.push_back({"DELETE", with_query(object_path(*t, n), dry_run), std::nullopt});
@@ -346,7 +334,7 @@ std::vector<HttpRequest> kubectl_requests(const std::vector<std::string>& args, 
   } else if (verb == "apply") {
     // Server-side apply, which is also what client-side apply becomes for an existing object.
     std::vector<std::string> q = dry_run;
-    q.push_back("fieldManager=" + query_escape(a.get("field-manager", "kubectl")));
+    q.push_back("fieldManager=" + common::percent_encode(a.get("field-manager", "kubectl")));
     for (auto& d : manifests()) out.push_back({"PATCH", with_query(manifest_path(d, true), q), d});
   } else if (verb == "replace") {
     for (auto& d : manifests()) out.push_back({"PUT", with_query(manifest_path(d, true), dry_run), d});
@@ -385,7 +373,7 @@ std::vector<HttpRequest> kubectl_requests(const std::vector<std::string>& args, 
     if (pod.rfind("pod/", 0) == 0 || pod.rfind("pods/", 0) == 0) pod = pod.substr(pod.find('/') + 1);
     const auto base = object_path(type_named("pods"), pod);
     std::vector<std::string> q;
-    if (a.has("container")) q.push_back("container=" + query_escape(a.get("container")));
+    if (a.has("container")) q.push_back("container=" + common::percent_encode(a.get("container")));
     if (verb == "logs") {
       if (a.has("follow")) q.push_back("follow=true");
       out.push_back({"GET", with_query(base + "/log", q), std::nullopt});
@@ -396,7 +384,7 @@ std::vector<HttpRequest> kubectl_requests(const std::vector<std::string>& args, 
       }
       out.push_back({"GET", with_query(base + "/portforward", q), std::nullopt});
     } else {
-      for (const auto& c : a.command) q.push_back("command=" + query_escape(c));
+      for (const auto& c : a.command) q.push_back("command=" + common::percent_encode(c));
       if (a.has("stdin")) q.push_back("stdin=true");
       q.push_back("stdout=true");
       if (!a.has("tty")) q.push_back("stderr=true");

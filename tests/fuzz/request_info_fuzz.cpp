@@ -18,20 +18,6 @@ void require(bool condition) {
 
 bool plain_segment(const std::string& s) { return s.find('/') == std::string::npos && s != "." && s != ".."; }
 
-std::string encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -64,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again;
   for (const auto& [key, value] : query.params) {
     if (!again.empty()) again += '&';
-    again += encode(key) + "=" + encode(value);
+    again += sluice::common::percent_encode(key) + "=" + sluice::common::percent_encode(value);
   }
   auto second = sluice::common::decode_query(again);
   require(second.ok);

@@ -44,6 +44,20 @@ extra_cluster() {
   "$gw" kubeconfig --cluster "$name" --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/$name.kubeconfig"
 }
 
+# A gateway of its own at $work/gw (sharing the fixture's database and stand-in) with the policy
+# read from standard input, and an agent for cluster NAME: writes $work/NAME.kubeconfig (as the bot).
+policy_gateway() {
+  local name=$1 gwd=$work/gw
+  gateway_setup "$gw" "$gwd" "$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")"
+  cat >"$gwd/policy.yaml"
+  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
+  cleanup_extra+=("gateway_stop '$gwd'" "agent_stop '$gwd' $name")
+  gateway_start "$gw" "$gwd"
+  agent_start "$gw" "$agent" "$gwd" "$name" "$standin/kubeconfig"
+  "$gw" kubeconfig --cluster "$name" --token-file "$gwd/bot.token" --server "https://127.0.0.1:$(cat "$gwd/https_port")" \
+    --ca-file "$gwd/certs/ca.crt" >"$work/$name.kubeconfig"
+}
+
 case "$case_name" in
 auth)
   out=$(curl_gw -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces"); contains "$out" ' 401'; contains "$out" '"kind":"Status"'
@@ -438,9 +452,7 @@ policy)
   # row of a refusal, and a hot reload (a broken file keeps the policy in force).
   gwd=$work/gw pol=pol$RANDOM$RANDOM
   db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
-  cleanup_extra+=("gateway_stop '$gwd'")
-  gateway_setup "$gw" "$gwd" "$db"
-  cat >"$gwd/policy.yaml" <<'YAML'
+  policy_gateway "$pol" <<'YAML'
 apiVersion: sluice.dev/v1
 kind: Policy
 rules:
@@ -460,13 +472,7 @@ rules:
     message: exec into a privileged pod needs a reviewer
     approval: {approvers: {users: [reviewer]}, timeout: 2s}
 YAML
-  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
-  gateway_start "$gw" "$gwd"
-  cleanup_extra+=("agent_stop '$gwd' $pol")
-  agent_start "$gw" "$agent" "$gwd" "$pol" "$standin/kubeconfig"
-  "$gw" kubeconfig --cluster "$pol" --token-file "$gwd/bot.token" --server "https://127.0.0.1:$(cat "$gwd/https_port")" \
-    --ca-file "$gwd/certs/ca.crt" >"$work/pol.kubeconfig"
-  k() { KUBECONFIG="$work/pol.kubeconfig" kubectl -n default "$@"; }
+  k() { KUBECONFIG="$work/$pol.kubeconfig" kubectl -n default "$@"; }
   direct() { KUBECONFIG="$standin/kubeconfig" kubectl -n default "$@"; }
   wait_for 20 k get cm -o name || fail "no request passed the policy gateway"
   id=$RANDOM$RANDOM
@@ -534,9 +540,7 @@ approval)
   # request; a rejection reaches kubectl with its reason; an undecided request times out.
   gwd=$work/gw ac=apr$RANDOM$RANDOM
   db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
-  cleanup_extra+=("gateway_stop '$gwd'")
-  gateway_setup "$gw" "$gwd" "$db"
-  cat >"$gwd/policy.yaml" <<'YAML'
+  policy_gateway "$ac" <<'YAML'
 rules:
   - name: cluster-rbac
     match: {verbs: [create], resources: [clusterrolebindings]}
@@ -548,13 +552,8 @@ rules:
     action: approve
     approval: {approvers: {users: [alice-reviewer]}, timeout: 2s}
 YAML
-  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
-  gateway_start "$gw" "$gwd"
-  cleanup_extra+=("agent_stop '$gwd' $ac")
-  agent_start "$gw" "$agent" "$gwd" "$ac" "$standin/kubeconfig"
   server="https://127.0.0.1:$(cat "$gwd/https_port")"
-  "$gw" kubeconfig --cluster "$ac" --token-file "$gwd/bot.token" --server "$server" --ca-file "$gwd/certs/ca.crt" >"$work/ac.kubeconfig"
-  k() { KUBECONFIG="$work/ac.kubeconfig" kubectl "$@"; }
+  k() { KUBECONFIG="$work/$ac.kubeconfig" kubectl "$@"; }
   export SLUICE_SERVER=$server SLUICE_CA_FILE=$gwd/certs/ca.crt SLUICE_TOKEN_FILE=$gwd/reviewer.token
   wait_for 20 k get ns -o name || fail "no request passed the gateway"
   pending_for() {  # the id of this cluster's newest pending approval (one at a time in this test)
