@@ -44,11 +44,12 @@ extra_cluster() {
   "$gw" kubeconfig --cluster "$name" --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" >"$work/$name.kubeconfig"
 }
 
-# A gateway of its own at $work/gw (sharing the fixture's database and stand-in) with the policy
-# read from standard input, and an agent for cluster NAME: writes $work/NAME.kubeconfig (as the bot).
-policy_gateway() {
+# A gateway of its own at $work/gw (on the fixture's database unless DATABASE_URL is given, and the
+# fixture's stand-in) with the policy read from standard input, and an agent for cluster NAME:
+# writes $work/NAME.kubeconfig (as the bot).
+policy_gateway() {  # NAME [DATABASE_URL]
   local name=$1 gwd=$work/gw
-  gateway_setup "$gw" "$gwd" "$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")"
+  gateway_setup "$gw" "$gwd" "${2:-$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")}"
   cat >"$gwd/policy.yaml"
   printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
   cleanup_extra+=("gateway_stop '$gwd'" "agent_stop '$gwd' $name")
@@ -601,6 +602,38 @@ YAML
   if out=$(k create cm "quick-$id" -n quick-approvals 2>&1); then fail "an undecided approval let the request through"; fi
   contains "$out" "approval timed out after 2s"
   [ "$(standin_log_since "$seq" | grep -c "quick-approvals" || true)" = 0 ] || fail "the timed-out request reached the cluster"
+  ;;
+approval_store_down)
+  # PostgreSQL goes away while a request is held for approval: the request is refused, nothing
+  # reaches the cluster (fail closed). Own database, so the outage touches no other test.
+  source "$here/../../scripts/lib/pg.sh"
+  pg=$work/pg ad=ad$RANDOM$RANDOM
+  cleanup_extra+=("pg_stop '$pg'")
+  pg_start "$pg"
+  "$gw" migrate --database "$(cat "$pg/url")" >/dev/null
+  policy_gateway "$ad" "$(cat "$pg/url")" <<'YAML'
+rules:
+  - name: cluster-rbac
+    match: {verbs: [create], resources: [clusterrolebindings]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+YAML
+  export SLUICE_SERVER="https://127.0.0.1:$(cat "$work/gw/https_port")" SLUICE_CA_FILE=$work/gw/certs/ca.crt \
+         SLUICE_TOKEN_FILE=$work/gw/reviewer.token
+  k() { KUBECONFIG="$work/$ad.kubeconfig" kubectl "$@"; }
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  id=$RANDOM$RANDOM seq=$(standin_seq)
+  k create clusterrolebinding "down-$id" --clusterrole=view --user=someone >"$work/down.out" 2>&1 &
+  held=$!
+  has_pending() { [ "$("$gw" approvals --pending -o json | jq '.items | length')" = 1 ]; }
+  wait_for 20 has_pending || fail "no pending approval: $(cat "$work/down.out")"
+  pg_stop "$pg"
+  deadline=$((SECONDS + 20))
+  while kill -0 $held 2>/dev/null; do [ $SECONDS -lt $deadline ] || fail "kubectl still waits with PostgreSQL gone"; sleep 0.2; done
+  if wait $held; then fail "the held request went through with PostgreSQL gone"; fi
+  contains "$(cat "$work/down.out")" "the approval store is unavailable; the request was not forwarded"
+  [ "$(standin_log_since "$seq" | jq -r 'select(.method == "POST") | .uri' | grep -c clusterrolebindings || true)" = 0 ] ||
+    fail "the held request reached the cluster"
   ;;
 client_cert)
   # kubectl logs in with a client certificate (CN = user, O = groups) signed by the configured
