@@ -50,6 +50,7 @@ extra_cluster() {
 policy_gateway() {  # NAME [DATABASE_URL]
   local name=$1 gwd=$work/gw
   gateway_setup "$gw" "$gwd" "${2:-$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")}"
+  [ -f "$work/extra-tokens.csv" ] && cat "$work/extra-tokens.csv" >>"$gwd/tokens.csv"  # more identities
   cat >"$gwd/policy.yaml"
   printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
   cleanup_extra+=("gateway_stop '$gwd'" "agent_stop '$gwd' $name")
@@ -538,9 +539,12 @@ YAML
 approval)
   # Inline approval with the real kubectl: a held request waits until a reviewer approves it with
   # the CLI, then reaches the cluster exactly once; the requester cannot approve their own
-  # request; a rejection reaches kubectl with its reason; an undecided request times out.
+  # request; a rejection reaches kubectl with its reason; a two-person rule needs two distinct
+  # reviewers; an undecided request times out.
   gwd=$work/gw ac=apr$RANDOM$RANDOM
   db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/bob.token"
+  echo "$(cat "$work/bob.token"),bob-reviewer,uid-bob,\"sluice-reviewers\"" >"$work/extra-tokens.csv"
   policy_gateway "$ac" <<'YAML'
 rules:
   - name: cluster-rbac
@@ -548,6 +552,10 @@ rules:
     action: approve
     message: cluster-wide RBAC needs a reviewer
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+  - name: two-people
+    match: {verbs: [create], resources: [clusterroles]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, minApprovals: 2, timeout: 10m}
   - name: quick
     match: {verbs: [create], resources: [configmaps], namespaces: [quick-approvals]}
     action: approve
@@ -597,6 +605,23 @@ YAML
   if wait $nope; then fail "kubectl succeeded after a rejection"; fi
   contains "$(cat "$work/nope.out")" "rejected by alice-reviewer: not during the freeze"
   KUBECONFIG="$standin/kubeconfig" kubectl get clusterrolebinding "nope-$id" >/dev/null 2>&1 && fail "the rejected request reached the cluster"
+
+  # Two approvers: one approval is not enough, the same reviewer twice does not count twice.
+  k create clusterrole "two-$id" --verb=get --resource=pods >"$work/two.out" 2>&1 &
+  two=$!
+  wait_for 20 has_pending || fail "no pending approval for the two-person rule"
+  appr=$(pending_for)
+  "$gw" approve "$appr" >/dev/null || fail "the first reviewer could not approve"
+  if "$gw" approve "$appr" >/dev/null 2>&1; then fail "one reviewer voted twice"; fi
+  sleep 1
+  kill -0 $two 2>/dev/null || fail "one approval of two let the request go: $(cat "$work/two.out")"
+  [ "$("$gw" approvals show "$appr" -o json | jq -r .state)" = pending ] || fail "one approval of two decided it"
+  SLUICE_TOKEN_FILE=$work/bob.token "$gw" approve "$appr" --reason "second pair of eyes" >/dev/null ||
+    fail "the second reviewer could not approve"
+  wait $two || fail "kubectl failed after two approvals: $(cat "$work/two.out")"
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete clusterrole two-$id")
+  [ "$("$gw" approvals show "$appr" -o json | jq -r .decidedBy)" = "alice-reviewer, bob-reviewer" ] ||
+    fail "the approval does not name both approvers"
 
   seq=$(standin_seq)
   if out=$(k create cm "quick-$id" -n quick-approvals 2>&1); then fail "an undecided approval let the request through"; fi
