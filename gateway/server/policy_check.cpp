@@ -50,52 +50,58 @@ struct Gathering {
   }
 };
 
-// Reads `path` as the requester into `into`; a 404 sets `absent`; anything else leaves both unset.
-void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
-                const std::string& path, std::optional<json> Gathering::*into, bool Gathering::*absent) {
+// Sends one request through the tunnel as the requester, hands the answer to `use`, and decides
+// once the last outstanding answer is in.
+void ask(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
+         std::string method, std::string target, HeaderList headers, std::string body,
+         std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
   tunnel::FetchRequest req;
   req.cluster = g->q.cluster;
-  req.target = path;
-  req.headers = rewrite_request_headers({{"Accept", "application/json"}}, g->q.who, false);
+  req.method = std::move(method);
+  req.target = std::move(target);
+  headers.emplace_back("Accept", "application/json");
+  req.headers = rewrite_request_headers(headers, g->q.who, false);
+  req.body = std::move(body);
   ++g->outstanding;
-  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, into, absent, path](tunnel::FetchResult r) {
+  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, use = std::move(use)](tunnel::FetchResult r) {
+    use(*g, r);
+    if (--g->outstanding == 0) g->decide();
+  });
+}
+
+std::string failure(const tunnel::FetchResult& r) { return r.status ? "HTTP " + std::to_string(r.status) : r.error; }
+
+// Reads `path` into `into`; a 404 sets `absent`; anything else leaves both unset.
+void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
+                const std::string& path, std::optional<json> Gathering::*into, bool Gathering::*absent) {
+  ask(ex, tunnels, g, "GET", path, {}, "", [into, absent, path](Gathering& g, const tunnel::FetchResult& r) {
     if (r.status == 200) {
       auto j = json::parse(r.body, nullptr, false);
-      if (j.is_object()) (*g).*into = std::move(j);
+      if (j.is_object()) g.*into = std::move(j);
     } else if (r.status == 404) {
-      (*g).*absent = true;
+      g.*absent = true;
     } else {
-      spdlog::info("policy: could not read {} on {} as {} ({}): its conditions count as met", path, g->q.cluster,
-                   g->q.who.user, r.status ? "HTTP " + std::to_string(r.status) : r.error);
+      spdlog::info("policy: could not read {} on {} as {} ({}): its conditions count as met", path, g.q.cluster,
+                   g.q.who.user, failure(r));
     }
-    if (--g->outstanding == 0) g->decide();
   });
 }
 
 // What a create, update or patch would make, as the API server itself computes it: the same
 // request with dryRun=All, answered in JSON. Used when the body cannot be read as a whole object
 // here (kubectl sends protobuf for built-in types; a patch holds only what it changes).
-void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
-                       const std::string& method, const std::string& target, std::string_view body) {
-  tunnel::FetchRequest req;
-  req.cluster = g->q.cluster;
-  req.method = method;
-  req.target = target + (target.find('?') == std::string::npos ? "?" : "&") + "dryRun=All";
-  req.headers = rewrite_request_headers({{"Accept", "application/json"}, {"Content-Type", g->q.content_type}},
-                                        g->q.who, false);
-  req.body = std::string(body);
-  ++g->outstanding;
-  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g](tunnel::FetchResult r) {
-    if (r.status == 200 || r.status == 201) {
-      auto j = json::parse(r.body, nullptr, false);
-      if (j.is_object()) g->body = std::move(j);
-    } else {
-      spdlog::info("policy: the dry run of {} {} on {} as {} failed ({}): its conditions count as met",
-                   g->q.info.verb, g->q.info.path, g->q.cluster, g->q.who.user,
-                   r.status ? "HTTP " + std::to_string(r.status) : r.error);
-    }
-    if (--g->outstanding == 0) g->decide();
-  });
+void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g) {
+  const auto& q = g->q;
+  ask(ex, tunnels, g, q.method, q.target + (q.target.find('?') == std::string::npos ? "?" : "&") + "dryRun=All",
+      {{"Content-Type", q.content_type}}, std::string(q.body), [](Gathering& g, const tunnel::FetchResult& r) {
+        if (r.status == 200 || r.status == 201) {
+          auto j = json::parse(r.body, nullptr, false);
+          if (j.is_object()) g.body = std::move(j);
+        } else {
+          spdlog::info("policy: the dry run of {} {} on {} as {} failed ({}): its conditions count as met",
+                       g.q.info.verb, g.q.info.path, g.q.cluster, g.q.who.user, failure(r));
+        }
+      });
 }
 
 }  // namespace
@@ -122,7 +128,7 @@ void check_policy(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels
     const bool patch = g->q.info.verb == "patch";
     if (!patch) g->body = parse_body(g->q.content_type, g->q.body);
     if (patch || !g->body || !g->body->is_object())
-      dry_run_into_body(executor, tunnels, g, g->q.method, g->q.target, g->q.body);
+      dry_run_into_body(executor, tunnels, g);
   }
   if (needs.live_object) {
     const auto path = live_object_path(g->q.info);

@@ -10,10 +10,10 @@
 #include "common/k8s_status.h"
 #include "gateway/server/approvals_api.h"
 #include "gateway/server/request_rewrite.h"
+#include "gateway/tunnel/request_frames.h"
 
 namespace sluice::gateway {
 namespace {
-constexpr std::size_t kFrameBytes = 64 * 1024;
 constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
 // client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
 // reconnecting; 2 s keeps that wait short without hammering the gateway.
@@ -362,21 +362,7 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
   std::string& body = req.body();
   ctx_.metrics.add_bytes_in(body.size());
   request_bytes_in_ += body.size();
-  if (body.size() <= kFrameBytes) {  // the common case: the whole request in one frame
-    h->set_body(std::move(body));
-    h->set_complete(true);
-    frames_out_.push_back(std::move(head));
-  } else {
-    frames_out_.push_back(std::move(head));
-    for (std::size_t off = 0; off < body.size(); off += kFrameBytes) {
-      tunnel::pb::GatewayFrame f;
-      f.set_body(body.substr(off, kFrameBytes));
-      frames_out_.push_back(std::move(f));
-    }
-    tunnel::pb::GatewayFrame end;
-    end.mutable_end_of_body();
-    frames_out_.push_back(std::move(end));
-  }
+  tunnel::append_request_frames(std::move(head), std::move(body), frames_out_);
 
   if (!ctx_.audit) return acquire_exchange();
   // Durable before forwarding: nothing enters the tunnel until the intent row is committed.

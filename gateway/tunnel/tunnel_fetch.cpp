@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "gateway/tunnel/exchange_channel.h"
+#include "gateway/tunnel/request_frames.h"
 
 namespace sluice::gateway::tunnel {
 namespace {
@@ -50,21 +51,7 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
       hh->set_name(k);
       hh->set_value(v);
     }
-    if (req_.body.size() <= kFetchFrameBytes) {
-      h->set_body(std::move(req_.body));
-      h->set_complete(true);
-      out_.push_back(std::move(head));
-    } else {
-      out_.push_back(std::move(head));
-      for (std::size_t off = 0; off < req_.body.size(); off += kFetchFrameBytes) {
-        pb::GatewayFrame f;
-        f.set_body(req_.body.substr(off, kFetchFrameBytes));
-        out_.push_back(std::move(f));
-      }
-      pb::GatewayFrame end;
-      end.mutable_end_of_body();
-      out_.push_back(std::move(end));
-    }
+    append_request_frames(std::move(head), std::move(req_.body), out_);
     write_next();
     read();
   }

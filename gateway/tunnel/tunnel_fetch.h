@@ -15,8 +15,6 @@
 
 namespace sluice::gateway::tunnel {
 
-constexpr std::size_t kFetchFrameBytes = 64 * 1024;
-
 struct FetchResult {
   int status = 0;      // the API server's status; 0 when the fetch failed (see error)
   std::string body;
@@ -28,7 +26,7 @@ struct FetchRequest {
   std::string method = "GET";
   std::string target;  // path and query as the cluster sees them
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // sent in frames of kFetchFrameBytes
+  std::string body;  // sent as append_request_frames splits it
   std::size_t max_bytes = 1 << 20;
   std::chrono::milliseconds timeout{5000};
 };

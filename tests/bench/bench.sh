@@ -185,11 +185,7 @@ log "restarting the gateway; agents reconnect"
 _stop_pidfile "$work/gw/gateway.pid"
 gateway_start "$build/gateway/sluice-gateway" "$work/gw"
 gw_pid=$(cat "$work/gw/gateway.pid")
-for i in $(seq 1 100); do
-  curl -sf --cacert "$work/gw/certs/ca.crt" -H "Authorization: Bearer $token" \
-    "${url[sluice]}/api/v1/namespaces/default/configmaps/small" >/dev/null && break
-  sleep 0.2
-done
+wait_gateway_ready || { echo "bench.sh: the restarted gateway does not answer" >&2; exit 1; }
 
 # --- the big list (before wrk: peak RSS of fresh processes) -------------------------------------
 declare -A list_s
@@ -203,7 +199,6 @@ for path in direct proxy sluice; do
 done
 
 # --- small GET: latency and throughput ---------------------------------------------------------
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}' <<<"$1"; }
 declare -A p50 p99 rps
 for path in direct proxy sluice; do
   for c in 1 32; do
@@ -224,11 +219,7 @@ audit_rows=$(psql "$(cat "$work/pg/url")" -qAt -c "SELECT count(*) FROM audit_ev
 _stop_pidfile "$work/gw/gateway.pid"
 printf 'audit:\n  enabled: false\n' >>"$work/gw/gateway.yaml"
 gateway_start "$build/gateway/sluice-gateway" "$work/gw"
-for i in $(seq 1 100); do
-  curl -sf --cacert "$work/gw/certs/ca.crt" -H "Authorization: Bearer $token" \
-    "${url[sluice]}/api/v1/namespaces/default/configmaps/small" >/dev/null && break
-  sleep 0.2
-done
+wait_gateway_ready || { echo "bench.sh: the restarted gateway does not answer" >&2; exit 1; }
 out=$(wrk -t 1 -c 1 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small")
 p50[noaudit.1]=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
 out=$(wrk -t 2 -c 32 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small")
