@@ -42,27 +42,37 @@ void ApprovalService::run(std::function<void(ApprovalStore&)> job) {
   cv_.notify_one();
 }
 
-void ApprovalService::wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done) {
+std::uint64_t ApprovalService::wait(const std::string& id, std::chrono::steady_clock::time_point deadline,
+                                     Decided done) {
+  std::uint64_t ticket;
   {
     std::lock_guard lock(mu_);
-    waiters_[id] = {deadline, std::move(done)};
+    ticket = ++next_ticket_;
+    waiters_[id][ticket] = {deadline, std::move(done)};
   }
   // Decided before the waiter was registered (a fast reviewer): look once now.
   run([this, id](ApprovalStore&) { check(id); });
+  return ticket;
 }
 
-void ApprovalService::stop_waiting(const std::string& id) {
-  std::lock_guard lock(mu_);
-  waiters_.erase(id);
-}
-
-std::optional<ApprovalService::Decided> ApprovalService::take_waiter(const std::string& id) {
+bool ApprovalService::stop_waiting(const std::string& id, std::uint64_t ticket) {
   std::lock_guard lock(mu_);
   auto it = waiters_.find(id);
-  if (it == waiters_.end()) return std::nullopt;
-  auto done = std::move(it->second.done);
+  if (it == waiters_.end()) return true;
+  it->second.erase(ticket);
+  if (!it->second.empty()) return false;
   waiters_.erase(it);
-  return done;
+  return true;
+}
+
+std::vector<ApprovalService::Decided> ApprovalService::take_waiters(const std::string& id) {
+  std::lock_guard lock(mu_);
+  std::vector<Decided> out;
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return out;
+  for (auto& [ticket, w] : it->second) out.push_back(std::move(w.done));
+  waiters_.erase(it);
+  return out;
 }
 
 void ApprovalService::check(const std::string& id) {
@@ -73,20 +83,21 @@ void ApprovalService::check(const std::string& id) {
   try {
     auto a = store_.get(id);
     if (a && a->state == "pending") return;
-    if (auto done = take_waiter(id)) (*done)(std::move(a));
+    for (auto& done : take_waiters(id)) done(a);
   } catch (const std::exception& e) {
     spdlog::error("approvals: cannot read approval {}: {}", id, e.what());
-    if (auto done = take_waiter(id)) (*done)(std::nullopt);
+    for (auto& done : take_waiters(id)) done(std::nullopt);
   }
 }
 
 void ApprovalService::fail_all_waiters() {
-  std::map<std::string, Waiter> all;
+  std::map<std::string, std::map<std::uint64_t, Waiter>> all;
   {
     std::lock_guard lock(mu_);
     all.swap(waiters_);
   }
-  for (auto& [id, w] : all) w.done(std::nullopt);
+  for (auto& [id, ws] : all)
+    for (auto& [ticket, w] : ws) w.done(std::nullopt);
 }
 
 void ApprovalService::work() {
@@ -114,15 +125,23 @@ void ApprovalService::work() {
     } catch (const std::exception& e) {
       spdlog::warn("approvals: expiry sweep failed: {}", e.what());
     }
-    std::vector<std::string> overdue;
+    std::vector<Decided> overdue;
     {
       std::lock_guard lock(mu_);
       const auto now = std::chrono::steady_clock::now();
-      for (const auto& [id, w] : waiters_)
-        if (w.deadline <= now) overdue.push_back(id);
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        for (auto w = it->second.begin(); w != it->second.end();) {
+          if (w->second.deadline > now) {
+            ++w;
+            continue;
+          }
+          overdue.push_back(std::move(w->second.done));
+          w = it->second.erase(w);
+        }
+        it = it->second.empty() ? waiters_.erase(it) : std::next(it);
+      }
     }
-    for (const auto& id : overdue)
-      if (auto done = take_waiter(id)) (*done)(std::nullopt);
+    for (auto& done : overdue) done(std::nullopt);
   }
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gateway/approval/approval_store.h"
 
@@ -31,8 +33,10 @@ class ApprovalService {
 
   // Runs `job` on the worker thread. An exception from it is the job's own business: catch it there.
   void run(std::function<void(ApprovalStore&)> job);
-  void wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done);
-  void stop_waiting(const std::string& id);
+  // Several requests may wait for one approval (an identical retry joins the first): each wait
+  // has its ticket. stop_waiting is true when nobody else waits for `id`.
+  std::uint64_t wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done);
+  bool stop_waiting(const std::string& id, std::uint64_t ticket);
 
  private:
   struct Waiter {
@@ -43,14 +47,15 @@ class ApprovalService {
   void listen();
   void check(const std::string& id);        // on the worker: fire the waiter if `id` is decided
   void fail_all_waiters();
-  std::optional<Decided> take_waiter(const std::string& id);
+  std::vector<Decided> take_waiters(const std::string& id);
 
   const std::string url_;
   ApprovalStore store_;  // worker thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void(ApprovalStore&)>> jobs_;
-  std::map<std::string, Waiter> waiters_;
+  std::map<std::string, std::map<std::uint64_t, Waiter>> waiters_;
+  std::uint64_t next_ticket_ = 0;
   bool stopping_ = false;
   std::thread worker_, listener_;
 };

@@ -15,7 +15,12 @@ constexpr const char* kColumns =
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "coalesce(to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), decided_by, "
-    "decision_reason, coalesce(to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')";
+    "decision_reason, coalesce(to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+    "coalesce(preview::text, '')";
+
+// An approved request may be executed (or retried, in async mode) for as long as it waited to be
+// approved at most: its time to live counts again from the decision.
+constexpr const char* kStillValid = "decided_at + (expires_at - created_at) > now()";
 
 std::vector<std::string> strings(const char* json_text) {
   auto j = json::parse(json_text, nullptr, false);
@@ -61,6 +66,9 @@ ApprovalRequest from_row(const pqxx::row& r) {
   a.decided_by = s();
   a.decision_reason = s();
   a.executed_at = s();
+  const std::string preview = s();
+  if (!preview.empty()) a.preview = json::parse(preview, nullptr, false);
+  if (a.preview.is_discarded()) a.preview = nullptr;
   return a;
 }
 
@@ -120,7 +128,8 @@ json to_json(const ApprovalRequest& a) {
           {"decidedBy", a.decided_by},
           {"decisionReason", a.decision_reason},
           {"executedAt", a.executed_at},
-          {"votes", votes}};
+          {"votes", votes},
+          {"preview", a.preview}};
 }
 
 ApprovalStore::ApprovalStore(std::string database_url) : url_(std::move(database_url)) {}
@@ -134,22 +143,59 @@ pqxx::connection& ApprovalStore::conn() {
   return *conn_;
 }
 
-void ApprovalStore::create(const ApprovalRequest& a) {
+void ApprovalStore::create(const ApprovalRequest& a, const std::vector<OutboxMessage>& notifications) {
   try {
     pqxx::work tx(conn());
     tx.exec_params(
         "INSERT INTO approval_requests (id, cluster, requester, requester_uid, requester_groups, auth_method, "
         "kubectl_command, kubectl_session, verb, api_group, resource, subresource, namespace, name, method, "
         "request_uri, request_body, body_sha256, rule, message, approver_groups, approver_users, min_approvals, mode, "
-        "expires_at) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, $9, "
-        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, ARRAY(SELECT json_array_elements_text($21::json)), "
-        "ARRAY(SELECT json_array_elements_text($22::json)), $23, $24, now() + make_interval(secs => $25))",
+        "expires_at, preview) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, "
+        "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, ARRAY(SELECT json_array_elements_text($21::json)), "
+        "ARRAY(SELECT json_array_elements_text($22::json)), $23, $24, now() + make_interval(secs => $25), "
+        "NULLIF($26, 'null')::jsonb)",
         a.id, a.cluster, a.requester.user, a.requester.uid, json(a.requester.groups).dump(), a.requester.method,
         a.kubectl_command, a.kubectl_session, a.verb, a.api_group, a.resource, a.subresource, a.namespace_name, a.name,
         a.method, a.request_uri, a.request_body, a.body_sha256, a.rule, a.message, json(a.approver_groups).dump(),
-        json(a.approver_users).dump(), a.min_approvals, a.mode, static_cast<long long>(a.timeout.count()));
+        json(a.approver_users).dump(), a.min_approvals, a.mode, static_cast<long long>(a.timeout.count()),
+        a.preview.dump());
+    for (const auto& n : notifications)
+      tx.exec_params("INSERT INTO notification_outbox (sink, event, approval_id, payload) VALUES ($1, $2, $3::uuid, "
+                     "$4::json)",
+                     n.sink, n.event, a.id, n.payload.dump());
     notify(tx, a.id);
     tx.commit();
+  } catch (const pqxx::broken_connection&) {
+    conn_.reset();
+    throw;
+  }
+}
+
+std::optional<IdenticalApproval> ApprovalStore::find_identical(const ApprovalRequest& p) {
+  try {
+    pqxx::work tx(conn());
+    const std::string same =
+        "requester = $1 AND requester_uid = $2 AND cluster = $3 AND method = $4 AND request_uri = $5 AND "
+        "body_sha256 = $6";
+    auto claimed = tx.exec_params(
+        std::string("UPDATE approval_requests SET state = 'executed', executed_at = now() WHERE id = (SELECT id FROM "
+                    "approval_requests WHERE state = 'approved' AND ") + same + " AND " + kStillValid +
+            " ORDER BY decided_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id::text, decided_by",
+        p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256);
+    if (!claimed.empty()) {
+      notify(tx, claimed[0][0].c_str());
+      tx.commit();
+      return IdenticalApproval{IdenticalApproval::Kind::claimed, claimed[0][0].c_str(), claimed[0][1].c_str(), ""};
+    }
+    auto open = tx.exec_params(std::string("SELECT id::text, state, decided_by, decision_reason FROM approval_requests "
+                                           "WHERE ((state = 'pending' AND expires_at > now()) OR (state = 'rejected' AND ") +
+                                   kStillValid + ")) AND " + same + " ORDER BY created_at DESC LIMIT 1",
+                               p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256);
+    tx.commit();
+    if (open.empty()) return std::nullopt;
+    const auto kind = std::string(open[0][1].c_str()) == "pending" ? IdenticalApproval::Kind::pending
+                                                                    : IdenticalApproval::Kind::rejected;
+    return IdenticalApproval{kind, open[0][0].c_str(), open[0][2].c_str(), open[0][3].c_str()};
   } catch (const pqxx::broken_connection&) {
     conn_.reset();
     throw;
@@ -236,8 +282,8 @@ ApprovalRequest ApprovalStore::vote(const std::string& id, const Identity& appro
 
 bool ApprovalStore::claim_execution(const std::string& id) {
   pqxx::work tx(conn());
-  auto r = tx.exec_params("UPDATE approval_requests SET state = 'executed', executed_at = now() "
-                          "WHERE id = $1::uuid AND state = 'approved' RETURNING 1",
+  auto r = tx.exec_params(std::string("UPDATE approval_requests SET state = 'executed', executed_at = now() "
+                                      "WHERE id = $1::uuid AND state = 'approved' AND ") + kStillValid + " RETURNING 1",
                           id);
   if (r.empty()) return false;
   notify(tx, id);
@@ -257,8 +303,11 @@ void ApprovalStore::cancel(const std::string& id) {
 std::vector<std::string> ApprovalStore::expire_due() {
   pqxx::work tx(conn());
   std::vector<std::string> ids;
-  for (const auto& r : tx.exec("UPDATE approval_requests SET state = 'expired', decided_at = now() "
-                               "WHERE state = 'pending' AND expires_at <= now() RETURNING id::text")) {
+  // An approved request that nobody executed in time keeps its decision (decided_at, decided_by).
+  for (const auto& r : tx.exec(std::string("UPDATE approval_requests SET state = 'expired', decided_at = "
+                                           "CASE WHEN state = 'pending' THEN now() ELSE decided_at END "
+                                           "WHERE (state = 'pending' AND expires_at <= now()) OR (state = 'approved' "
+                                           "AND NOT (") + kStillValid + ")) RETURNING id::text")) {
     ids.push_back(r[0].c_str());
     notify(tx, ids.back());
   }

@@ -40,6 +40,24 @@ struct ApprovalRequest {
     std::string approver, vote, reason, voted_at;
   };
   std::vector<Vote> votes;
+  // What reviewers see of the request's effect (approval_preview.h): the API server's dry run and
+  // a diff against the live object, the object a delete removes, what a collection delete takes.
+  nlohmann::json preview;  // null: none
+};
+
+// A notification to deliver once the approval is stored (notify/outbox.h): written in the same
+// transaction, so it is never lost and never sent for an approval that was not stored.
+struct OutboxMessage {
+  std::string sink, event;
+  nlohmann::json payload;
+};
+
+// An earlier approval of the very same request by the same identity (cluster, method, path and
+// query, body hash): one already approved and now claimed for this retry, one still pending, or
+// one rejected within its time to live.
+struct IdenticalApproval {
+  enum class Kind { claimed, pending, rejected } kind;
+  std::string id, decided_by, decision_reason;
 };
 
 nlohmann::json to_json(const ApprovalRequest& a);
@@ -54,13 +72,18 @@ class ApprovalStore {
  public:
   explicit ApprovalStore(std::string database_url);
 
-  void create(const ApprovalRequest& a);
+  void create(const ApprovalRequest& a, const std::vector<OutboxMessage>& notifications = {});
+  // An approved twin is claimed for execution in the same statement (so it executes once); a
+  // pending twin is only named. nullopt: neither exists.
+  std::optional<IdenticalApproval> find_identical(const ApprovalRequest& probe);
   std::optional<ApprovalRequest> get(const std::string& id);
   std::vector<ApprovalRequest> list(const std::string& state, int limit);  // state "" = any
   ApprovalRequest vote(const std::string& id, const Identity& approver, bool approve, const std::string& reason);
   bool claim_execution(const std::string& id);  // approved -> executed; true only for the one caller
   void cancel(const std::string& id);           // pending -> cancelled (the client gave up)
-  std::vector<std::string> expire_due();        // pending past expires_at -> expired
+  // pending past expires_at, and approved but not executed within its time to live after the
+  // decision -> expired
+  std::vector<std::string> expire_due();
 
  private:
   pqxx::connection& conn();

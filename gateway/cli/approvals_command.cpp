@@ -90,6 +90,29 @@ std::string cell(const nlohmann::json& j, const char* key) {
   return it->get<std::string>();
 }
 
+// What the request would do, as the gateway previewed it for reviewers (approval_preview.h).
+void print_preview(const nlohmann::json& p) {
+  if (!p.is_object()) return;
+  const std::string kind = p.value("kind", "");
+  if (kind == "dryRun") {
+    std::cout << "Dry run:     HTTP " << p.value("status", 0) << "\n";
+    if (p.contains("diff")) std::cout << (p["diff"].get<std::string>().empty() ? "(no change)\n" : p["diff"].get<std::string>());
+    else if (p.contains("result")) std::cout << p["result"].dump(2) << "\n";  // the Status it would get
+  } else if (kind == "delete" && p["live"].is_object()) {
+    std::cout << "Deletes:\n" << p["live"].dump(2) << "\n";
+  } else if (kind == "deletecollection" || kind == "namespaceDelete") {
+    std::cout << "Deletes:     " << p.value("count", 0) << " objects\n";
+    if (p["deletes"].is_object())
+      for (const auto& [resource, what] : p["deletes"].items()) {
+        std::cout << "  " << resource << " (" << what.value("count", 0) << "):";
+        for (const auto& n : what["names"]) std::cout << " " << n.get<std::string>();
+        std::cout << "\n";
+      }
+  }
+  if (p["errors"].is_array())
+    for (const auto& e : p["errors"]) std::cout << "Preview:     could not read " << e.get<std::string>() << "\n";
+}
+
 void print_details(const nlohmann::json& a) {
   std::cout << "ID:          " << cell(a, "id") << "\nState:       " << cell(a, "state")
             << "\nCluster:     " << cell(a, "cluster") << "\nRequester:   " << a["requester"].value("username", "")
@@ -106,6 +129,7 @@ void print_details(const nlohmann::json& a) {
               << v.value("votedAt", "") << (v.value("reason", "").empty() ? "" : ": " + v.value("reason", "")) << "\n";
   if (!a.value("requestBody", "").empty()) std::cout << "Body:\n" << a.value("requestBody", "") << "\n";
   std::cout << "Body SHA-256: " << cell(a, "bodySHA256") << "\n";
+  print_preview(a["preview"]);
 }
 
 }  // namespace

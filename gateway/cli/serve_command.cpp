@@ -15,6 +15,7 @@
 #include "gateway/auth/client_cert_authenticator.h"
 #include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
+#include "gateway/notify/outbox.h"
 #include "gateway/server/https_server.h"
 #include "gateway/store/cluster_store.h"
 #include "gateway/store/migrator.h"
@@ -136,16 +137,36 @@ int run_serve(const std::vector<std::string>& args) {
     }
     std::unique_ptr<policy::PolicyStore> policy_store;
     std::unique_ptr<approval::ApprovalService> approvals;
+    std::unique_ptr<ApprovalGate> approval_gate;
+    std::unique_ptr<notify::NotificationOutbox> outbox;
     if (!config->policy.file.empty()) {
       policy_store = std::make_unique<policy::PolicyStore>(config->policy.file);  // throws: refuses to start
       approvals = std::make_unique<approval::ApprovalService>(config->database_url);
+      std::vector<std::string> sink_names;
+      if (!config->notifications.sinks.empty()) {
+        notify::OutboxOptions o;
+        o.database_url = config->database_url;
+        o.max_attempts = config->notifications.max_attempts;
+        o.retry_initial = std::chrono::milliseconds(config->notifications.retry_initial_ms);
+        outbox = std::make_unique<notify::NotificationOutbox>(o, notify::make_sinks(config->notifications));
+        sink_names = outbox->sink_names();
+        spdlog::info("notifications to reviewers through {} sink(s)", sink_names.size());
+      }
+      approval_gate = std::make_unique<ApprovalGate>(*approvals, registry, config->notifications.review_url,
+                                                     std::move(sink_names));
     } else {
       spdlog::warn("no policy (policy.file): every authenticated request is forwarded");
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
-                     policy_store.get(), approvals.get()};
+                     policy_store.get(), approvals.get(), approval_gate.get()};
     HttpsServer https(io, ctx);
     https.start();
+    if (approval_gate && config->notifications.review_url == "https://" + config->listen) {
+      std::string host;
+      unsigned short port = 0;
+      split_host_port(config->listen, host, port);
+      if (port == 0) approval_gate->set_review_url("https://" + host + ":" + std::to_string(https.port()));
+    }
     std::string methods;
     for (const auto& n : auth.names()) methods += (methods.empty() ? "" : ", ") + n;
     spdlog::info("sluice-gateway {} serving clients on https://{} (login: {}; {} static tokens), agents on {}",

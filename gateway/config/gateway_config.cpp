@@ -82,6 +82,38 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
     }
     if (auto p = root["policy"]; p && p["file"]) c.policy.file = resolve(base, p["file"].as<std::string>());
+    if (auto n = root["notifications"]) {
+      if (n["review_url"]) c.notifications.review_url = n["review_url"].as<std::string>();
+      if (n["max_attempts"]) c.notifications.max_attempts = n["max_attempts"].as<int>();
+      if (n["retry_initial_ms"]) c.notifications.retry_initial_ms = n["retry_initial_ms"].as<int>();
+      for (const auto& node : n["sinks"]) {
+        NotificationSinkSettings s;
+        s.name = node["name"].as<std::string>("");
+        s.type = node["type"].as<std::string>("");
+        s.url = node["url"].as<std::string>("");
+        s.url_file = resolve(base, node["url_file"].as<std::string>(""));
+        s.secret_file = resolve(base, node["secret_file"].as<std::string>(""));
+        s.ca_file = resolve(base, node["ca_file"].as<std::string>(""));
+        s.from = node["from"].as<std::string>("");
+        if (node["to"]) s.to = node["to"].as<std::vector<std::string>>();
+        s.username = node["username"].as<std::string>("");
+        s.password_file = resolve(base, node["password_file"].as<std::string>(""));
+        const std::string where = path + ": notifications.sinks[" + s.name + "]: ";
+        if (s.name.empty()) error = path + ": notifications.sinks: every sink needs a name";
+        else if (s.type != "webhook" && s.type != "slack" && s.type != "email")
+          error = where + "type must be webhook, slack or email, not \"" + s.type + "\"";
+        else if (s.url.empty() == s.url_file.empty()) error = where + "give url or url_file (one of them)";
+        else if (s.type == "email" && (s.from.empty() || s.to.empty())) error = where + "email needs from and to";
+        for (const auto& other : c.notifications.sinks)
+          if (other.name == s.name) error = where + "the name is used twice";
+        if (!error.empty()) return std::nullopt;
+        c.notifications.sinks.push_back(std::move(s));
+      }
+      if (c.notifications.max_attempts < 1 || c.notifications.retry_initial_ms < 10) {
+        error = path + ": notifications: max_attempts must be at least 1 and retry_initial_ms at least 10";
+        return std::nullopt;
+      }
+    }
     if (root["trusted_proxies"]) c.trusted_proxies = root["trusted_proxies"].as<std::vector<std::string>>();
     if (auto a = root["audit"]) {
       if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();
@@ -107,6 +139,7 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
     return std::nullopt;
   }
   if (c.public_url.empty()) c.public_url = "https://" + c.listen;
+  if (c.notifications.review_url.empty()) c.notifications.review_url = c.public_url;
   if (c.database_url.empty()) {
     error = path + ": database.url is required";
     return std::nullopt;

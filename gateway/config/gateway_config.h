@@ -48,6 +48,28 @@ struct PolicySettings {
   std::string file;  // reloaded when it changes; empty: no policy, every authenticated request flows
 };
 
+// One place reviewers hear of a new approval (gateway/notify/). `type`: webhook (JSON, signed with
+// HMAC-SHA256 when secret_file is set), slack (an incoming-webhook URL, Block Kit message) or
+// email (SMTP through libcurl: smtp:// or smtps:// URL).
+struct NotificationSinkSettings {
+  std::string name;           // unique: outbox rows name their sink
+  std::string type;
+  std::string url;            // or url_file (a Slack webhook URL is a secret)
+  std::string url_file;
+  std::string secret_file;    // webhook: the HMAC key
+  std::string ca_file;        // "" = the system's CAs
+  std::string from;           // email
+  std::vector<std::string> to;
+  std::string username, password_file;  // email: SMTP AUTH (optional)
+};
+
+struct NotificationSettings {
+  std::string review_url;     // links in messages (default: public_url)
+  int max_attempts = 12;      // then the row is marked failed
+  int retry_initial_ms = 1000;  // backoff after the first failure, doubling to 5 min
+  std::vector<NotificationSinkSettings> sinks;
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -60,6 +82,7 @@ struct GatewayConfig {
   Limits limits;
   AuditConfig audit;
   PolicySettings policy;
+  NotificationSettings notifications;
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };
 

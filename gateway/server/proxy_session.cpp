@@ -27,15 +27,6 @@ std::string chunk_encode(const std::string& data) {
   return out.append(size).append(data).append("\r\n");
 }
 
-bool is_utf8(const std::string& s) {
-  try {
-    (void)nlohmann::json(s).dump();  // nlohmann's serializer refuses invalid UTF-8
-    return true;
-  } catch (const nlohmann::json::type_error&) {
-    return false;
-  }
-}
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -218,126 +209,75 @@ void ProxySession::on_policy_decided(const std::string& cluster, const std::stri
   if (d.action == policy::Action::deny)
     return deny(cluster, target, who, info, 403, d.message + " (" + rule + ")", "Forbidden");
   if (d.action == policy::Action::approve) {
-    if (!ctx_.approvals || d.rule->approval.mode == policy::ApprovalMode::async)
-      // Fail closed: without an approval store (or for async mode, not available yet) approval
-      // cannot be obtained, and a request that needs it does not reach the cluster.
+    if (!ctx_.approval_gate)
+      // Fail closed: without an approval store approval cannot be obtained, and a request that
+      // needs it does not reach the cluster.
       return deny(cluster, target, who, info, 403,
-                  d.message + " (" + rule + "): approval is required, and this gateway cannot obtain one" +
-                      (ctx_.approvals ? " in async mode yet" : "") + "; the request was not forwarded",
-                  "Forbidden");
-    return hold_for_approval(cluster, target, who, info, std::move(client_headers), *d.rule, d.message);
+                  d.message + " (" + rule + "): approval is required, and this gateway cannot obtain one; the "
+                  "request was not forwarded", "Forbidden");
+    return ask_for_approval(cluster, target, who, info, std::move(client_headers), *d.rule, d.message);
   }
   policy_reason_ = d.rule ? "allowed by rule " + d.rule->name : "";
   forward(cluster, target, who, info, std::move(client_headers));
 }
 
-void ProxySession::hold_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
-                                     const common::RequestInfo& info, HeaderList client_headers,
-                                     const policy::Rule& rule, const std::string& message) {
-  auto& req = parser_->get();
-  auto a = std::make_shared<approval::ApprovalRequest>();
-  a->id = audit::new_audit_id();
-  a->cluster = cluster;
-  a->requester = who;
-  a->kubectl_command = std::string(req["Kubectl-Command"]);
-  a->kubectl_session = std::string(req["Kubectl-Session"]);
-  a->verb = info.verb;
-  a->api_group = info.api_group;
-  a->resource = info.resource;
-  a->subresource = info.subresource;
-  a->namespace_name = info.namespace_name;
-  a->name = info.name;
-  a->method = std::string(req.method_string());
-  a->request_uri = target;
-  a->body_sha256 = common::sha256_hex(req.body());
-  // Reviewers read the body as sent when it is text (JSON, YAML). A Secret's values never reach
-  // the approval store, and a binary body (kubectl sends built-in types as protobuf) is described
-  // instead; reviewers get its hash either way.
-  const std::string& body = req.body();
-  if (info.resource == "secrets") {
-    a->request_body = "(a Secret: its values are not stored)";
-  } else if (body.find('\0') != std::string::npos || !is_utf8(body)) {
-    a->request_body = "(" + std::to_string(body.size()) + " bytes of " + std::string(req[http::field::content_type]) + ")";
-  } else {
-    a->request_body = body;
-  }
-  a->rule = rule.name;
-  a->message = message;
-  a->approver_groups = rule.approval.approvers.groups;
-  a->approver_users = rule.approval.approvers.users;
-  a->min_approvals = rule.approval.min_approvals;
-  a->timeout = rule.approval.timeout;
-  const auto timeout = rule.approval.timeout;
-  spdlog::info("holding {} {} on {} for {}: approval {} (rule {})", info.verb, target, cluster, who.user, a->id,
-               rule.name);
-  ctx_.approvals->run([a, done = on_strand([this, cluster, target, who, info, a, timeout,
-                                            headers = std::move(client_headers)](std::string error) mutable {
-                         on_approval_created(cluster, target, who, info, std::move(headers), *a, timeout, error);
-                       })](approval::ApprovalStore& store) mutable {
-    try {
-      store.create(*a);
-      done(std::string());
-    } catch (const std::exception& e) {
-      done(std::string(e.what()));
+void ProxySession::ask_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
+                                    const common::RequestInfo& info, HeaderList client_headers,
+                                    const policy::Rule& rule, const std::string& message) {
+  const auto& req = parser_->get();
+  ApprovalAsk ask{cluster, who, info, std::string(req.method_string()), target,
+                  std::string(req[http::field::content_type]), req.body(), std::string(req["Kubectl-Command"]),
+                  std::string(req["Kubectl-Session"]), rule.name, message, rule.approval};
+  auto self = shared_from_this();
+  const auto gen = request_gen_;
+  ctx_.approval_gate->decide(
+      stream_.get_executor(), std::move(ask),
+      [self, gen](ApprovalGate::Hold hold) {
+        if (gen != self->request_gen_ || self->client_gone_) return;
+        self->hold_ = std::move(hold);
+        self->holding_ = true;
+        self->keep_alive_ = false;  // the bytes the probe reads belong to nobody: no reuse after this
+        self->probe_held_client();
+      },
+      [self, gen, cluster, target, who, info, headers = std::move(client_headers)](ApprovalVerdict v) mutable {
+        if (gen != self->request_gen_ || self->client_gone_) return;
+        auto go = [self, cluster, target, who, info, headers = std::move(headers), v = std::move(v)]() mutable {
+          if (!v.forward) return self->deny(cluster, target, who, info, 403, v.message, "Forbidden");
+          self->policy_reason_ = v.audit_reason;
+          self->forward(cluster, target, who, info, std::move(headers));
+        };
+        if (self->holding_) {
+          self->holding_ = false;
+          if (self->probing_) {  // go on once the probe's read is cancelled: one read at a time
+            self->after_hold_ = std::move(go);
+            beast::error_code ec;
+            self->stream_.socket().cancel(ec);
+            return;
+          }
+        }
+        go();
+      });
+}
+
+void ProxySession::probe_held_client() {
+  // While reviewers decide, a read notices kubectl giving up (Ctrl-C, its own timeout): the
+  // approval is then cancelled instead of waiting for nobody.
+  probing_ = true;
+  stream_.async_read_some(net::buffer(client_probe_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->probing_ = false;
+    if (self->holding_) {
+      if (!ec) return self->probe_held_client();  // a pipelined request: dropped, the connection closes after
+      self->holding_ = false;
+      self->client_gone_ = true;
+      self->ctx_.approval_gate->client_gone(self->hold_);
+      const auto& req = self->parser_->get();
+      spdlog::info("approval {}: the client of {} {} went away while it was pending", self->hold_.id,
+                   std::string(req.method_string()), self->cluster_);
+      return self->close();
     }
-  });
-}
-
-void ProxySession::on_approval_created(const std::string& cluster, const std::string& target, const Identity& who,
-                                       const common::RequestInfo& info, HeaderList client_headers,
-                                       const approval::ApprovalRequest& a, std::chrono::seconds timeout,
-                                       const std::string& error) {
-  if (!error.empty()) {
-    spdlog::error("approval store: cannot store approval {}: {}", a.id, error);
-    return deny(cluster, target, who, info, 403,
-                "approval required by Sluice policy rule '" + a.rule + "', but the approval store is unavailable; "
-                "the request was not forwarded", "Forbidden");
-  }
-  // The decision comes through LISTEN/NOTIFY; a little past the approval's own expiry, the hold
-  // ends in any case (the expiry sweep normally ends it first, as "expired").
-  const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(5);
-  ctx_.approvals->wait(a.id, deadline,
-                       on_strand([this, cluster, target, who, info, id = a.id, rule = a.rule, timeout,
-                                  headers = std::move(client_headers)](std::optional<approval::ApprovalRequest> r) mutable {
-                         on_approval_decided(cluster, target, who, info, std::move(headers), id, rule, timeout, r);
-                       }));
-}
-
-void ProxySession::on_approval_decided(const std::string& cluster, const std::string& target, const Identity& who,
-                                       const common::RequestInfo& info, HeaderList client_headers,
-                                       const std::string& id, const std::string& rule, std::chrono::seconds timeout,
-                                       const std::optional<approval::ApprovalRequest>& r) {
-  if (!r)
-    return deny(cluster, target, who, info, 403,
-                "approval " + id + " could not be decided: the approval store is unavailable; the request was not "
-                "forwarded", "Forbidden");
-  if (r->state == "rejected")
-    return deny(cluster, target, who, info, 403, "rejected by " + r->decided_by + ": " + r->decision_reason,
-                "Forbidden");
-  if (r->state == "expired")
-    return deny(cluster, target, who, info, 403,
-                "approval timed out after " + policy::format_duration(timeout) + " (approval " + id + ", rule '" +
-                    rule + "')", "Forbidden");
-  if (r->state != "approved")
-    return deny(cluster, target, who, info, 403, "approval " + id + " is " + r->state + "; the request was not forwarded",
-                "Forbidden");
-  // Approved: claim the one execution it authorises, then send the request exactly as it came.
-  const std::string approvers = r->decided_by;
-  ctx_.approvals->run([id, done = on_strand([this, cluster, target, who, info, id, approvers,
-                                             headers = std::move(client_headers)](int claimed) mutable {
-                         if (claimed != 1)
-                           return deny(cluster, target, who, info, 403,
-                                       claimed == 0 ? "approval " + id + " was already executed"
-                                                    : "approval " + id + " could not be claimed: the approval store is "
-                                                      "unavailable; the request was not forwarded",
-                                       "Forbidden");
-                         policy_reason_ = "approved by " + approvers + " (approval " + id + ")";
-                         forward(cluster, target, who, info, std::move(headers));
-                       })](approval::ApprovalStore& store) mutable {
-    try {
-      done(store.claim_execution(id) ? 1 : 0);
-    } catch (const std::exception&) {
-      done(-1);
+    if (auto next = std::move(self->after_hold_)) {
+      self->after_hold_ = nullptr;
+      next();
     }
   });
 }

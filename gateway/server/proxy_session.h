@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "gateway/audit/audit_writer.h"
 #include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
+#include "gateway/server/approval_gate.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/policy/policy_store.h"
 #include "gateway/server/metrics.h"
@@ -44,7 +46,8 @@ struct ProxyContext {
   audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
   const TrustedProxies& trusted_proxies;
   policy::PolicyStore* policy;  // nullptr: no policy configured, every authenticated request flows
-  approval::ApprovalService* approvals;  // nullptr: `approve` decisions fail closed
+  approval::ApprovalService* approvals;  // nullptr: no approvals API
+  ApprovalGate* approval_gate;           // nullptr: `approve` decisions fail closed
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -67,17 +70,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
                          const common::RequestInfo& info, HeaderList client_headers, const PolicyVerdict& verdict);
   void forward(const std::string& cluster, const std::string& target, const Identity& who,
                const common::RequestInfo& info, HeaderList client_headers);
-  // approve: the request waits (nothing forwarded) until reviewers decide, then goes on unchanged.
-  void hold_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
-                         const common::RequestInfo& info, HeaderList client_headers, const policy::Rule& rule,
-                         const std::string& message);
-  void on_approval_created(const std::string& cluster, const std::string& target, const Identity& who,
-                           const common::RequestInfo& info, HeaderList client_headers,
-                           const approval::ApprovalRequest& a, std::chrono::seconds timeout, const std::string& error);
-  void on_approval_decided(const std::string& cluster, const std::string& target, const Identity& who,
-                           const common::RequestInfo& info, HeaderList client_headers, const std::string& id,
-                           const std::string& rule, std::chrono::seconds timeout,
-                           const std::optional<approval::ApprovalRequest>& r);
+  // approve: nothing is forwarded until reviewers approved this request (approval_gate.h).
+  void ask_for_approval(const std::string& cluster, const std::string& target, const Identity& who,
+                        const common::RequestInfo& info, HeaderList client_headers, const policy::Rule& rule,
+                        const std::string& message);
+  void probe_held_client();
   void serve_approvals_api(const Identity& who);
   audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
                                  const common::RequestInfo& info);
@@ -128,7 +125,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::uint64_t wait_ticket_ = 0;
   // The intent audit of the request in flight: forwarded only once its row is committed.
   std::string audit_id_;
-  std::string policy_reason_;  // the rule that allowed the request in flight, for its audit row
+  std::string policy_reason_;
+  // A request held for reviewers: its hold, and what to do once the probe's read is cancelled.
+  ApprovalGate::Hold hold_;
+  bool holding_ = false, probing_ = false;
+  std::function<void()> after_hold_;  // the rule that allowed the request in flight, for its audit row
   audit::Clock::time_point received_at_;
   bool audited_ = false, awaiting_audit_ = false;
   std::uint64_t request_gen_ = 0, request_bytes_in_ = 0, request_bytes_out_ = 0;

@@ -1,0 +1,183 @@
+#include "gateway/approval/approval_preview.h"
+
+#include <memory>
+
+#include "gateway/approval/unified_diff.h"
+#include "gateway/server/policy_check.h"
+#include "gateway/server/request_rewrite.h"
+#include "gateway/tunnel/tunnel_fetch.h"
+
+namespace sluice::gateway::approval {
+namespace {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+constexpr const char* kMask = "***";
+constexpr std::size_t kMaxNames = 500;  // a collection delete lists at most this many names
+
+// What a namespace deletion takes with it, looked for in these collections (those the cluster
+// does not serve answer 404 and are left out).
+constexpr const char* kNamespacedCollections[] = {
+    "/api/v1/namespaces/{ns}/pods",           "/api/v1/namespaces/{ns}/services",
+    "/api/v1/namespaces/{ns}/configmaps",     "/api/v1/namespaces/{ns}/secrets",
+    "/api/v1/namespaces/{ns}/serviceaccounts", "/api/v1/namespaces/{ns}/persistentvolumeclaims",
+    "/apis/apps/v1/namespaces/{ns}/deployments", "/apis/apps/v1/namespaces/{ns}/statefulsets",
+    "/apis/apps/v1/namespaces/{ns}/daemonsets",  "/apis/apps/v1/namespaces/{ns}/replicasets",
+    "/apis/batch/v1/namespaces/{ns}/jobs",       "/apis/batch/v1/namespaces/{ns}/cronjobs",
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+};
+
+void mask_one(json& o) {
+  if (!o.is_object()) return;
+  if (o.value("kind", "") == "Secret") {
+    for (const char* field : {"data", "stringData"})
+      if (auto it = o.find(field); it != o.end() && it->is_object())
+        for (auto& [k, v] : it->items()) v = kMask;
+    if (auto md = o.find("metadata"); md != o.end() && md->is_object())
+      if (auto an = md->find("annotations"); an != md->end() && an->is_object())
+        if (auto la = an->find("kubectl.kubernetes.io/last-applied-configuration"); la != an->end()) *la = kMask;
+  }
+  if (auto items = o.find("items"); items != o.end() && items->is_array())
+    for (auto& item : *items) mask_one(item);
+  if (auto details = o.find("details"); details != o.end()) mask_one(*details);
+}
+
+// Server-set bookkeeping that changes on every write and only hides the real change in a diff.
+json for_diff(json o) {
+  if (o.is_object())
+    if (auto md = o.find("metadata"); md != o.end() && md->is_object()) {
+      md->erase("managedFields");
+      md->erase("resourceVersion");
+      md->erase("generation");
+    }
+  return o;
+}
+
+std::string with_query(const std::string& target, const std::string& param) {
+  return target + (target.find('?') == std::string::npos ? "?" : "&") + param;
+}
+
+struct Gathering {
+  PreviewQuestion q;
+  json preview = json::object();
+  json live, result;
+  int outstanding = 1;
+  std::function<void(json)> done;
+
+  void error(const std::string& what) { preview["errors"].push_back(what); }
+  void finish() {
+    if (--outstanding > 0) return;
+    const std::string kind = preview["kind"];
+    if (kind == "dryRun") {
+      mask_one(result);
+      if (!live.is_null()) mask_one(live);
+      preview["result"] = result;
+      if (result.value("kind", "") != "Status") {
+        const std::string before = live.is_null() ? "" : for_diff(live).dump(2) + "\n";
+        const std::string label = q.info.name.empty() ? q.info.resource : q.info.resource + "/" + q.info.name;
+        preview["diff"] = unified_diff(before, for_diff(result).dump(2) + "\n",
+                                       live.is_null() ? "/dev/null" : "live/" + label, "dry-run/" + label);
+      }
+    } else if (kind == "delete") {
+      mask_one(live);
+      preview["live"] = live;
+    }
+    done(std::move(preview));
+  }
+};
+
+void fetch(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
+           std::string method, std::string target, std::string content_type, std::string body,
+           std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
+  tunnel::FetchRequest req;
+  req.cluster = g->q.cluster;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  HeaderList headers{{"Accept", "application/json"}};
+  if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
+  req.headers = rewrite_request_headers(headers, g->q.who, false);
+  req.body = std::move(body);
+  req.max_bytes = 4 << 20;
+  ++g->outstanding;
+  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, use = std::move(use)](tunnel::FetchResult r) {
+    use(*g, r);
+    g->finish();
+  });
+}
+
+std::string failure(const std::string& what, const tunnel::FetchResult& r) {
+  return what + ": " + (r.status ? "HTTP " + std::to_string(r.status) : r.error);
+}
+
+// Names (and the count) of a list answer; appended under preview["deletes"][key].
+void add_names(Gathering& g, const std::string& key, const tunnel::FetchResult& r) {
+  if (r.status == 404) return;  // a collection this cluster does not serve
+  auto list = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !list.is_object() || !list["items"].is_array())
+    return g.error(failure("listing " + key, r));
+  json names = json::array();
+  for (const auto& item : list["items"])
+    if (names.size() < kMaxNames) names.push_back(item["metadata"].value("name", ""));
+  const std::size_t count = list["items"].size();
+  if (count == 0) return;
+  g.preview["deletes"][key] = {{"count", count}, {"names", names}};
+  g.preview["count"] = g.preview.value("count", 0) + count;
+}
+
+}  // namespace
+
+void mask_secret_values(json& object) { mask_one(object); }
+
+void build_preview(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels, PreviewQuestion question,
+                   std::function<void(json)> done) {
+  auto g = std::make_shared<Gathering>();
+  g->q = std::move(question);
+  g->done = std::move(done);
+  const auto& info = g->q.info;
+  const std::string live_path = live_object_path(info);
+  if ((info.verb == "create" && info.subresource.empty()) || info.verb == "update" || info.verb == "patch") {
+    g->preview["kind"] = "dryRun";
+    fetch(executor, tunnels, g, g->q.method, with_query(g->q.target, "dryRun=All"), g->q.content_type, g->q.body,
+          [](Gathering& g, const tunnel::FetchResult& r) {
+            auto j = json::parse(r.body, nullptr, false);
+            g.preview["status"] = r.status;
+            if (r.status == 0 || j.is_discarded()) return g.error(failure("dry run", r));
+            g.result = std::move(j);  // an object, or the Status the request would get
+          });
+    if (!live_path.empty())
+      fetch(executor, tunnels, g, "GET", live_path, "", "", [](Gathering& g, const tunnel::FetchResult& r) {
+        if (r.status == 200) g.live = json::parse(r.body, nullptr, false);
+        else if (r.status != 404) g.error(failure("reading the live object", r));
+        if (g.live.is_discarded()) g.live = nullptr;
+      });
+  } else if (info.verb == "delete" && info.resource == "namespaces" && info.subresource.empty()) {
+    g->preview["kind"] = "namespaceDelete";
+    g->preview["count"] = 0;
+    for (std::string path : kNamespacedCollections) {
+      path.replace(path.find("{ns}"), 4, info.name);
+      const std::string key = path.substr(path.rfind('/') + 1);
+      fetch(executor, tunnels, g, "GET", path, "", "",
+            [key](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); });
+    }
+  } else if (info.verb == "delete" && !live_path.empty()) {
+    g->preview["kind"] = "delete";
+    fetch(executor, tunnels, g, "GET", live_path, "", "", [](Gathering& g, const tunnel::FetchResult& r) {
+      if (r.status == 200) g.live = json::parse(r.body, nullptr, false);
+      else g.error(failure("reading the object to delete", r));
+      if (g.live.is_discarded()) g.live = nullptr;
+    });
+  } else if (info.verb == "deletecollection") {
+    g->preview["kind"] = "deletecollection";
+    g->preview["count"] = 0;
+    // The same path and selectors as a GET: exactly the objects the delete would remove.
+    fetch(executor, tunnels, g, "GET", g->q.target, "", "",
+          [key = info.resource](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); });
+  } else {
+    g->preview["kind"] = "none";  // exec, attach and other connects: the request itself is the preview
+  }
+  g->finish();
+}
+
+}  // namespace sluice::gateway::approval

@@ -1,0 +1,46 @@
+#include "gateway/notify/approval_event.h"
+
+namespace sluice::gateway::notify {
+
+using nlohmann::json;
+
+json approval_event(const approval::ApprovalRequest& a, const std::string& review_url) {
+  std::string base = review_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string self = base + "/api/v1/approvals/" + a.id;
+  json approval = approval::to_json(a);
+  approval.erase("preview");  // may be large; reviewers open it with `approvals show`
+  return {{"type", kApprovalRequested},
+          {"approval", approval},
+          {"links",
+           {{"self", self},
+            {"approve", self + "/approve"},
+            {"reject", self + "/reject"},
+            {"cli", "sluice-gateway approvals show " + a.id}}}};
+}
+
+std::vector<std::pair<std::string, std::string>> summary_fields(const json& event) {
+  const auto& a = event["approval"];
+  std::string object = a.value("resource", "");
+  if (!a.value("subresource", "").empty()) object += "/" + a.value("subresource", "");
+  if (!a.value("name", "").empty()) object += " " + a.value("name", "");
+  if (!a.value("namespace", "").empty()) object += " in namespace " + a.value("namespace", "");
+  std::string command = a.value("kubectlCommand", "");
+  if (command.empty()) command = a.value("method", "") + " " + a.value("requestURI", "");
+  return {{"Requester", a["requester"].value("username", "")},
+          {"Command", command},
+          {"Cluster", a.value("cluster", "")},
+          {"Object", a.value("verb", "") + " " + object},
+          {"Rule", a.value("rule", "") + (a.value("message", "").empty() ? "" : ": " + a.value("message", ""))},
+          {"Approval", a.value("id", "") + " (expires " + a.value("expiresAt", "") + ")"}};
+}
+
+std::string headline(const json& event) {
+  const auto& a = event["approval"];
+  std::string object = a.value("resource", "");
+  if (!a.value("name", "").empty()) object += "/" + a.value("name", "");
+  return a["requester"].value("username", "") + " wants to " + a.value("verb", "") + " " + object + " on " +
+         a.value("cluster", "") + " (approval needed)";
+}
+
+}  // namespace sluice::gateway::notify
