@@ -49,7 +49,7 @@ std::string email_message(const nlohmann::json& event, const std::string& from, 
                   one_line(event["approval"].value("id", "")) + "." + std::to_string(delivery_id) + "@" +
                   one_line(domain) + ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
                   "Content-Transfer-Encoding: 8bit\r\n\r\n";
-  m += headline(event) + "\r\n\r\n";
+  m += one_line(headline(event)) + "\r\n\r\n";
   for (const auto& [label, value] : summary_fields(event)) m += label + ": " + one_line(value) + "\r\n";
   const auto& links = event["links"];
   m += "\r\nReview: " + links.value("self", "") + "\r\nApprove: POST " + links.value("approve", "") +

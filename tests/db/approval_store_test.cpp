@@ -130,3 +130,90 @@ TEST_CASE("approvals: who may decide, and how a request becomes approved, reject
   }
   CHECK(notifications >= 10);  // creates, votes, decisions, execution, expiry, cancel
 }
+
+TEST_CASE("approvals: an identical retry claims an approved request once, joins a pending one, learns of a rejection") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  using Kind = approval::IdenticalApproval::Kind;
+
+  auto a = sample();
+  CHECK_FALSE(s.find_identical(a));
+  s.create(a);
+  auto same = s.find_identical(a);
+  REQUIRE(same);
+  CHECK(same->kind == Kind::pending);
+  CHECK(same->id == a.id);
+
+  // Anything that differs is another request: body, path, cluster, identity.
+  for (auto change : std::vector<std::function<void(ApprovalRequest&)>>{
+           [](ApprovalRequest& r) { r.body_sha256 = std::string(64, 'b'); },
+           [](ApprovalRequest& r) { r.request_uri += "?dryRun=All"; },
+           [](ApprovalRequest& r) { r.cluster = "staging"; },
+           [](ApprovalRequest& r) { r.requester.user = "other-bot"; },
+           [](ApprovalRequest& r) { r.requester.uid = "another-uid"; },
+           [](ApprovalRequest& r) { r.method = "PUT"; }}) {
+    auto other = a;
+    change(other);
+    CHECK_FALSE(s.find_identical(other));
+  }
+
+  s.vote(a.id, kAlice, true, "");
+  same = s.find_identical(a);
+  REQUIRE(same);
+  CHECK(same->kind == Kind::claimed);
+  CHECK(same->decided_by == "alice");
+  CHECK(s.get(a.id)->state == "executed");
+  CHECK_FALSE(s.find_identical(a));  // executed: the next identical request needs its own approval
+  CHECK_FALSE(s.claim_execution(a.id));
+
+  auto r = sample();
+  s.create(r);
+  s.vote(r.id, kBob, false, "not now");
+  same = s.find_identical(r);
+  REQUIRE(same);
+  CHECK(same->kind == Kind::rejected);
+  CHECK(same->decided_by == "bob");
+  CHECK(same->decision_reason == "not now");
+}
+
+TEST_CASE("approvals: an approval not executed within its time to live after the decision expires") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  auto a = sample(1, std::chrono::seconds(1));
+  s.create(a);
+  s.vote(a.id, kAlice, true, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  CHECK_FALSE(s.find_identical(a));
+  CHECK_FALSE(s.claim_execution(a.id));
+  CHECK(s.expire_due() == std::vector<std::string>{a.id});
+  const auto got = s.get(a.id);
+  CHECK(got->state == "expired");
+  CHECK(got->decided_by == "alice");  // the decision stays on record
+}
+
+TEST_CASE("approvals: the preview and the notifications are stored with the approval, in one transaction") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  auto a = sample();
+  a.preview = {{"kind", "dryRun"}, {"status", 201}, {"diff", "--- /dev/null\n+++ dry-run/x\n"}};
+  s.create(a, {{"hook", "approval.requested", {{"n", 1}}}, {"mail", "approval.requested", {{"n", 2}}}});
+  CHECK(s.get(a.id)->preview == a.preview);
+  CHECK(approval::to_json(*s.get(a.id))["preview"]["status"] == 201);
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  auto rows = tx.exec("SELECT sink, event, payload::text, state, approval_id::text FROM notification_outbox ORDER BY id");
+  REQUIRE(rows.size() == 2);
+  CHECK(std::string(rows[0][0].c_str()) == "hook");
+  CHECK(std::string(rows[1][2].c_str()) == R"({"n":2})");
+  CHECK(std::string(rows[0][3].c_str()) == "pending");
+  CHECK(std::string(rows[0][4].c_str()) == a.id);
+  tx.commit();
+
+  // A failed create leaves no notification behind: the same id again violates the primary key.
+  CHECK_THROWS(s.create(a, {{"hook", "approval.requested", {{"n", 3}}}}));
+  pqxx::work tx2(c);
+  CHECK(tx2.exec("SELECT count(*) FROM notification_outbox")[0][0].as<int>() == 2);
+}

@@ -24,6 +24,8 @@ fail() {
 }
 contains() { grep -qF -- "$2" <<<"$1" || fail "${3:-output} does not contain '$2'; got:
 $1"; }
+# DATABASE SQL OP N: the count SQL selects compares with N (for wait_for, which runs it again each time)
+sql_count() { [ "$(psql "$1" -qAt -c "$2")" "$3" "$4" ]; }
 wait_for() { local deadline=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.2; done; }
 port=$(cat "$dir/https_port")
 base="https://127.0.0.1:$port"
@@ -150,8 +152,8 @@ identity)
     [ "$(jq -r .authenticatedUser <<<"$rec")" = standin-admin ] || fail "the cluster saw other credentials than the agent's: $rec"
   done <<<"$log"
   db=$(cat "$dir/database_url")
-  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE decision = 'denied' AND response_code = 403
-    AND kubectl_command = 'kubectl get' AND decision_reason LIKE 'impersonation (kubectl --as%'")" -ge 1 ||
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_log WHERE decision = 'denied' AND response_code = 403
+    AND kubectl_command = 'kubectl get' AND decision_reason LIKE 'impersonation (kubectl --as%'" -ge 1 ||
     fail "the refused --as request is not audited as denied"
   ;;
 two_clusters)
@@ -462,9 +464,11 @@ audit_fail_closed)
   wait_for 20 fcurl -f "$fbase/api/v1/namespaces/default/configmaps?limit=1" || fail "requests do not flow after PostgreSQL returned"
   out=$(fcurl -w ' %{http_code}' -H 'X-Forwarded-For: 198.51.100.23, 203.0.113.9' \
     "$fbase/api/v1/namespaces/default/configmaps/$name"); contains "$out" ' 404'
-  rows=$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_log WHERE name = '$name' AND response_code = 404
-    AND source_ip = '203.0.113.9'")
-  [ "$rows" = 1 ] || fail "the request after the outage has $rows audit rows with the forwarded source address"
+  # (the outcome follows its intent row within a batch or 50 ms: wait for it)
+  rows() { psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_log WHERE name = '$name' AND response_code = 404
+    AND source_ip = '203.0.113.9'"; }
+  has_row() { [ "$(rows)" = 1 ]; }
+  wait_for 10 has_row || fail "the request after the outage has $(rows) audit rows with the forwarded source address"
   grep -q "$ftoken" "$gwd/gateway.log" && fail "the gateway logged a client token"
   ;;
 policy)
@@ -543,8 +547,8 @@ YAML
   [ "$(jq -r .method <<<"$rec")" = GET ] && [ "$(jq -r .impersonate.user <<<"$rec")" = automation-bot ] ||
     fail "the live pod was not read with GET as the requester: $rec"
 
-  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE name = 'protected-$id' AND verb = 'delete'
-    AND decision = 'denied' AND response_code = 403 AND decision_reason LIKE '%protected-configmaps%'")" = 1 ||
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_log WHERE name = 'protected-$id' AND verb = 'delete'
+    AND decision = 'denied' AND response_code = 403 AND decision_reason LIKE '%protected-configmaps%'" = 1 ||
     fail "no denied audit row for the protected delete"
 
   # Hot reload: the deny rule goes; a broken file afterwards changes nothing.
@@ -616,8 +620,8 @@ YAML
     fail "the approved request did not reach the cluster exactly once: $(standin_log_since "$seq")"
   [ "$("$gw" approvals show "$appr" -o json | jq -r .state)" = executed ] || fail "the approval is not executed"
   if "$gw" approve "$appr" >/dev/null 2>&1; then fail "a decided approval took another vote"; fi
-  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_log WHERE resource = 'clusterrolebindings' AND decision = 'allowed'
-    AND decision_reason LIKE 'approved by alice-reviewer (approval $appr)%' AND response_code = 201")" = 1 ||
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_log WHERE resource = 'clusterrolebindings' AND decision = 'allowed'
+    AND decision_reason LIKE 'approved by alice-reviewer (approval $appr)%' AND response_code = 201" = 1 ||
     fail "the executed request's audit row does not name its approval"
 
   k create clusterrolebinding "nope-$id" --clusterrole=view --user=someone >"$work/nope.out" 2>&1 &
@@ -962,8 +966,8 @@ KC
   [ "$(jq -r .impersonate.user <<<"$rec")" = carol ] || fail "the cluster saw another user: $rec"
   [ "$(jq -c .impersonate.groups <<<"$rec")" = '["platform","oncall","system:authenticated"]' ] || fail "groups: $rec"
   db=$(cat "$dir/database_url")
-  wait_for 10 test "$(psql "$db" -qAt -c "SELECT count(*) FROM audit_events WHERE username = 'carol' AND auth_method = 'x509'
-    AND groups = ARRAY['platform','oncall']")" -ge 1 || fail "no x509 audit row for carol"
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_events WHERE username = 'carol' AND auth_method = 'x509'
+    AND groups = ARRAY['platform','oncall']" -ge 1 || fail "no x509 audit row for carol"
   # another CA: refused before any request is read
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=rogue-ca \
     -keyout "$work/rogue-ca.key" -out "$work/rogue-ca.crt" 2>/dev/null
@@ -1044,8 +1048,8 @@ YAML
   [ "$(jq -c .impersonate.groups <<<"$rec")" = '["oidc:dev","oidc:ops","system:authenticated"]' ] || fail "groups: $rec"
   [ "$(jq -c '.impersonate.extra' <<<"$rec")" = "{\"sluice.dev%2foidc-issuer\":[\"$iss\"],\"sluice.dev%2foidc-subject\":[\"u-1\"]}" ] ||
     fail "extra: $rec"
-  wait_for 10 test "$(psql "$(cat "$pg/url")" -qAt -c "SELECT count(*) FROM audit_events WHERE auth_method = 'oidc'
-    AND username = 'oidc:ann@example.com'")" -ge 1 || fail "no oidc audit row"
+  wait_for 10 sql_count "$(cat "$pg/url")" "SELECT count(*) FROM audit_events WHERE auth_method = 'oidc'
+    AND username = 'oidc:ann@example.com'" -ge 1 || fail "no oidc audit row"
 
   for k in "rsa-1 RS384" "rsa-1 RS512" "rsa-1 PS256" "rsa-1 PS512" "p256-1 ES256" "p384-1 ES384" "ed-1 EdDSA"; do
     set -- $k
