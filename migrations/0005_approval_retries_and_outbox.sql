@@ -22,3 +22,11 @@ CREATE TABLE notification_outbox (
     last_error       text        NOT NULL DEFAULT ''
 );
 CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at) WHERE state = 'pending';
+
+-- Audit rows reference the approval that let their request through, or refused it (#5).
+ALTER TABLE audit_events ADD COLUMN approval_id uuid;
+CREATE INDEX audit_events_approval ON audit_events (approval_id) WHERE approval_id IS NOT NULL;
+DROP VIEW audit_log;  -- e.* was expanded when it was made: make it again to take the column
+CREATE VIEW audit_log AS
+SELECT e.*, o.response_code, o.duration_ms, o.bytes_in, o.bytes_out, o.finished_at
+FROM audit_events e LEFT JOIN audit_outcomes o USING (received_at, id);

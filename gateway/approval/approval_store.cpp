@@ -212,12 +212,12 @@ std::optional<ApprovalRequest> ApprovalStore::get(const std::string& id) {
   return a;
 }
 
-std::vector<ApprovalRequest> ApprovalStore::list(const std::string& state, int limit) {
+std::vector<ApprovalRequest> ApprovalStore::list(const ListFilter& f) {
   pqxx::work tx(conn());
   auto rows = tx.exec_params(std::string("SELECT ") + kColumns +
-                                 " FROM approval_requests WHERE ($1 = '' OR state = $1) ORDER BY created_at DESC "
-                                 "LIMIT $2",
-                             state, std::clamp(limit, 1, 1000));
+                                 " FROM approval_requests WHERE ($1 = '' OR state = $1) AND ($2 = '' OR cluster = $2) "
+                                 "AND ($3 = '' OR requester = $3) ORDER BY created_at DESC LIMIT $4",
+                             f.state, f.cluster, f.requester, std::clamp(f.limit, 1, 1000));
   std::vector<ApprovalRequest> out;
   for (const auto& r : rows) {
     out.push_back(from_row(r));

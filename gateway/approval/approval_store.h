@@ -77,7 +77,11 @@ class ApprovalStore {
   // pending twin is only named. nullopt: neither exists.
   std::optional<IdenticalApproval> find_identical(const ApprovalRequest& probe);
   std::optional<ApprovalRequest> get(const std::string& id);
-  std::vector<ApprovalRequest> list(const std::string& state, int limit);  // state "" = any
+  struct ListFilter {
+    std::string state, cluster, requester;  // "" = any
+    int limit = 50;
+  };
+  std::vector<ApprovalRequest> list(const ListFilter& filter);
   ApprovalRequest vote(const std::string& id, const Identity& approver, bool approve, const std::string& reason);
   bool claim_execution(const std::string& id);  // approved -> executed; true only for the one caller
   void cancel(const std::string& id);           // pending -> cancelled (the client gave up)

@@ -37,6 +37,7 @@ struct AuditIntent {
   std::string request_uri;  // path and query as the cluster receives them
   std::string decision = "allowed";
   std::string decision_reason;
+  std::string approval_id;  // the approval that let the request through or refused it ("" = none)
   std::optional<AuditOutcome> outcome;  // set for a refusal: known at once, written with the intent
 };
 

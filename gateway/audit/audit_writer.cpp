@@ -20,14 +20,14 @@ constexpr const char* kWriteBatchSql = R"sql(
 WITH intents AS (
   INSERT INTO audit_events (received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent,
                             kubectl_command, kubectl_session, verb, api_group, api_version, resource, subresource,
-                            namespace, name, request_uri, dry_run, decision, decision_reason)
+                            namespace, name, request_uri, dry_run, decision, decision_reason, approval_id)
   SELECT received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent, kubectl_command,
          kubectl_session, verb, api_group, api_version, resource, subresource, namespace, name, request_uri, dry_run,
-         decision, decision_reason
+         decision, decision_reason, approval_id
   FROM json_to_recordset($1::json) AS r(received_at timestamptz, id uuid, cluster text, username text, uid text,
        groups text[], auth_method text, source_ip text, user_agent text, kubectl_command text, kubectl_session text,
        verb text, api_group text, api_version text, resource text, subresource text, namespace text, name text,
-       request_uri text, dry_run boolean, decision text, decision_reason text)
+       request_uri text, dry_run boolean, decision text, decision_reason text, approval_id uuid)
   ON CONFLICT DO NOTHING
 )
 INSERT INTO audit_outcomes (received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at)
@@ -52,7 +52,8 @@ nlohmann::json intent_json(const AuditIntent& a) {
           {"verb", r.verb}, {"api_group", r.api_group}, {"api_version", r.api_version},
           {"resource", r.resource}, {"subresource", r.subresource}, {"namespace", r.namespace_name},
           {"name", r.name}, {"request_uri", a.request_uri}, {"dry_run", r.dry_run},
-          {"decision", a.decision}, {"decision_reason", a.decision_reason}};
+          {"decision", a.decision}, {"decision_reason", a.decision_reason},
+          {"approval_id", a.approval_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.approval_id)}};
 }
 
 }  // namespace

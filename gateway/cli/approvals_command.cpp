@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "common/request_info.h"
 #include "gateway/cli/command_line.h"
 
 namespace po = boost::program_options;
@@ -136,13 +137,14 @@ void print_details(const nlohmann::json& a) {
 
 int run_approvals(const std::vector<std::string>& args) {
   po::options_description opts(
-      "Usage: sluice-gateway approvals [--pending] [--limit N] [-o table|json]\n"
+      "Usage: sluice-gateway approvals [--pending] [--cluster C] [--requester U] [--limit N] [-o table|json]\n"
       "       sluice-gateway approvals show ID [-o text|json]\n"
       "Approval requests on the gateway (newest first)");
   Endpoint e;
-  std::string action, id, output = "table";
+  std::string action, id, output = "table", cluster, requester;
   int limit = 50;
   opts.add_options()("help,h", "show this help")("pending", "only the ones waiting for a decision")
+      ("cluster", po::value(&cluster), "only this cluster's")("requester", po::value(&requester), "only this user's")
       ("limit", po::value(&limit), "at most this many (default 50)")("output,o", po::value(&output), "table or json");
   add_endpoint_options(opts, e);
   po::options_description hidden;
@@ -168,7 +170,9 @@ int run_approvals(const std::vector<std::string>& args) {
       return 2;
     }
     auto [code, j] = call(e, "GET", "/api/v1/approvals?limit=" + std::to_string(limit) +
-                                        (vm.count("pending") ? "&state=pending" : ""));
+                                        (vm.count("pending") ? "&state=pending" : "") +
+                                        (cluster.empty() ? "" : "&cluster=" + common::percent_encode(cluster)) +
+                                        (requester.empty() ? "" : "&requester=" + common::percent_encode(requester)));
     if (code != 200) return api_error("approvals", code, j);
     if (output == "json") {
       std::cout << j.dump(2) << "\n";

@@ -47,7 +47,9 @@ struct ApprovalGate::Flow {
   std::optional<approval::IdenticalApproval> identical;
   std::string error;
 
-  void refuse(std::string message) { done({false, std::move(message), ""}); }
+  void refuse(std::string message, std::string approval_id = "") {
+    done({false, std::move(message), "", std::move(approval_id)});
+  }
   // Runs `step` on the session's strand.
   template <class F>
   void then(F step) {
@@ -119,13 +121,14 @@ void ApprovalGate::on_identical(const std::shared_ptr<Flow>& f) {
       case approval::IdenticalApproval::Kind::claimed:
         spdlog::info("{} {} on {} for {}: approval {} (approved earlier) executes now", f->a.verb, f->a.request_uri,
                      f->a.cluster, f->a.requester.user, same.id);
-        return f->done({true, "", "approved by " + same.decided_by + " (approval " + same.id + ")"});
+        return f->done({true, "", "approved by " + same.decided_by + " (approval " + same.id + ")", same.id});
       case approval::IdenticalApproval::Kind::pending:
         if (!async) return wait(f, same.id);
         return f->refuse("approval required: id " + same.id + ", review at " + review_link(same.id) +
-                         " (still pending; send the identical request again once it is approved)");
+                             " (still pending; send the identical request again once it is approved)",
+                         same.id);
       case approval::IdenticalApproval::Kind::rejected:
-        if (async) return f->refuse("rejected by " + same.decided_by + ": " + same.decision_reason);
+        if (async) return f->refuse("rejected by " + same.decided_by + ": " + same.decision_reason, same.id);
         break;  // held requests ask again
     }
   }
@@ -161,7 +164,8 @@ void ApprovalGate::create(const std::shared_ptr<Flow>& f, nlohmann::json preview
       }
       if (f->ask.spec.mode == policy::ApprovalMode::async)
         return f->refuse("approval required: id " + f->a.id + ", review at " + review_link(f->a.id) +
-                         " (send the identical request again once it is approved; rule '" + f->a.rule + "')");
+                             " (send the identical request again once it is approved; rule '" + f->a.rule + "')",
+                         f->a.id);
       wait(f, f->a.id);
     });
   });
@@ -179,12 +183,14 @@ void ApprovalGate::wait(const std::shared_ptr<Flow>& f, const std::string& id) {
 
 void ApprovalGate::on_decided(const std::shared_ptr<Flow>& f, const std::string& id,
                               const std::optional<approval::ApprovalRequest>& r) {
-  if (!r) return f->refuse("approval " + id + " could not be decided: " + kStoreDown);
-  if (r->state == "rejected") return f->refuse("rejected by " + r->decided_by + ": " + r->decision_reason);
+  if (!r) return f->refuse("approval " + id + " could not be decided: " + kStoreDown, id);
+  if (r->state == "rejected") return f->refuse("rejected by " + r->decided_by + ": " + r->decision_reason, id);
   if (r->state == "expired")
     return f->refuse("approval timed out after " + policy::format_duration(f->ask.spec.timeout) + " (approval " + id +
-                     ", rule '" + f->a.rule + "')");
-  if (r->state != "approved") return f->refuse("approval " + id + " is " + r->state + "; the request was not forwarded");
+                         ", rule '" + f->a.rule + "')",
+                     id);
+  if (r->state != "approved")
+    return f->refuse("approval " + id + " is " + r->state + "; the request was not forwarded", id);
   // Approved: claim the one execution it authorises, then the request goes on exactly as it came.
   const std::string approvers = r->decided_by;
   service_.run([f, id, approvers](approval::ApprovalStore& store) {
@@ -195,9 +201,10 @@ void ApprovalGate::on_decided(const std::shared_ptr<Flow>& f, const std::string&
       spdlog::error("approval store: cannot claim approval {}: {}", id, e.what());
     }
     f->then([f, id, approvers, claimed] {
-      if (claimed == 1) return f->done({true, "", "approved by " + approvers + " (approval " + id + ")"});
+      if (claimed == 1) return f->done({true, "", "approved by " + approvers + " (approval " + id + ")", id});
       f->refuse(claimed == 0 ? "approval " + id + " was already executed"
-                             : "approval " + id + " could not be claimed: " + kStoreDown);
+                             : "approval " + id + " could not be claimed: " + kStoreDown,
+                id);
     });
   });
 }

@@ -35,6 +35,7 @@ struct ApprovalVerdict {
   bool forward = false;
   std::string message;       // refused: what the client reads in its 403 Status
   std::string audit_reason;  // forwarded: "approved by alice (approval <id>)"
+  std::string approval_id;   // the approval that decided ("" when none was reached)
 };
 
 class ApprovalGate {

@@ -34,17 +34,19 @@ void serve_approvals_api(approval::ApprovalService& service, const std::string& 
 
   if (id.empty()) {
     if (method != "GET") return status(405, "use GET to list approvals", "MethodNotAllowed");
-    const std::string state = common::query_value(query, "state").value_or("");
-    int limit = 50;
+    approval::ApprovalStore::ListFilter filter;
+    filter.state = common::query_value(query, "state").value_or("");
+    filter.cluster = common::query_value(query, "cluster").value_or("");
+    filter.requester = common::query_value(query, "requester").value_or("");
     try {
-      limit = std::stoi(common::query_value(query, "limit").value_or("50"));
+      filter.limit = std::stoi(common::query_value(query, "limit").value_or("50"));
     } catch (const std::exception&) {
       return status(400, "limit must be a number", "BadRequest");
     }
-    return service.run([state, limit, reply](approval::ApprovalStore& store) {
+    return service.run([filter, reply](approval::ApprovalStore& store) {
       try {
         nlohmann::json items = nlohmann::json::array();
-        for (const auto& a : store.list(state, limit)) items.push_back(approval::to_json(a));
+        for (const auto& a : store.list(filter)) items.push_back(approval::to_json(a));
         reply(200, {{"items", items}});
       } catch (const std::exception& e) {
         spdlog::error("approvals API: {}", e.what());

@@ -191,6 +191,7 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
                   "Forbidden");
   }
   policy_reason_.clear();
+  approval_id_.clear();
   if (!ctx_.policy) return forward(cluster, target, who, classified.info, std::move(client_headers));
   PolicyQuestion question{cluster, who, classified.info, std::string(req.method_string()), target,
                           std::string(req[http::field::content_type]), req.body()};
@@ -242,6 +243,7 @@ void ProxySession::ask_for_approval(const std::string& cluster, const std::strin
       [self, gen, cluster, target, who, info, headers = std::move(client_headers)](ApprovalVerdict v) mutable {
         if (gen != self->request_gen_ || self->client_gone_) return;
         auto go = [self, cluster, target, who, info, headers = std::move(headers), v = std::move(v)]() mutable {
+          self->approval_id_ = v.approval_id;
           if (!v.forward) return self->deny(cluster, target, who, info, 403, v.message, "Forbidden");
           self->policy_reason_ = v.audit_reason;
           self->forward(cluster, target, who, info, std::move(headers));
@@ -350,6 +352,7 @@ audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const s
   a.request = info;
   a.request_uri = target;
   a.decision_reason = policy_reason_;
+  a.approval_id = approval_id_;
   return a;
 }
 

@@ -128,6 +128,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::string policy_reason_;
   // A request held for reviewers: its hold, and what to do once the probe's read is cancelled.
   ApprovalGate::Hold hold_;
+  std::string approval_id_;  // for the audit row: the approval that decided the request in flight
   bool holding_ = false, probing_ = false;
   std::function<void()> after_hold_;  // the rule that allowed the request in flight, for its audit row
   audit::Clock::time_point received_at_;

@@ -28,7 +28,7 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
       "array_to_json(groups), auth_method, source_ip, user_agent, kubectl_command, kubectl_session, verb, api_group, api_version, "
       "resource, subresource, namespace, name, request_uri, dry_run, decision, decision_reason, response_code, "
       "duration_ms, bytes_in, bytes_out, "
-      "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+      "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), coalesce(approval_id::text, '') "
       "FROM audit_log WHERE " + where + " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
   std::vector<nlohmann::json> out;
   for (const auto& row : tx.exec(sql)) {
@@ -56,6 +56,7 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
                    {"dryRun", row[19].as<bool>()},
                    {"decision", row[20].c_str()},
                    {"decisionReason", row[21].c_str()},
+                   {"approvalID", row[27].c_str()},
                    {"responseCode", row[22].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[22].as<int>())},
                    {"durationMs", num(23)},
                    {"bytesIn", count(24)},

@@ -621,7 +621,7 @@ YAML
   [ "$("$gw" approvals show "$appr" -o json | jq -r .state)" = executed ] || fail "the approval is not executed"
   if "$gw" approve "$appr" >/dev/null 2>&1; then fail "a decided approval took another vote"; fi
   wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_log WHERE resource = 'clusterrolebindings' AND decision = 'allowed'
-    AND decision_reason LIKE 'approved by alice-reviewer (approval $appr)%' AND response_code = 201" = 1 ||
+    AND decision_reason LIKE 'approved by alice-reviewer (approval $appr)%' AND approval_id = '$appr' AND response_code = 201" = 1 ||
     fail "the executed request's audit row does not name its approval"
 
   k create clusterrolebinding "nope-$id" --clusterrole=view --user=someone >"$work/nope.out" 2>&1 &
@@ -686,7 +686,7 @@ YAML
   k() { KUBECONFIG="$work/$hc.kubeconfig" kubectl "$@"; }
   direct() { KUBECONFIG="$standin/kubeconfig" kubectl "$@"; }
   wait_for 20 k get ns -o name || fail "no request passed the gateway"
-  pending_for() { "$gw" approvals --pending -o json | jq -r --arg c "$hc" '[.items[] | select(.cluster == $c)][0].id // empty'; }
+  pending_for() { "$gw" approvals --pending --cluster "$hc" --requester automation-bot -o json | jq -r '.items[0].id // empty'; }
   has_pending() { test -n "$(pending_for)"; }
   show() { "$gw" approvals show "$1" -o json; }
 
@@ -749,6 +749,11 @@ YAML
   out=$("$gw" approvals show "$appr"); contains "$out" '+    "level": "2"'  # the table view prints the diff too
   "$gw" reject "$appr" --reason "no" >/dev/null
   if wait $pt; then fail "a rejected patch went through"; fi
+  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_log WHERE approval_id = '$appr' AND decision = 'denied'
+    AND response_code = 403 AND decision_reason = 'rejected by alice-reviewer: no'" = 1 || fail "no audit row names the rejected approval"
+  [ -z "$("$gw" approvals --cluster "$hc" --requester someone-else -o json | jq -r '.items[0].id // empty')" ] ||
+    fail "the requester filter let another requester's approvals through"
 
   # a namespace deletion: what would go with it
   direct create ns "nsdel-$id" >/dev/null
