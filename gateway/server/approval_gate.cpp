@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+
 #include "common/token_compare.h"
 #include "gateway/approval/approval_preview.h"
 #include "gateway/audit/audit_event.h"
@@ -32,6 +34,15 @@ std::string body_for_reviewers(const ApprovalAsk& ask) {
   if (ask.body.find('\0') != std::string::npos || !is_utf8(ask.body))
     return "(" + std::to_string(ask.body.size()) + " bytes of " + ask.content_type + ")";
   return ask.body;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
 }
 
 constexpr const char* kStoreDown = "the approval store is unavailable; the request was not forwarded";
@@ -146,8 +157,11 @@ void ApprovalGate::create(const std::shared_ptr<Flow>& f, nlohmann::json preview
                a.request_uri, a.cluster, a.requester.user, a.id, a.rule);
   std::vector<approval::OutboxMessage> notifications;
   if (!sinks_.empty()) {
-    approval::ApprovalRequest shown = a;
+    approval::ApprovalRequest shown = a;  // as the store will hold it (its clock may differ by a little)
     shown.state = "pending";
+    const auto now = std::chrono::system_clock::now();
+    shown.created_at = rfc3339(now);
+    shown.expires_at = rfc3339(now + a.timeout);
     auto event = notify::approval_event(shown, review_url_);
     for (const auto& sink : sinks_) notifications.push_back({sink, notify::kApprovalRequested, event});
   }

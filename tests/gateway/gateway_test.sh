@@ -892,6 +892,7 @@ YAML
   contains "$data" "Subject: [sluice] automation-bot wants to create clusterrolebindings on $nc"
   contains "$data" "Requester: automation-bot"; contains "$data" "Command: kubectl create clusterrolebinding"
   contains "$data" "Rule: cluster-rbac: cluster-wide RBAC needs a reviewer"
+  grep -qE "Approval: $appr \(expires [0-9]{4}-[0-9]{2}-[0-9]{2}T" <<<"$data" || fail "the email does not say when the approval expires: $data"
   contains "$data" "Approve: POST https://sluice.example.test:8443/api/v1/approvals/$appr/approve"
   failing() { [ "$(psql "$db" -qAt -c "SELECT count(*) FROM notification_outbox WHERE approval_id = '$appr'
     AND state = 'pending' AND attempts >= 2 AND last_error <> ''")" = 2 ]; }
