@@ -6,8 +6,10 @@
 #include <iomanip>
 #include <iostream>
 #include <regex>
+#include <tuple>
 
 #include "gateway/audit/audit_event.h"
+#include "gateway/audit/k8s_audit_event.h"
 #include "gateway/cli/cluster_command.h"
 #include "gateway/store/audit_store.h"
 
@@ -42,10 +44,12 @@ int run_audit(const std::vector<std::string>& args) {
   po::options_description opts(
       "Usage: sluice-gateway audit list [--cluster C] [--user U] [--since 10m|TIME] [--verb V] [--resource R]\n"
       "                                 [--namespace NS] [--limit N] [-o table|json]\n"
-      "Recent audit events (the newest N that match, oldest first). --resource takes 'pods' or 'pods/exec'");
+      "       sluice-gateway audit export [--since 10m|TIME] [--until TIME]\n"
+      "list: recent audit events (the newest N that match, oldest first). --resource takes 'pods' or 'pods/exec'\n"
+      "export: every event in the window, oldest first, one audit.k8s.io/v1 Event per line (JSON lines)");
   std::string action, database, config, output = "table";
   store::AuditQuery q;
-  std::string since;
+  std::string since, until;
   opts.add_options()("help,h", "show this help")
       ("database", po::value(&database), "PostgreSQL URL (default: from --config, or $SLUICE_DATABASE_URL)")
       ("config", po::value(&config), "gateway configuration file, for its database.url")
@@ -55,6 +59,7 @@ int run_audit(const std::vector<std::string>& args) {
       ("verb", po::value(&q.verb), "only this verb (get, list, watch, create, update, patch, delete, ...)")
       ("resource", po::value(&q.resource), "only this resource, or resource/subresource")
       ("namespace,n", po::value(&q.namespace_name), "only this namespace")
+      ("until", po::value(&until), "export: only events received before this timestamp")
       ("limit", po::value(&q.limit), "at most this many events (default 50, at most 10000)")
       ("output,o", po::value(&output), "table (default) or json");
   po::options_description hidden;
@@ -63,7 +68,7 @@ int run_audit(const std::vector<std::string>& args) {
   pos.add("action", 1);
   po::variables_map vm;
   if (auto exit_code = parse_command_line("audit", args, opts, hidden, pos, vm)) return *exit_code;
-  if (action != "list") {
+  if (action != "list" && action != "export") {
     std::cerr << "sluice-gateway audit: " << (action.empty() ? "an action is required" : "unknown action '" + action + "'")
               << "\n" << opts;
     return 2;
@@ -76,11 +81,13 @@ int run_audit(const std::vector<std::string>& args) {
     std::cerr << "sluice-gateway audit list: --limit must be between 1 and 10000\n";
     return 2;
   }
-  if (!since.empty()) {
-    q.since = since_to_timestamp(since);
-    if (q.since.empty()) {
-      std::cerr << "sluice-gateway audit list: --since takes a duration (30s, 10m, 2h, 7d) or a timestamp "
-                   "(2026-11-25T10:00:00Z), not \"" << since << "\"\n";
+  for (auto [flag, given, into] : {std::tuple{"--since", &since, &q.since}, {"--until", &until, &until}}) {
+    if (given->empty()) continue;
+    *into = since_to_timestamp(*given);
+    if (into->empty()) {
+      std::cerr << "sluice-gateway audit " << action << ": " << flag
+                << " takes a duration (30s, 10m, 2h, 7d: that long ago) or a timestamp (2026-11-25T10:00:00Z), not \""
+                << *given << "\"\n";
       return 2;
     }
   }
@@ -89,6 +96,18 @@ int run_audit(const std::vector<std::string>& args) {
   if (url.empty()) {
     std::cerr << "sluice-gateway audit: " << error << "\n";
     return 2;
+  }
+  if (action == "export") {
+    try {
+      store::export_audit_events(url, q.since, until, [](const nlohmann::json& row) {
+        std::cout << audit::to_k8s_audit_event(row).dump() << "\n";
+      });
+      std::cout.flush();
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "sluice-gateway audit export: " << e.what() << "\n";
+      return 1;
+    }
   }
   try {
     auto events = store::list_audit_events(url, q);

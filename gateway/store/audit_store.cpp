@@ -5,6 +5,51 @@
 #include <algorithm>
 
 namespace sluice::gateway::store {
+namespace {
+
+// Every column of audit_log a reader sees, in the order row_json reads them.
+constexpr const char* kAuditColumns =
+    "id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), cluster, username, uid, "
+    "array_to_json(groups), auth_method, source_ip, user_agent, kubectl_command, kubectl_session, verb, api_group, "
+    "api_version, resource, subresource, namespace, name, request_uri, dry_run, decision, decision_reason, "
+    "response_code, duration_ms, bytes_in, bytes_out, "
+    "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), coalesce(approval_id::text, ''), "
+    "received_at";
+
+nlohmann::json row_json(const pqxx::row& row) {
+  const auto groups = nlohmann::json::parse(row[5].c_str());
+  auto opt = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].c_str()); };
+  auto num = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].as<double>()); };
+  auto count = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].as<long long>()); };
+  return nlohmann::json({{"auditID", row[0].c_str()},
+                          {"receivedAt", row[1].c_str()},
+                          {"cluster", row[2].c_str()},
+                          {"user", {{"username", row[3].c_str()}, {"uid", row[4].c_str()}, {"groups", groups}}},
+                          {"authMethod", row[6].c_str()},
+                          {"sourceIP", row[7].c_str()},
+                          {"userAgent", row[8].c_str()},
+                          {"kubectlCommand", row[9].c_str()},
+                          {"kubectlSession", row[10].c_str()},
+                          {"verb", row[11].c_str()},
+                          {"apiGroup", row[12].c_str()},
+                          {"apiVersion", row[13].c_str()},
+                          {"resource", row[14].c_str()},
+                          {"subresource", row[15].c_str()},
+                          {"namespace", row[16].c_str()},
+                          {"name", row[17].c_str()},
+                          {"requestURI", row[18].c_str()},
+                          {"dryRun", row[19].as<bool>()},
+                          {"decision", row[20].c_str()},
+                          {"decisionReason", row[21].c_str()},
+                          {"approvalID", row[27].c_str()},
+                          {"responseCode", row[22].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[22].as<int>())},
+                          {"durationMs", num(23)},
+                          {"bytesIn", count(24)},
+                          {"bytesOut", count(25)},
+                          {"finishedAt", opt(26)}});
+}
+
+}  // namespace
 
 std::vector<nlohmann::json> list_audit_events(const std::string& database_url, const AuditQuery& q) {
   pqxx::connection conn(database_url);
@@ -23,48 +68,38 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
     if (slash != std::string::npos) text_filter("subresource", q.resource.substr(slash + 1));
   }
   if (!q.since.empty()) where += " AND received_at >= " + tx.quote(q.since) + "::timestamptz";
-  const std::string sql =
-      "SELECT id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), cluster, username, uid, "
-      "array_to_json(groups), auth_method, source_ip, user_agent, kubectl_command, kubectl_session, verb, api_group, api_version, "
-      "resource, subresource, namespace, name, request_uri, dry_run, decision, decision_reason, response_code, "
-      "duration_ms, bytes_in, bytes_out, "
-      "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), coalesce(approval_id::text, '') "
-      "FROM audit_log WHERE " + where + " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
+  const std::string sql = std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
+                          " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
   std::vector<nlohmann::json> out;
-  for (const auto& row : tx.exec(sql)) {
-    const auto groups = nlohmann::json::parse(row[5].c_str());
-    auto opt = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].c_str()); };
-    auto num = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].as<double>()); };
-    auto count = [&](int i) { return row[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[i].as<long long>()); };
-    out.push_back({{"auditID", row[0].c_str()},
-                   {"receivedAt", row[1].c_str()},
-                   {"cluster", row[2].c_str()},
-                   {"user", {{"username", row[3].c_str()}, {"uid", row[4].c_str()}, {"groups", groups}}},
-                   {"authMethod", row[6].c_str()},
-                   {"sourceIP", row[7].c_str()},
-                   {"userAgent", row[8].c_str()},
-                   {"kubectlCommand", row[9].c_str()},
-                   {"kubectlSession", row[10].c_str()},
-                   {"verb", row[11].c_str()},
-                   {"apiGroup", row[12].c_str()},
-                   {"apiVersion", row[13].c_str()},
-                   {"resource", row[14].c_str()},
-                   {"subresource", row[15].c_str()},
-                   {"namespace", row[16].c_str()},
-                   {"name", row[17].c_str()},
-                   {"requestURI", row[18].c_str()},
-                   {"dryRun", row[19].as<bool>()},
-                   {"decision", row[20].c_str()},
-                   {"decisionReason", row[21].c_str()},
-                   {"approvalID", row[27].c_str()},
-                   {"responseCode", row[22].is_null() ? nlohmann::json(nullptr) : nlohmann::json(row[22].as<int>())},
-                   {"durationMs", num(23)},
-                   {"bytesIn", count(24)},
-                   {"bytesOut", count(25)},
-                   {"finishedAt", opt(26)}});
-  }
+  for (const auto& row : tx.exec(sql)) out.push_back(row_json(row));
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+std::size_t export_audit_events(const std::string& database_url, const std::string& since, const std::string& until,
+                                const std::function<void(const nlohmann::json&)>& each) {
+  pqxx::connection conn(database_url);
+  std::size_t n = 0;
+  // Keyset pages in (received_at, id) order, each its own short transaction: memory stays at one
+  // page, and no snapshot is held open for the whole export.
+  std::string after_time, after_id;
+  for (;;) {
+    pqxx::read_transaction tx(conn);
+    std::string where = "TRUE";
+    if (!since.empty()) where += " AND received_at >= " + tx.quote(since) + "::timestamptz";
+    if (!until.empty()) where += " AND received_at < " + tx.quote(until) + "::timestamptz";
+    if (!after_time.empty())
+      where += " AND (received_at, id) > (" + tx.quote(after_time) + "::timestamptz, " + tx.quote(after_id) + "::uuid)";
+    const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
+                              " ORDER BY received_at, id LIMIT 1000");
+    for (const auto& row : rows) {
+      each(row_json(row));
+      ++n;
+    }
+    if (rows.size() < 1000) return n;
+    after_time = rows.back()[28].c_str();
+    after_id = rows.back()[0].c_str();
+  }
 }
 
 }  // namespace sluice::gateway::store

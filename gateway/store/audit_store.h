@@ -1,6 +1,7 @@
 // Reading the audit trail (audit_events) for people: filtered, newest last. Blocking libpqxx;
 // used by the CLI, never from an Asio thread.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,5 +19,10 @@ struct AuditQuery {
 // Each row as a JSON object (camelCase keys, like the API server's audit events), oldest first
 // among the `limit` newest that match.
 std::vector<nlohmann::json> list_audit_events(const std::string& database_url, const AuditQuery& query);
+
+// Every row received in [since, until) ("" = open), oldest first, handed to `each` one at a time
+// (read in pages: any number of rows in bounded memory). Returns how many.
+std::size_t export_audit_events(const std::string& database_url, const std::string& since, const std::string& until,
+                                const std::function<void(const nlohmann::json&)>& each);
 
 }  // namespace sluice::gateway::store

@@ -385,7 +385,8 @@ audit)
 
   row() { q "SELECT verb, resource, subresource, namespace, name, username, array_to_string(groups, ','), auth_method,
                     source_ip, kubectl_command, decision, response_code FROM audit_log WHERE $1"; }
-  outcome_in() { wait_for 10 test -n "$(q "SELECT 1 FROM audit_log WHERE $1 AND finished_at IS NOT NULL")"; }
+  has_row() { [ -n "$(q "SELECT 1 FROM audit_log WHERE $1 LIMIT 1")" ]; }
+  outcome_in() { wait_for 10 has_row "$1 AND finished_at IS NOT NULL"; }
   session=$(q "SELECT kubectl_session FROM audit_events WHERE name = '$name' AND kubectl_command = 'kubectl apply' LIMIT 1")
   [ -n "$session" ] || fail "no row for kubectl apply's GET of $name: $(q "SELECT verb, name, kubectl_command FROM audit_events ORDER BY received_at DESC LIMIT 10")"
   expect_row() {  # WHERE EXPECTED WHAT: the row is complete (outcome in) and holds what it should
@@ -413,7 +414,7 @@ audit)
   # a client-sent X-Forwarded-For is not a source address: the socket's peer is
   curl_gw -o /dev/null -H "Authorization: Bearer $bot" -H 'X-Forwarded-For: 203.0.113.9' \
     "$base/clusters/c1/api/v1/namespaces/default/configmaps/$name-xff"
-  wait_for 10 test -n "$(q "SELECT 1 FROM audit_events WHERE name = '$name-xff'")" || fail "no row for the X-Forwarded-For request"
+  wait_for 10 has_row "name = '$name-xff'" || fail "no row for the X-Forwarded-For request"
   out=$(q "SELECT source_ip FROM audit_events WHERE name = '$name-xff'")
   [ "$out" = 127.0.0.1 ] || fail "a client-sent X-Forwarded-For became the source address: $out"
   # sluice-gateway audit list: filters, JSON and table
@@ -430,6 +431,27 @@ audit)
   [ "$(jq '.items | length' <<<"$out")" = 0 ] || fail "--cluster did not filter: $out"
   set +e; out=$("$gw" audit list --config "$dir/gateway.yaml" --since yesterday 2>&1); code=$?; set -e
   [ $code = 2 ] || fail "a bad --since exited $code"; contains "$out" "--since takes a duration"
+  # sluice-gateway audit export: every event of the window as an audit.k8s.io/v1 Event, one per line
+  "$gw" audit export --config "$dir/gateway.yaml" --since 10m >"$work/export.jsonl"
+  [ -s "$work/export.jsonl" ] || fail "audit export printed nothing"
+  jq -e -s 'length > 5 and all(.[]; .kind == "Event" and .apiVersion == "audit.k8s.io/v1" and .level == "Metadata"
+      and (.auditID | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$"))
+      and (.stage == "ResponseComplete" or .stage == "RequestReceived") and (.requestURI | startswith("/"))
+      and (.verb | length > 0) and (.user.username | length > 0) and (.user.groups | index("system:authenticated"))
+      and (.sourceIPs | length == 1) and (.requestReceivedTimestamp | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{6}Z$"))
+      and (.stageTimestamp | test("Z$")) and (.stage == "RequestReceived" or (.responseStatus.code | type) == "number")
+      and (.annotations["authorization.k8s.io/decision"] | IN("allow", "forbid")))' "$work/export.jsonl" >/dev/null ||
+    fail "audit export: not every line is an audit.k8s.io/v1 Event: $(head -3 "$work/export.jsonl")"
+  jq -e -s 'map(.requestReceivedTimestamp) | . == sort' "$work/export.jsonl" >/dev/null || fail "audit export is not oldest first"
+  ev=$(jq -c --arg id "$id" 'select(.auditID == $id)' "$work/export.jsonl")
+  jq -e --arg n "$name" '.verb == "delete" and .stage == "ResponseComplete" and .responseStatus.code == 200
+      and .objectRef == {resource: "configmaps", namespace: "default", name: $n, apiVersion: "v1"}
+      and .user == {username: "automation-bot", uid: "uid-automation-bot", groups: ["ci", "bots", "system:authenticated"]}
+      and .annotations["sluice.dev/cluster"] == "c1" and .annotations["sluice.dev/kubectl-command"] == "kubectl delete"
+      and .annotations["sluice.dev/auth-method"] == "static-token" and (.userAgent | startswith("kubectl/"))' <<<"$ev" >/dev/null ||
+    fail "the delete's exported event: $ev"
+  [ -z "$("$gw" audit export --config "$dir/gateway.yaml" --since 10m --until 2000-01-01T00:00:00Z)" ] ||
+    fail "audit export --until did not bound the window"
   ;;
 audit_fail_closed)
   # PostgreSQL goes away: requests are refused with 503 and none reaches the cluster; when it is
