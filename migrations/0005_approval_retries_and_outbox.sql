@@ -1,8 +1,9 @@
 -- Identical retries (#5): an approved request passes once more when the same identity sends the
 -- same request (cluster, method, path and query, body hash) within the approval's time to live,
--- counted from the decision. This index finds that request, and a pending twin, without a scan.
+-- counted from the decision. This index finds that request, or a pending or rejected twin,
+-- without a scan.
 CREATE INDEX approval_requests_identical ON approval_requests (requester, cluster, body_sha256)
-    WHERE state IN ('pending', 'approved');
+    WHERE state IN ('pending', 'approved', 'rejected');
 
 -- Notifications to reviewers (#5), written in the same transaction as the approval they announce,
 -- so a gateway that stops between the two loses none. One row per sink: each sink retries on its

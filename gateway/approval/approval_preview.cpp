@@ -4,8 +4,6 @@
 
 #include "gateway/approval/unified_diff.h"
 #include "gateway/server/policy_check.h"
-#include "gateway/server/request_rewrite.h"
-#include "gateway/tunnel/tunnel_fetch.h"
 
 namespace sluice::gateway::approval {
 namespace {
@@ -91,15 +89,10 @@ struct Gathering {
 void fetch(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
            std::string method, std::string target, std::string content_type, std::string body,
            std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
-  tunnel::FetchRequest req;
-  req.cluster = g->q.cluster;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  HeaderList headers{{"Accept", "application/json"}};
+  HeaderList headers;
   if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
-  req.headers = rewrite_request_headers(headers, g->q.who, false);
-  req.body = std::move(body);
-  req.max_bytes = 4 << 20;
+  auto req = fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers), std::move(body));
+  req.max_bytes = 4 << 20;  // a dry run answers with the whole object
   ++g->outstanding;
   tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, use = std::move(use)](tunnel::FetchResult r) {
     use(*g, r);

@@ -51,7 +51,6 @@ void NotificationOutbox::run() {
 
 int NotificationOutbox::deliver_due() {
   if (!conn_ || !conn_->is_open()) conn_ = std::make_unique<pqxx::connection>(options_.database_url);
-  auto& conn = conn_;
   struct Row {
     long long id;
     std::string sink, payload;
@@ -59,7 +58,7 @@ int NotificationOutbox::deliver_due() {
   };
   std::vector<Row> rows;
   {
-    pqxx::work tx(*conn);
+    pqxx::work tx(*conn_);
     for (const auto& r : tx.exec("UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = now() + "
                                  "interval '60 seconds' WHERE id IN (SELECT id FROM notification_outbox WHERE state = "
                                  "'pending' AND next_attempt_at <= now() ORDER BY id LIMIT 16 FOR UPDATE SKIP LOCKED) "
@@ -75,7 +74,7 @@ int NotificationOutbox::deliver_due() {
     } else {
       d = {false, "no sink named \"" + row.sink + "\" is configured on this gateway"};
     }
-    pqxx::work tx(*conn);
+    pqxx::work tx(*conn_);
     if (d.ok) {
       tx.exec_params("UPDATE notification_outbox SET state = 'delivered', delivered_at = now(), last_error = '' "
                      "WHERE id = $1",

@@ -55,15 +55,10 @@ struct Gathering {
 void ask(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
          std::string method, std::string target, HeaderList headers, std::string body,
          std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
-  tunnel::FetchRequest req;
-  req.cluster = g->q.cluster;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  headers.emplace_back("Accept", "application/json");
-  req.headers = rewrite_request_headers(headers, g->q.who, false);
-  req.body = std::move(body);
   ++g->outstanding;
-  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, use = std::move(use)](tunnel::FetchResult r) {
+  tunnel::fetch_through_tunnel(ex, tunnels,
+                               fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers),
+                                        std::move(body)), [g, use = std::move(use)](tunnel::FetchResult r) {
     use(*g, r);
     if (--g->outstanding == 0) g->decide();
   });
@@ -105,6 +100,18 @@ void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels,
 }
 
 }  // namespace
+
+tunnel::FetchRequest fetch_as(const std::string& cluster, const Identity& who, std::string method, std::string target,
+                              HeaderList headers, std::string body) {
+  tunnel::FetchRequest req;
+  req.cluster = cluster;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  headers.emplace_back("Accept", "application/json");
+  req.headers = rewrite_request_headers(headers, who, false);
+  req.body = std::move(body);
+  return req;
+}
 
 std::string live_object_path(const common::RequestInfo& info) {
   if (!info.is_resource_request || info.name.empty()) return "";

@@ -1,8 +1,5 @@
 #include "gateway/server/proxy_session.h"
 
-#include "common/token_compare.h"
-#include "gateway/policy/policy_loader.h"
-
 #include <spdlog/spdlog.h>
 
 #include <sstream>

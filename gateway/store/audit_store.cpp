@@ -15,6 +15,7 @@ constexpr const char* kAuditColumns =
     "response_code, duration_ms, bytes_in, bytes_out, "
     "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), coalesce(approval_id::text, ''), "
     "received_at";
+constexpr int kCursorColumn = 28;  // received_at as PostgreSQL prints it: the export's keyset cursor
 
 nlohmann::json row_json(const pqxx::row& row) {
   const auto groups = nlohmann::json::parse(row[5].c_str());
@@ -97,7 +98,7 @@ std::size_t export_audit_events(const std::string& database_url, const std::stri
       ++n;
     }
     if (rows.size() < 1000) return n;
-    after_time = rows.back()[28].c_str();
+    after_time = rows.back()[kCursorColumn].c_str();
     after_id = rows.back()[0].c_str();
   }
 }
