@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "gateway/approval/unified_diff.h"
+#include "gateway/masking/secret_masker.h"
 #include "gateway/server/policy_check.h"
 
 namespace sluice::gateway::approval {
@@ -11,7 +12,6 @@ namespace {
 namespace net = boost::asio;
 using nlohmann::json;
 
-constexpr const char* kMask = "***";
 constexpr std::size_t kMaxNames = 500;  // a collection delete lists at most this many names
 
 // What a namespace deletion takes with it, looked for in these collections (those the cluster
@@ -27,19 +27,10 @@ constexpr const char* kNamespacedCollections[] = {
     "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 };
 
-void mask_one(json& o) {
-  if (!o.is_object()) return;
-  if (o.value("kind", "") == "Secret") {
-    for (const char* field : {"data", "stringData"})
-      if (auto it = o.find(field); it != o.end() && it->is_object())
-        for (auto& [k, v] : it->items()) v = kMask;
-    if (auto md = o.find("metadata"); md != o.end() && md->is_object())
-      if (auto an = md->find("annotations"); an != md->end() && an->is_object())
-        if (auto la = an->find("kubectl.kubernetes.io/last-applied-configuration"); la != an->end()) *la = kMask;
-  }
-  if (auto items = o.find("items"); items != o.end() && items->is_array())
-    for (auto& item : *items) mask_one(item);
-  if (auto details = o.find("details"); details != o.end()) mask_one(*details);
+void mask_one(json& o, const common::RequestInfo& info) {
+  masking::MaskScope scope;
+  scope.secrets = info.api_group.empty() && info.resource == "secrets";
+  masking::mask_document(o, scope);
 }
 
 // Server-set bookkeeping that changes on every write and only hides the real change in a diff.
@@ -69,8 +60,8 @@ struct Gathering {
     if (--outstanding > 0) return;
     const std::string kind = preview["kind"];
     if (kind == "dryRun") {
-      mask_one(result);
-      if (!live.is_null()) mask_one(live);
+      mask_one(result, q.info);
+      if (!live.is_null()) mask_one(live, q.info);
       preview["result"] = result;
       if (result.value("kind", "") != "Status") {
         const std::string before = live.is_null() ? "" : for_diff(live).dump(2) + "\n";
@@ -79,7 +70,7 @@ struct Gathering {
                                        live.is_null() ? "/dev/null" : "live/" + label, "dry-run/" + label);
       }
     } else if (kind == "delete") {
-      mask_one(live);
+      mask_one(live, q.info);
       preview["live"] = live;
     }
     done(std::move(preview));
@@ -121,7 +112,7 @@ void add_names(Gathering& g, const std::string& key, const tunnel::FetchResult& 
 
 }  // namespace
 
-void mask_secret_values(json& object) { mask_one(object); }
+void mask_secret_values(json& object) { masking::mask_document(object, masking::MaskScope{}); }
 
 void build_preview(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels, PreviewQuestion question,
                    std::function<void(json)> done) {

@@ -3,11 +3,11 @@
 
 SLUICE_DEB_PACKAGES=(
   cmake g++ pkg-config ninja-build
-  libboost-dev libboost-system-dev libboost-program-options-dev
+  libboost-dev libboost-system-dev libboost-program-options-dev libboost-regex-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libssl-dev libcurl4-openssl-dev zlib1g-dev
   libspdlog-dev libfmt-dev libpqxx-dev doctest-dev libyaml-cpp-dev
-  nlohmann-json3-dev libsimdjson-dev libnghttp2-dev
+  nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev
   postgresql postgresql-client
   jq curl bsdutils
   clang libclang-rt-14-dev
