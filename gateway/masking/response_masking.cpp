@@ -69,12 +69,27 @@ std::optional<std::string> refuse_request(const MaskingPlan& plan, const HeaderL
   return std::nullopt;
 }
 
+std::optional<std::string> refuse_masked_write(const MaskingPlan& plan, const common::RequestInfo& info,
+                                               std::string_view body) {
+  if (plan.kind != MaskingPlan::Kind::json) return std::nullopt;
+  if (info.verb != "create" && info.verb != "update" && info.verb != "patch") return std::nullopt;
+  // A protobuf body carries a Secret's data as raw bytes: the text mask itself.
+  if (body.find(kMaskedBase64) == std::string_view::npos && body.find(kMaskedText) == std::string_view::npos)
+    return std::nullopt;
+  return std::string("the request would store Sluice's mask (") + kMaskedText +
+         ") in place of a real value: what Sluice showed you was masked, so write the values themselves "
+         "(change only the keys you mean to change, e.g. with kubectl patch)";
+}
+
 std::string json_only_accept(std::string_view accept) {
   std::string out;
   for (auto range : split(accept, ',')) {
     const auto type = media_type(range);
     if (type != "application/json" && type != "*/*" && type != "application/*") continue;
-    std::string r = trim_lower(range);
+    // Parameter values keep their case: the API server reads "as=Table" exactly.
+    std::string r(range);
+    r.erase(0, r.find_first_not_of(" \t"));
+    r.erase(r.find_last_not_of(" \t") + 1);
     if (type == "*/*" || type == "application/*") r = "application/json";
     if (!out.empty()) out += ", ";
     out += r;

@@ -32,6 +32,11 @@ MaskingPlan plan_masking(const common::RequestInfo& info, std::shared_ptr<const 
 // over SPDY, whose streams the gateway does not decode); nullopt when it can.
 std::optional<std::string> refuse_request(const MaskingPlan& plan, const HeaderList& client_headers);
 
+// A write that carries the mask back (`kubectl get -o yaml | kubectl replace -f -` of a masked
+// Secret) would replace the real values with the mask: refused with a sentence, nullopt when fine.
+std::optional<std::string> refuse_masked_write(const MaskingPlan& plan, const common::RequestInfo& info,
+                                               std::string_view body);
+
 // Rewrites the headers going upstream: Accept without protobuf, CBOR or YAML (JSON instead), no
 // Accept-Encoding (so nothing comes compressed), no base64 WebSocket subprotocols.
 void prepare_request(const MaskingPlan& plan, HeaderList& headers);

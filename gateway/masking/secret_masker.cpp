@@ -110,7 +110,8 @@ void mask_secrets_everywhere(Json& node) {
   if (node.is_object()) {
     mask_secret_fields(node);
     mask_last_applied(node, [](Json& applied) { mask_secrets_everywhere(applied); });
-    for (auto& child : node) mask_secrets_everywhere(child);
+    for (auto it = node.begin(); it != node.end(); ++it)
+      if (it.key() != "data" && it.key() != "stringData") mask_secrets_everywhere(it.value());  // masked above
   } else if (node.is_array()) {
     for (auto& child : node) mask_secrets_everywhere(child);
   }

@@ -4,11 +4,16 @@
 #pragma once
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/policy/glob.h"
+
+namespace sluice::gateway::masking {
+struct MaskingProfile;
+}
 
 namespace sluice::gateway::policy {
 
@@ -68,12 +73,20 @@ struct Rule {
   Action action = Action::allow;
   std::string message;  // shown to the client on deny, to reviewers on approve
   ApprovalSpec approval;
+  std::string masking_profile;  // the profile for the responses this rule decides ("": the default)
+  bool reveal = false;          // approve rules only: once approved, Secret values pass unmasked
 };
 
 struct Policy {
   Action default_action = Action::allow;
   std::vector<Rule> rules;
   std::string source;  // the file it came from
+  std::map<std::string, std::shared_ptr<const masking::MaskingProfile>> masking_profiles;
+  std::string default_masking_profile;  // "": the built-in profile (every detector, no extra fields)
 };
+
+// The masking profile for responses `rule` decided (null: no rule applied): the rule's own, else
+// the policy's default, else the built-in one.
+std::shared_ptr<const masking::MaskingProfile> masking_profile_for(const Policy& policy, const Rule* rule);
 
 }  // namespace sluice::gateway::policy

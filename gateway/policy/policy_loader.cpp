@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "gateway/masking/masking_profile.h"
+
 #include <fstream>
 #include <regex>
 #include <set>
@@ -162,7 +164,7 @@ ApprovalSpec parse_approval(const YAML::Node& a) {
 }
 
 Rule parse_rule(const YAML::Node& r, std::set<std::string>& names) {
-  only_keys(r, "a rule", {"name", "match", "when", "action", "message", "approval"});
+  only_keys(r, "a rule", {"name", "match", "when", "action", "message", "approval", "maskingProfile", "reveal"});
   Rule rule;
   rule.line = r.Mark().line + 1;
   if (!r["name"]) fail(r, "a rule needs a name (decisions and approvals name the rule that made them)");
@@ -187,7 +189,94 @@ Rule parse_rule(const YAML::Node& r, std::set<std::string>& names) {
   } else if (r["approval"]) {
     fail(r["approval"], "approval only belongs to a rule whose action is approve");
   }
+  if (r["maskingProfile"]) rule.masking_profile = scalar(r["maskingProfile"], "maskingProfile");
+  if (r["reveal"]) {
+    rule.reveal = boolean(r["reveal"], "reveal");
+    if (rule.reveal && rule.action != Action::approve)
+      fail(r["reveal"], "reveal needs action approve: Secret values are shown unmasked only through an approved request");
+  }
   return rule;
+}
+
+// One entry of fields: a FieldRule per path.
+void parse_field_rules(const YAML::Node& f, std::vector<masking::FieldRule>& into) {
+  only_keys(f, "a masking field", {"apiGroup", "resource", "paths"});
+  masking::FieldRule rule;
+  if (f["apiGroup"]) rule.api_group = scalar(f["apiGroup"], "apiGroup");
+  if (!f["resource"]) fail(f, "a masking field needs resource (plural, as in the URL: configmaps, pods)");
+  rule.resource = scalar(f["resource"], "resource");
+  if (!f["paths"]) fail(f, "a masking field needs paths, such as data.*password* or spec.containers[*].env[*].value");
+  for (const auto& path : string_list(f["paths"], "paths")) {
+    std::string error;
+    auto steps = masking::parse_field_path(path, error);
+    if (!steps) fail(f["paths"], "masking path " + error);
+    masking::FieldRule one = rule;
+    one.path = path;
+    one.steps = std::move(*steps);
+    into.push_back(std::move(one));
+  }
+}
+
+std::shared_ptr<const masking::MaskingProfile> parse_profile(const YAML::Node& p) {
+  only_keys(p, "a masking profile", {"name", "fields", "detectors", "patterns"});
+  auto profile = std::make_shared<masking::MaskingProfile>();
+  if (!p["name"]) fail(p, "a masking profile needs a name (rules select it by maskingProfile)");
+  profile->name = scalar(p["name"], "name");
+  if (auto fields = p["fields"]) {
+    if (!fields.IsSequence()) fail(fields, "fields must be a list");
+    for (const auto& f : fields) parse_field_rules(f, profile->fields);
+  }
+  std::vector<std::string> detectors = masking::builtin_detector_names();  // all, unless listed
+  if (auto d = p["detectors"]) {
+    detectors.clear();
+    if (!(d.IsSequence() && d.size() == 0)) detectors = string_list(d, "detectors");
+  }
+  for (const auto& name : detectors) {
+    auto det = masking::builtin_detector(name);
+    if (!det) {
+      std::string known;
+      for (const auto& k : masking::builtin_detector_names()) known += (known.empty() ? "" : ", ") + k;
+      fail(p["detectors"], "unknown detector '" + name + "' (built in: " + known + "; add your own under patterns)");
+    }
+    profile->detectors.push_back(std::move(*det));
+  }
+  if (auto pats = p["patterns"]) {
+    if (!pats.IsSequence()) fail(pats, "patterns must be a list of {name, regex}");
+    for (const auto& pat : pats) {
+      only_keys(pat, "a pattern", {"name", "regex"});
+      if (!pat["name"] || !pat["regex"]) fail(pat, "a pattern needs name and regex");
+      masking::Detector det;
+      det.name = scalar(pat["name"], "name");
+      const auto text = scalar(pat["regex"], "regex");
+      try {
+        det.pattern = boost::regex(text, boost::regex::perl);
+      } catch (const boost::regex_error& e) {
+        fail(pat["regex"], "regex '" + text + "' does not compile: " + e.what());
+      }
+      if (boost::regex_match(std::string(), det.pattern))
+        fail(pat["regex"], "regex '" + text + "' matches the empty text, so it would mask between every byte");
+      profile->detectors.push_back(std::move(det));
+    }
+  }
+  return profile;
+}
+
+void parse_masking(const YAML::Node& m, Policy& p) {
+  only_keys(m, "masking", {"defaultProfile", "profiles"});
+  if (auto profiles = m["profiles"]) {
+    if (!profiles.IsSequence()) fail(profiles, "masking.profiles must be a list");
+    for (const auto& node : profiles) {
+      auto profile = parse_profile(node);
+      const auto name = profile->name;
+      if (!p.masking_profiles.emplace(name, std::move(profile)).second)
+        fail(node, "two masking profiles are named '" + name + "'");
+    }
+  }
+  if (m["defaultProfile"]) {
+    p.default_masking_profile = scalar(m["defaultProfile"], "masking.defaultProfile");
+    if (!p.masking_profiles.count(p.default_masking_profile))
+      fail(m["defaultProfile"], "masking.defaultProfile names no profile: '" + p.default_masking_profile + "'");
+  }
 }
 
 }  // namespace
@@ -225,7 +314,7 @@ std::optional<Policy> parse_policy(const std::string& yaml_text, const std::stri
   try {
     const YAML::Node root = YAML::Load(yaml_text);
     if (!root.IsDefined() || root.IsNull()) fail(root, "the policy is empty");
-    only_keys(root, "the policy", {"apiVersion", "kind", "defaultAction", "rules"});
+    only_keys(root, "the policy", {"apiVersion", "kind", "defaultAction", "masking", "rules"});
     if (root["apiVersion"] && scalar(root["apiVersion"], "apiVersion") != "sluice.dev/v1")
       fail(root["apiVersion"], "apiVersion must be sluice.dev/v1");
     if (root["kind"] && scalar(root["kind"], "kind") != "Policy") fail(root["kind"], "kind must be Policy");
@@ -236,6 +325,12 @@ std::optional<Policy> parse_policy(const std::string& yaml_text, const std::stri
       if (!rules.IsSequence()) fail(rules, "rules must be a list");
       std::set<std::string> names;
       for (const auto& r : rules) p.rules.push_back(parse_rule(r, names));
+    }
+    if (auto m = root["masking"]) parse_masking(m, p);
+    for (std::size_t i = 0; i < p.rules.size(); ++i) {
+      const auto& name = p.rules[i].masking_profile;
+      if (!name.empty() && !p.masking_profiles.count(name))
+        fail(root["rules"][i]["maskingProfile"], "maskingProfile names no profile under masking.profiles: '" + name + "'");
     }
     return p;
   } catch (const PolicyError& e) {
@@ -252,6 +347,12 @@ std::optional<Policy> parse_policy(const std::string& yaml_text, const std::stri
     error = m.str();
   }
   return std::nullopt;
+}
+
+std::shared_ptr<const masking::MaskingProfile> masking_profile_for(const Policy& policy, const Rule* rule) {
+  const std::string& name = rule && !rule->masking_profile.empty() ? rule->masking_profile : policy.default_masking_profile;
+  if (auto it = policy.masking_profiles.find(name); it != policy.masking_profiles.end()) return it->second;
+  return masking::default_profile();
 }
 
 std::optional<Policy> load_policy_file(const std::string& path, std::string& error) {

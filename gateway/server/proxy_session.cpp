@@ -12,6 +12,7 @@
 namespace sluice::gateway {
 namespace {
 constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
+constexpr auto kIdleFlushAfter = std::chrono::milliseconds(250);
 // client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
 // reconnecting; 2 s keeps that wait short without hammering the gateway.
 constexpr const char* kRetryAfterSeconds = "2";
@@ -189,6 +190,8 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   }
   policy_reason_.clear();
   approval_id_.clear();
+  masking_profile_.reset();
+  reveal_ = false;
   if (!ctx_.policy) return forward(cluster, target, who, classified.info, std::move(client_headers));
   PolicyQuestion question{cluster, who, classified.info, std::string(req.method_string()), target,
                           std::string(req[http::field::content_type]), req.body()};
@@ -203,6 +206,7 @@ void ProxySession::on_policy_decided(const std::string& cluster, const std::stri
                                      const common::RequestInfo& info, HeaderList client_headers,
                                      const PolicyVerdict& verdict) {
   const auto& d = verdict.decision;
+  masking_profile_ = policy::masking_profile_for(verdict.engine->policy(), d.rule);
   const std::string rule = d.rule ? "Sluice policy rule '" + d.rule->name + "'" : "Sluice's default policy";
   if (d.action == policy::Action::deny)
     return deny(cluster, target, who, info, 403, d.message + " (" + rule + ")", "Forbidden");
@@ -237,12 +241,14 @@ void ProxySession::ask_for_approval(const std::string& cluster, const std::strin
         self->keep_alive_ = false;  // the bytes the probe reads belong to nobody: no reuse after this
         self->probe_held_client();
       },
-      [self, gen, cluster, target, who, info, headers = std::move(client_headers)](ApprovalVerdict v) mutable {
+      [self, gen, cluster, target, who, info, headers = std::move(client_headers),
+       reveal = rule.reveal](ApprovalVerdict v) mutable {
         if (gen != self->request_gen_ || self->client_gone_) return;
-        auto go = [self, cluster, target, who, info, headers = std::move(headers), v = std::move(v)]() mutable {
+        auto go = [self, cluster, target, who, info, headers = std::move(headers), v = std::move(v), reveal]() mutable {
           self->approval_id_ = v.approval_id;
           if (!v.forward) return self->deny(cluster, target, who, info, 403, v.message, "Forbidden");
           self->policy_reason_ = v.audit_reason;
+          self->reveal_ = reveal;  // only an approved request may see Secret values
           self->forward(cluster, target, who, info, std::move(headers));
         };
         if (self->holding_) {
@@ -286,6 +292,13 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
   auto& req = parser_->get();
 
   const bool upgrade = req.find(http::field::upgrade) != req.end();
+  masking_plan_ = masking::plan_masking(info, masking_profile_, reveal_);
+  if (auto why = masking::refuse_request(masking_plan_, client_headers))
+    return deny(cluster, target, who, info, 400, *why, "BadRequest");
+  if (auto why = masking::refuse_masked_write(masking_plan_, info, req.body()))
+    return deny(cluster, target, who, info, 400, *why, "BadRequest");
+  auto upstream_headers = rewrite_request_headers(client_headers, who, upgrade);
+  masking::prepare_request(masking_plan_, upstream_headers);
   tunnel::pb::GatewayFrame head;
   auto* h = head.mutable_request_head();
   h->set_method(std::string(req.method_string()));
@@ -295,7 +308,7 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
     hh->set_name(k);
     hh->set_value(v);
   };
-  for (const auto& [k, v] : rewrite_request_headers(client_headers, who, upgrade))
+  for (const auto& [k, v] : upstream_headers)
     if (!beast::iequals(k, "Audit-ID")) add_header(k, v);
   add_header("Audit-ID", audit_id_);  // the cluster's own audit log records the same id
   std::string& body = req.body();
@@ -454,109 +467,191 @@ void ProxySession::read_frame() {
   channel_->read(on_strand([this](std::optional<tunnel::pb::AgentFrame> f) { on_frame(std::move(f)); }));
 }
 
+void ProxySession::fail_before_head(int code, const std::string& message) {
+  channel_->finish(false);
+  channel_.reset();
+  ctx_.metrics.exchange_closed();
+  ctx_.metrics.request_done(cluster_, verb_, code, 0);
+  audit_outcome(code);
+  keep_alive_ = false;
+  filter_.reset();
+  reply_status(code, message, "InternalError");
+}
+
 void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
   if (!channel_) return;
   if (!frame || frame->has_reset()) {
     const std::string why = frame ? frame->reset().reason() : "the tunnel closed";
     if (head_sent_) return abort_exchange(why);
-    channel_->finish(false);
-    channel_.reset();
-    ctx_.metrics.exchange_closed();
-    ctx_.metrics.request_done(cluster_, verb_, 502, 0);
-    audit_outcome(502);
-    keep_alive_ = false;
-    return reply_status(502, "the agent of cluster \"" + cluster_ + "\" could not complete the request: " + why,
-                        "InternalError");
+    return fail_before_head(502, "the agent of cluster \"" + cluster_ + "\" could not complete the request: " + why);
   }
-  if (frame->has_response_head()) {
-    const auto& rh = frame->response_head();
-    status_ = static_cast<int>(rh.status());
-    upgraded_ = status_ == 101;
-    http::response<http::empty_body> res{static_cast<http::status>(status_), 11};
-    bool has_length = false;
-    for (const auto& hh : rh.headers()) {
-      const std::string n = lower(hh.name());
-      if (n == "transfer-encoding" || n == "keep-alive" || n == "proxy-connection" || n == "trailer") continue;
-      if ((n == "connection" || n == "upgrade") && !upgraded_) continue;
-      if (n == "content-length") has_length = true;
-      res.insert(hh.name(), hh.value());
+  if (frame->has_response_head()) return on_response_head(*frame->mutable_response_head());
+  if (frame->has_body() || frame->has_upgraded()) {
+    std::string data = std::move(frame->has_body() ? *frame->mutable_body() : *frame->mutable_upgraded());
+    if (filter_) {
+      std::string masked;
+      if (!filter_->feed(data, masked)) return abort_masking(filter_->error());
+      data = std::move(masked);
+      arm_idle_flush();
     }
-    const bool bodiless = status_ == 204 || status_ == 304 || status_ < 200 ||
-                          parser_->get().method() == http::verb::head;
-    if (!upgraded_) {
-      chunked_ = !has_length && !bodiless;
-      if (chunked_) res.chunked(true);
-      res.keep_alive(keep_alive_);
-    }
-    std::ostringstream head;
-    head << res.base();
-    head_sent_ = true;
-    if (upgraded_) {
-      write_to_client(head.str(), true);
-      // Whatever the client sent after its request belongs to the upgraded stream.
-      if (buffer_.size() > 0) {
-        tunnel::pb::GatewayFrame f;
-        f.set_upgraded(beast::buffers_to_string(buffer_.data()));
-        buffer_.consume(buffer_.size());
-        send_frame(std::move(f));
-      } else {
-        relay_from_client();
-      }
-      return;
-    }
-    if (chunked_) {
-      // A response still streaming after a moment is long-running (watch, logs -f): listen for
-      // the client going away, so the cluster-side request is cancelled with it.
-      long_running_timer_.emplace(stream_.get_executor());
-      long_running_timer_->expires_after(kLongRunningAfter);
-      long_running_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (!ec && self->channel_ && !self->upgraded_) self->watch_client();
-      });
-    }
-    std::string out = head.str();
-    const std::string& body = rh.body();
-    ctx_.metrics.add_bytes_out(body.size());
-    request_bytes_out_ += body.size();
-    if (!body.empty()) out += chunked_ ? chunk_encode(body) : body;
-    if (!rh.complete()) return write_to_client(std::move(out), true);
-    if (chunked_) out += "0\r\n\r\n";
-    auto buf = std::make_shared<std::string>(std::move(out));
-    net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
-      if (ec) return self->abort_exchange("the client went away");
-      self->finish_exchange(true);
-    });
-    return;
-  }
-  if (frame->has_body()) {
-    ctx_.metrics.add_bytes_out(frame->body().size());
-    request_bytes_out_ += frame->body().size();
-    if (!chunked_) return write_to_client(std::move(*frame->mutable_body()), true);
-    if (frame->body().empty()) return read_frame();
-    return write_to_client(chunk_encode(frame->body()), true);
-  }
-  if (frame->has_upgraded()) {
-    ctx_.metrics.add_bytes_out(frame->upgraded().size());
-    request_bytes_out_ += frame->upgraded().size();
-    return write_to_client(std::move(*frame->mutable_upgraded()), true);
+    ctx_.metrics.add_bytes_out(data.size());
+    request_bytes_out_ += data.size();
+    if (data.empty()) return read_frame();
+    return write_to_client(chunked_ ? chunk_encode(data) : std::move(data), After::read_frame);
   }
   if (frame->has_end()) {
-    if (upgraded_) return abort_exchange("");
-    if (!chunked_) return finish_exchange(true);
-    auto last = std::make_shared<std::string>("0\r\n\r\n");
-    net::async_write(stream_, net::buffer(*last), [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
-      if (ec) return self->abort_exchange("the client went away");
-      self->finish_exchange(true);
-    });
-    return;
+    std::string tail;
+    if (filter_ && !filter_->finish(tail)) return abort_masking(filter_->error());
+    ctx_.metrics.add_bytes_out(tail.size());
+    request_bytes_out_ += tail.size();
+    if (upgraded_) {
+      if (tail.empty()) return abort_exchange("");
+      return write_to_client(std::move(tail), After::abort);
+    }
+    if (!tail.empty() && chunked_) tail = chunk_encode(tail);
+    if (chunked_) tail += "0\r\n\r\n";
+    if (tail.empty()) return finish_exchange(true);
+    return write_to_client(std::move(tail), After::finish);
   }
   read_frame();  // a frame kind this gateway does not know: skip it
 }
 
-void ProxySession::write_to_client(std::string data, bool then_read_frame) {
-  auto buf = std::make_shared<std::string>(std::move(data));
-  net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf, then_read_frame](beast::error_code ec, std::size_t) {
-    if (ec) return self->abort_exchange("the client went away");
-    if (then_read_frame) self->read_frame();
+void ProxySession::on_response_head(tunnel::pb::ResponseHead& rh) {
+  status_ = static_cast<int>(rh.status());
+  upgraded_ = status_ == 101;
+  const bool bodiless =
+      status_ == 204 || status_ == 304 || status_ < 200 || parser_->get().method() == http::verb::head;
+  // The masking stage: a response that must be checked but cannot be read never reaches the client.
+  filter_.reset();
+  if (masking_plan_.kind != masking::MaskingPlan::Kind::none && (!bodiless || upgraded_)) {
+    std::string content_type, content_encoding, protocol, refusal;
+    for (const auto& hh : rh.headers()) {
+      if (beast::iequals(hh.name(), "Content-Type")) content_type = hh.value();
+      if (beast::iequals(hh.name(), "Content-Encoding")) content_encoding = hh.value();
+      if (beast::iequals(hh.name(), "Sec-WebSocket-Protocol")) protocol = hh.value();
+    }
+    filter_ = masking::ResponseFilter::start(masking_plan_, status_, content_type, content_encoding, protocol, refusal);
+    if (!refusal.empty()) {
+      spdlog::warn("502 {} {} on {}: {}", verb_, audit_id_, cluster_, refusal);
+      return fail_before_head(502, refusal);
+    }
+  }
+  std::string body = std::move(*rh.mutable_body());
+  if (filter_) {
+    std::string masked;
+    bool ok = filter_->feed(body, masked);
+    if (ok && rh.complete()) ok = filter_->finish(masked);
+    if (!ok) {
+      spdlog::warn("502 {} {} on {}: masking failed: {}", verb_, audit_id_, cluster_, filter_->error());
+      return fail_before_head(502, "the cluster's answer could not be checked for secrets (" + filter_->error() +
+                                       "); it was not passed on");
+    }
+    body = std::move(masked);
+  }
+  http::response<http::empty_body> res{static_cast<http::status>(status_), 11};
+  bool has_length = false;
+  for (const auto& hh : rh.headers()) {
+    const std::string n = lower(hh.name());
+    if (n == "transfer-encoding" || n == "keep-alive" || n == "proxy-connection" || n == "trailer") continue;
+    if ((n == "connection" || n == "upgrade") && !upgraded_) continue;
+    if (n == "content-length") {
+      if (filter_) continue;  // a masked body has a length of its own: it goes chunked
+      has_length = true;
+    }
+    res.insert(hh.name(), hh.value());
+  }
+  if (!upgraded_) {
+    chunked_ = !has_length && !bodiless;
+    if (chunked_) res.chunked(true);
+    res.keep_alive(keep_alive_);
+  }
+  std::ostringstream head;
+  head << res.base();
+  head_sent_ = true;
+  if (upgraded_) {
+    write_to_client(head.str(), After::read_frame);
+    // Whatever the client sent after its request belongs to the upgraded stream.
+    if (buffer_.size() > 0) {
+      tunnel::pb::GatewayFrame f;
+      f.set_upgraded(beast::buffers_to_string(buffer_.data()));
+      buffer_.consume(buffer_.size());
+      send_frame(std::move(f));
+    } else {
+      relay_from_client();
+    }
+    return;
+  }
+  if (chunked_) {
+    // A response still streaming after a moment is long-running (watch, logs -f): listen for
+    // the client going away, so the cluster-side request is cancelled with it.
+    long_running_timer_.emplace(stream_.get_executor());
+    long_running_timer_->expires_after(kLongRunningAfter);
+    long_running_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->channel_ && !self->upgraded_) self->watch_client();
+    });
+  }
+  std::string out = head.str();
+  ctx_.metrics.add_bytes_out(body.size());
+  request_bytes_out_ += body.size();
+  if (!body.empty()) out += chunked_ ? chunk_encode(body) : body;
+  if (!rh.complete()) {
+    arm_idle_flush();
+    return write_to_client(std::move(out), After::read_frame);
+  }
+  if (chunked_) out += "0\r\n\r\n";
+  write_to_client(std::move(out), After::finish);
+}
+
+void ProxySession::abort_masking(const std::string& why) {
+  spdlog::warn("{} {} on {}: the response was cut off, it could not be checked for secrets: {}", verb_, audit_id_,
+               cluster_, why);
+  abort_exchange("the response could not be checked for secrets: " + why);
+}
+
+void ProxySession::arm_idle_flush() {
+  // Detectors hold back a tail that may begin a secret; when nothing follows for a moment (a shell
+  // waiting for its echo, a log between lines) it is passed on, masked if it is long enough.
+  if (!filter_ || !filter_->holding()) return;
+  if (!idle_flush_timer_) idle_flush_timer_.emplace(stream_.get_executor());
+  idle_flush_timer_->expires_after(kIdleFlushAfter);
+  idle_flush_timer_->async_wait([self = shared_from_this(), gen = request_gen_](beast::error_code ec) {
+    if (ec || gen != self->request_gen_ || !self->channel_ || !self->filter_ || !self->filter_->holding()) return;
+    std::string out;
+    self->filter_->idle_flush(out);
+    if (out.empty()) return;
+    self->ctx_.metrics.add_bytes_out(out.size());
+    self->request_bytes_out_ += out.size();
+    self->write_to_client(self->chunked_ ? chunk_encode(out) : std::move(out), After::nothing);
+  });
+}
+
+// Writes go out one at a time, in order: a frame's data, an idle flush and the last chunk may meet.
+void ProxySession::write_to_client(std::string data, After after) {
+  client_out_.push_back({std::move(data), after});
+  if (!client_writing_) write_next_to_client();
+}
+
+void ProxySession::write_next_to_client() {
+  if (client_out_.empty()) {
+    client_writing_ = false;
+    return;
+  }
+  client_writing_ = true;
+  auto item = std::make_shared<PendingWrite>(std::move(client_out_.front()));
+  client_out_.pop_front();
+  net::async_write(stream_, net::buffer(item->data), [self = shared_from_this(), item](beast::error_code ec, std::size_t) {
+    if (ec) {
+      self->client_writing_ = false;
+      self->client_out_.clear();
+      return self->abort_exchange("the client went away");
+    }
+    switch (item->after) {
+      case After::read_frame: self->read_frame(); break;
+      case After::finish: self->finish_exchange(true); break;
+      case After::abort: self->abort_exchange(""); break;
+      case After::nothing: break;
+    }
+    self->write_next_to_client();
   });
 }
 
@@ -603,6 +698,8 @@ void ProxySession::finish_exchange(bool ok) {
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   audit_outcome(status_);
   if (long_running_timer_) long_running_timer_->cancel();
+  if (idle_flush_timer_) idle_flush_timer_->cancel();
+  filter_.reset();
   if (keep_alive_ && !close_after_ && !watching_client_) return read_request();
   close();
 }
@@ -642,6 +739,7 @@ void ProxySession::linger_then_close() {
 
 void ProxySession::close() {
   if (long_running_timer_) long_running_timer_->cancel();
+  if (idle_flush_timer_) idle_flush_timer_->cancel();
   if (audit_timer_) audit_timer_->cancel();
   if (wait_timer_) wait_timer_->cancel();
   beast::error_code ec;

@@ -22,6 +22,7 @@
 #include "gateway/audit/audit_writer.h"
 #include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
+#include "gateway/masking/response_masking.h"
 #include "gateway/server/approval_gate.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/policy/policy_store.h"
@@ -90,7 +91,14 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void write_next_frame();
   void read_frame();
   void on_frame(std::optional<tunnel::pb::AgentFrame> frame);
-  void write_to_client(std::string data, bool then_read_frame);
+  void on_response_head(tunnel::pb::ResponseHead& head);
+  // Ends an exchange whose response head has not been written: the client gets `code` and a Status.
+  void fail_before_head(int code, const std::string& message);
+  void abort_masking(const std::string& why);
+  void arm_idle_flush();
+  enum class After { read_frame, finish, abort, nothing };
+  void write_to_client(std::string data, After after);
+  void write_next_to_client();
   void finish_exchange(bool ok);
   void relay_from_client();
   void watch_client();
@@ -137,6 +145,19 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::optional<net::steady_timer> audit_timer_;
   std::optional<net::steady_timer> wait_timer_;
   std::optional<net::steady_timer> long_running_timer_;
+  // The masking stage of the request in flight: the plan from its request, the filter of its response.
+  std::shared_ptr<const masking::MaskingProfile> masking_profile_;  // the policy's choice; null: built-in
+  bool reveal_ = false;                                             // an approved `reveal` rule
+  masking::MaskingPlan masking_plan_;
+  std::unique_ptr<masking::ResponseFilter> filter_;
+  std::optional<net::steady_timer> idle_flush_timer_;
+  // Writes to the client, one at a time.
+  struct PendingWrite {
+    std::string data;
+    After after;
+  };
+  std::deque<PendingWrite> client_out_;
+  bool client_writing_ = false;
   std::vector<char> client_buf_;           // upgraded streams, lingering close
   bool lingering_ = false;
   std::array<char, 64> client_probe_{};    // long-running responses: notices the client leaving

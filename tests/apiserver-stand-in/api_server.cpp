@@ -137,6 +137,8 @@ void ApiServer::record(const HttpRequest& req, const Caller& caller, bool authen
                 {"groups", caller.groups},
                 {"impersonate", imp},
                 {"userAgent", req.header("user-agent")},
+                {"accept", req.header("accept")},
+                {"acceptEncoding", req.header("accept-encoding")},
                 {"auditID", req.header("audit-id")},
                 {"remote", req.remote}};
   request_log_.push_back(std::move(entry));

@@ -12,7 +12,7 @@ cd "$work"
 help=$("$fuzzer" -help=1 2>&1 || true)
 if grep -q max_total_time <<<"$help"; then
   "$fuzzer" -max_total_time="$seconds" -max_len=512 -print_final_stats=1 corpus 2>"$work/fuzz.log" ||
-    { tail -40 "$work/fuzz.log"; exit 1; }
+    { tail -40 "$work/fuzz.log"; for c in "$work"/crash-*; do [ -f "$c" ] && { echo "crashing input (base64): $(base64 -w0 "$c")"; }; done; exit 1; }
   grep -E '^(stat::|Done)' "$work/fuzz.log"
 else
   "$fuzzer" -runs=$((seconds * 20000)) corpus

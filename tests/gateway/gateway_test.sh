@@ -677,6 +677,101 @@ YAML
   [ "$(standin_log_since "$seq" | grep "quick-approvals" | grep -vc "dryRun=All" || true)" = 0 ] ||
     fail "the timed-out request reached the cluster (not as the reviewers' dry run)"
   ;;
+masking)
+  # No Secret value reaches kubectl, the gateway's log or the audit export through get, list,
+  # watch, describe, Tables, create, apply and patch; the cluster still stores the real values; a
+  # masked value is never written back; the gateway asks for JSON; regex detectors mask a private
+  # key and an AWS key in exec output (also from stdin) and in pod logs.
+  ns=mask-$RANDOM$RANDOM
+  vals=()
+  for i in 1 2 3 4 5 6; do vals+=("val$i$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"); done
+  direct() { KUBECONFIG="$standin/kubeconfig" kubectl "$@"; }
+  k() { kubectl -n "$ns" "$@"; }
+  no_values() {  # TEXT WHAT: none of the test's secret values (nor the key's body) is in TEXT
+    local v
+    for v in "${vals[@]}"; do grep -qF -- "$v" <<<"$1" && fail "$2 shows a Secret value ($v):
+$1"; done
+    [ -f "$work/key-body" ] && grep -qF -- "$(cat "$work/key-body")" <<<"$1" && fail "$2 shows the private key:
+$1"
+    return 0
+  }
+  kubectl create ns "$ns" >/dev/null
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete ns $ns --wait=false")
+  out=$(k create secret generic db --from-literal=password="${vals[0]}" --from-literal=token="${vals[1]}" -o json)
+  no_values "$out" "create -o json"
+  [ "$(jq -r .data.password <<<"$out")" = KioqTUFTS0VEKioq ] || fail "create's answer is not masked: $out"
+  [ "$(direct -n "$ns" get secret db -o jsonpath='{.data.password}' | base64 -d)" = "${vals[0]}" ] ||
+    fail "the cluster does not hold the real value"
+  cat >"$work/secret.yaml" <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: applied}
+stringData: {api-key: ${vals[2]}}
+data: {cert: $(printf %s "${vals[3]}" | base64 -w0)}
+YAML
+  out=$(k apply -f "$work/secret.yaml" 2>&1); contains "$out" "secret/applied created"
+  sed -i "s/${vals[2]}/${vals[4]}/" "$work/secret.yaml"   # apply again: a 3-way merge against the masked object
+  out=$(k apply -f "$work/secret.yaml" 2>&1); contains "$out" "secret/applied configured"
+  [ "$(direct -n "$ns" get secret applied -o jsonpath='{.data.api-key}' | base64 -d)" = "${vals[4]}" ] ||
+    fail "apply through the gateway did not store the new value"
+  [ "$(direct -n "$ns" get secret applied -o jsonpath='{.data.cert}' | base64 -d)" = "${vals[3]}" ] ||
+    fail "apply through the gateway changed a value it did not touch"
+  contains "$(direct -n "$ns" get secret applied -o yaml)" "${vals[4]}" "the stand-in's last-applied annotation"
+  for args in "get secret db -o yaml" "get secret db -o json" "get secrets -o json" "get secrets -o yaml" \
+              "get secret applied -o yaml" "get secrets" "get secrets -o wide" "describe secret db" "describe secrets"; do
+    out=$(k $args 2>&1) || fail "kubectl $args: $out"
+    no_values "$out" "kubectl $args"
+  done
+  out=$(k get secret applied -o yaml); contains "$out" "cert: KioqTUFTS0VEKioq"; contains "$out" "api-key: KioqTUFTS0VEKioq"
+  contains "$out" 'last-applied-configuration: |'   # the annotation stays, masked
+  out=$(k describe secret db); contains "$out" "password:  12 bytes"; contains "$out" "token:     12 bytes"
+  out=$(curl_gw -H "Authorization: Bearer $bot" -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' \
+        "$base/clusters/c1/api/v1/namespaces/$ns/secrets?includeObject=Object")
+  no_values "$out" "a Table with objects"; contains "$out" '"kind":"Table"'; contains "$out" KioqTUFTS0VEKioq
+  # watch: JSON events and kubectl's Table events, while a patch changes a value
+  timeout 10 kubectl -n "$ns" get secrets -w -o json >"$work/watch.json" 2>&1 &
+  timeout 10 kubectl -n "$ns" get secrets -w >"$work/watch.table" 2>&1 &
+  wait_for 10 grep -q '"name": "db"' "$work/watch.json" || fail "the watch did not start: $(cat "$work/watch.json")"
+  out=$(k patch secret db -p "{\"stringData\":{\"extra\":\"${vals[5]}\"}}" -o json)
+  no_values "$out" "patch -o json"; [ "$(jq -r .data.extra <<<"$out")" = KioqTUFTS0VEKioq ] || fail "patch: $out"
+  wait_for 10 grep -q '"extra"' "$work/watch.json" || fail "the watch did not see the patch: $(cat "$work/watch.json")"
+  wait; no_values "$(cat "$work/watch.json")" "watch -o json"; no_values "$(cat "$work/watch.table")" "watch"
+  contains "$(cat "$work/watch.table")" "db"
+  # what reached the cluster: plain JSON, nothing compressed (configmaps are left as asked)
+  mark=m$RANDOM$RANDOM
+  curl_gw -o /dev/null -H "Authorization: Bearer $bot" -H 'Accept: application/vnd.kubernetes.protobuf, application/json' \
+    -H 'Accept-Encoding: gzip' "$base/clusters/c1/api/v1/namespaces/$ns/secrets?labelSelector=mark%3D$mark"
+  curl_gw -o /dev/null -H "Authorization: Bearer $bot" -H 'Accept: application/vnd.kubernetes.protobuf, application/json' \
+    "$base/clusters/c1/api/v1/namespaces/$ns/configmaps?labelSelector=mark%3D$mark"
+  seen=$(standin_log_since 0 | jq -c "select(.uri | contains(\"$mark\")) | [.uri, .accept, .acceptEncoding]")
+  contains "$seen" "[\"/api/v1/namespaces/$ns/secrets?labelSelector=mark%3D$mark\",\"application/json\",\"\"]"
+  contains "$seen" "configmaps?labelSelector=mark%3D$mark\",\"application/vnd.kubernetes.protobuf, application/json\""
+  # a masked value is never written back
+  out=$(k get secret db -o json | kubectl replace -f - 2>&1) && fail "a masked Secret was written back: $out"
+  contains "$out" "in place of a real value"
+  [ "$(direct -n "$ns" get secret db -o jsonpath='{.data.password}' | base64 -d)" = "${vals[0]}" ] || fail "the real value was overwritten"
+  # detectors: exec output (a file, and stdin echoed back) and pod logs
+  openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$work/key.pem" 2>/dev/null
+  sed -n 2p "$work/key.pem" >"$work/key-body"
+  aws=AKIA$(head -c 32 /dev/urandom | base32 | tr -dc 'A-Z2-7' | head -c 16)
+  k run box --image=busybox -- sleep 3600 >/dev/null
+  { cat "$work/key.pem"; echo "aws_access_key_id = $aws"; } >"$standin/runtime/pods/$ns/box/creds.txt"
+  out=$(k exec box -- cat creds.txt); no_values "$out" "exec cat"
+  contains "$out" "-----BEGIN PRIVATE KEY-----***MASKED***-----END PRIVATE KEY-----"
+  grep -qF "$aws" <<<"$out" && fail "exec shows the AWS key id: $out"
+  out=$(k exec -i box -- cat <"$work/key.pem"); no_values "$out" "exec -i cat"; contains "$out" "***MASKED***"
+  out=$(k exec box -- sh -c 'echo plain output; exit 4' 2>&1) && fail "exit code lost"; contains "$out" "plain output"
+  direct -n "$ns" run logger --image=busybox --restart=Never -- \
+    sh -c 'while [ ! -f creds.txt ]; do sleep 0.1; done; cat creds.txt; echo logged-all' >/dev/null
+  wait_for 10 test -d "$standin/runtime/pods/$ns/logger" || fail "the logger pod has no directory"
+  cp "$standin/runtime/pods/$ns/box/creds.txt" "$standin/runtime/pods/$ns/logger/creds.txt"
+  wait_for 10 bash -c "KUBECONFIG='$standin/kubeconfig' kubectl -n $ns logs logger | grep -q logged-all" || fail "the logger did not log"
+  out=$(k logs logger); no_values "$out" "logs"; contains "$out" "logged-all"; grep -qF "$aws" <<<"$out" && fail "logs show the AWS key id"
+  out=$(timeout 10 kubectl -n "$ns" logs -f logger); no_values "$out" "logs -f"; contains "$out" "***MASKED***"
+  # nothing in the gateway's log nor the audit export
+  no_values "$(cat "$dir/gateway.log")" "the gateway's log"
+  no_values "$("$gw" audit export --since 10m --config "$dir/gateway.yaml")" "the audit export"
+  ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
   # (into a plain pod it does not), a delete in kube-system waits and shows the object it removes,

@@ -85,7 +85,9 @@ create_delete)
   kubectl create clusterrolebinding "$ns-admin" --clusterrole=cluster-admin --user=alice >/dev/null
   out=$(kubectl get clusterrolebinding "$ns-admin" -o json | jq -r '.roleRef.name + " " + .subjects[0].name')
   [ "$out" = "cluster-admin alice" ] || fail "clusterrolebinding decoded wrong: $out"
-  out=$(k get secret s -o jsonpath='{.data.k}'); [ "$out" = "dg==" ] || fail "secret data: $out"
+  # Through the gateway a Secret's values are masked (base64 of ***MASKED***); the stand-in holds "v".
+  want=dg==; [ "$prefix" = g ] && want=KioqTUFTS0VEKioq
+  out=$(k get secret s -o jsonpath='{.data.k}'); [ "$out" = "$want" ] || fail "secret data: $out"
   out=$(k get svc web -o jsonpath='{.spec.ports[0].port}/{.spec.ports[0].targetPort}'); [ "$out" = "80/8080" ] || fail "service ports: $out"
   out=$(k get deploy web -o jsonpath='{.spec.template.spec.containers[0].ports[0].containerPort}'); [ "$out" = 80 ] || fail "container port: $out"
   cat >"$work/cm.yaml" <<YAML

@@ -259,7 +259,7 @@ TEST_CASE("exec output frames are redacted per channel, other frames pass after 
 TEST_CASE("requests that need masking ask for plain JSON") {
   CHECK(json_only_accept("application/vnd.kubernetes.protobuf,application/json") == "application/json");
   CHECK(json_only_accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json") ==
-        "application/json;as=table;v=v1;g=meta.k8s.io, application/json;as=table;v=v1beta1;g=meta.k8s.io, application/json");
+        "application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io, application/json");
   CHECK(json_only_accept("application/vnd.kubernetes.protobuf;stream=watch") == "application/json");
   CHECK(json_only_accept("*/*") == "application/json");
   CHECK(json_only_accept("") == "application/json");
