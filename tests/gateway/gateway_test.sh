@@ -772,6 +772,114 @@ YAML
   no_values "$(cat "$dir/gateway.log")" "the gateway's log"
   no_values "$("$gw" audit export --since 10m --config "$dir/gateway.yaml")" "the audit export"
   ;;
+masking_large)
+  # A list of 20,000 Secrets (about 100 MB) streams through masking in bounded memory: nothing of
+  # a value comes out, every item does, and the gateway's peak RSS stays under 96 MB.
+  up=$work/up big=big$RANDOM
+  mkdir -p "$up/www"
+  python3 "$here/make_lists.py" "$up/www" 20000
+  "$gw" certs --dir "$up/certs" >/dev/null
+  python3 "$here/canned_upstream.py" "$up/www" "$up/certs/tls.crt" "$up/certs/tls.key" "$up/port" &
+  cleanup_extra+=("kill $!")
+  wait_for 10 test -s "$up/port" || fail "the canned upstream did not start"
+  cat >"$up/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: up, cluster: {server: "https://127.0.0.1:$(cat "$up/port")", certificate-authority: $up/certs/ca.crt}}]
+users: [{name: up, user: {token: canned}}]
+contexts: [{name: up, context: {cluster: up, user: up}}]
+current-context: up
+YAML
+  gwd=$work/gw
+  gateway_setup "$gw" "$gwd" "$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")"
+  cleanup_extra+=("gateway_stop '$gwd'")
+  gateway_start "$gw" "$gwd"
+  agent_start "$gw" "$agent" "$gwd" "$big" "$up/kubeconfig"
+  gbase="https://127.0.0.1:$(cat "$gwd/https_port")/clusters/$big"
+  pid=$(cat "$gwd/gateway.pid")
+  t0=$(date +%s.%N)
+  res=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" --max-time 300 \
+        -o "$work/secrets.json" -w '%{http_code} %{size_download}' "$gbase/api/v1/secrets")
+  t1=$(date +%s.%N)
+  [ "${res%% *}" = 200 ] || fail "the secret list: $res"
+  hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  python3 - "$work/secrets.json" <<'PY' || fail "the masked list is wrong"
+import json, sys
+text = open(sys.argv[1]).read()
+assert "c2VjcmV0" not in text, "a Secret value came through"
+doc = json.loads(text)
+assert len(doc["items"]) == 20000, len(doc["items"])
+assert all(v == "KioqTUFTS0VEKioq" for s in doc["items"] for v in s["data"].values())
+assert doc["items"][19999]["metadata"]["name"] == "s-19999"
+PY
+  echo "secret list: $(stat -c %s "$up/www/api/v1/secrets") bytes in, ${res#* } bytes out, $(awk "BEGIN {printf \"%.2f\", $t1 - $t0}") s, gateway peak RSS $((hwm / 1024)) MB"
+  [ "$hwm" -lt $((96 * 1024)) ] || fail "the gateway's peak RSS was $((hwm / 1024)) MB (limit 96 MB)"
+  ;;
+masking_profiles)
+  # Masking profiles from the policy: a ConfigMap's password keys and a container's env value are
+  # masked (others stay), a pattern of our own masks exec output, and a Secret is shown unmasked
+  # only through an approved request of a `reveal` rule (once), never otherwise.
+  gwd=$work/gw mc=mprof$RANDOM$RANDOM ns=mprof-$RANDOM$RANDOM
+  policy_gateway "$mc" <<'YAML'
+masking:
+  defaultProfile: standard
+  profiles:
+    - name: standard
+      fields:
+        - {resource: configmaps, paths: ["data.*password*"]}
+        - {resource: pods, paths: ["spec.containers[name=*db*].env[*].value"]}
+      patterns:
+        - {name: acme-token, regex: "acme_[a-z0-9]{12}"}
+rules:
+  - name: reveal-secrets
+    match: {verbs: [get], resources: [secrets], names: ["reveal-*"]}
+    action: approve
+    reveal: true
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m, mode: async}
+YAML
+  export SLUICE_SERVER="https://127.0.0.1:$(cat "$gwd/https_port")" SLUICE_CA_FILE=$gwd/certs/ca.crt \
+         SLUICE_TOKEN_FILE=$gwd/reviewer.token
+  k() { KUBECONFIG="$work/$mc.kubeconfig" kubectl -n "$ns" "$@"; }
+  direct() { KUBECONFIG="$standin/kubeconfig" kubectl -n "$ns" "$@"; }
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  KUBECONFIG="$standin/kubeconfig" kubectl create ns "$ns" >/dev/null
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete ns $ns --wait=false")
+  pw=pw$RANDOM$RANDOM$RANDOM env=env$RANDOM$RANDOM$RANDOM
+  k create configmap app --from-literal=db_password="$pw" --from-literal=host=db.local >/dev/null
+  out=$(k get cm app -o yaml); contains "$out" "db_password: '***MASKED***'"; contains "$out" "host: db.local"
+  out=$(k get cm -o json); grep -qF "$pw" <<<"$out" && fail "the ConfigMap list shows the password"
+  [ "$(direct get cm app -o jsonpath='{.data.db_password}')" = "$pw" ] || fail "the cluster does not hold the real value"
+  cat >"$work/pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: two}
+spec:
+  containers:
+  - {name: web, image: busybox, env: [{name: MODE, value: plain-visible}]}
+  - {name: mydb, image: busybox, env: [{name: DB_PASS, value: $env}]}
+YAML
+  k apply -f "$work/pod.yaml" >/dev/null
+  out=$(k get pod two -o json)
+  grep -qF "$env" <<<"$out" && fail "the pod shows the db container's env value: $out"
+  contains "$out" "plain-visible"
+  [ "$(jq -r '.spec.containers[1].env[0].value' <<<"$out")" = "***MASKED***" ] || fail "env value not masked"
+  token=acme_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr -d '0-9' | head -c 12)
+  [ ${#token} = 17 ] || token=acme_abcdefabcdef
+  echo "token $token" >"$standin/runtime/pods/$ns/two/t.txt"
+  out=$(k exec two -c web -- cat t.txt); [ "$out" = "token ***MASKED***" ] || fail "the pattern did not mask exec output: $out"
+  # reveal: only through an approved request, once
+  sv=sv$RANDOM$RANDOM$RANDOM
+  direct create secret generic reveal-me --from-literal=k="$sv" >/dev/null
+  direct create secret generic other --from-literal=k="$sv" >/dev/null
+  [ "$(k get secret other -o jsonpath='{.data.k}')" = KioqTUFTS0VEKioq ] || fail "a Secret outside the reveal rule is not masked"
+  if out=$(k get secret reveal-me -o jsonpath='{.data.k}' 2>&1); then fail "reveal without an approval: $out"; fi
+  id=$(sed -n 's/.*approval required: id \([0-9a-f-]*\), review at.*/\1/p' <<<"$out" | head -1)
+  [ -n "$id" ] || fail "no approval id: $out"
+  "$gw" approve "$id" --reason "incident 42" >/dev/null
+  out=$(k get secret reveal-me -o jsonpath='{.data.k}'); [ "$(base64 -d <<<"$out")" = "$sv" ] || fail "the approved reveal: $out"
+  if out=$(k get secret reveal-me -o jsonpath='{.data.k}' 2>&1); then fail "one approval revealed twice: $out"; fi
+  contains "$out" "approval required"
+  ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
   # (into a plain pod it does not), a delete in kube-system waits and shows the object it removes,
