@@ -20,20 +20,25 @@ constexpr const char* kWriteBatchSql = R"sql(
 WITH intents AS (
   INSERT INTO audit_events (received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent,
                             kubectl_command, kubectl_session, verb, api_group, api_version, resource, subresource,
-                            namespace, name, request_uri, dry_run, decision, decision_reason, approval_id)
+                            namespace, name, request_uri, dry_run, decision, decision_reason, approval_id,
+                            chain_id, chain_seq, prev_hash, row_hash)
   SELECT received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent, kubectl_command,
          kubectl_session, verb, api_group, api_version, resource, subresource, namespace, name, request_uri, dry_run,
-         decision, decision_reason, approval_id
+         decision, decision_reason, approval_id, chain_id, chain_seq, prev_hash, row_hash
   FROM json_to_recordset($1::json) AS r(received_at timestamptz, id uuid, cluster text, username text, uid text,
        groups text[], auth_method text, source_ip text, user_agent text, kubectl_command text, kubectl_session text,
        verb text, api_group text, api_version text, resource text, subresource text, namespace text, name text,
-       request_uri text, dry_run boolean, decision text, decision_reason text, approval_id uuid)
+       request_uri text, dry_run boolean, decision text, decision_reason text, approval_id uuid,
+       chain_id uuid, chain_seq bigint, prev_hash text, row_hash text)
   ON CONFLICT DO NOTHING
 )
-INSERT INTO audit_outcomes (received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at)
-SELECT received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at
+INSERT INTO audit_outcomes (received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at,
+                            chain_id, chain_seq, prev_hash, row_hash)
+SELECT received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at,
+       chain_id, chain_seq, prev_hash, row_hash
 FROM json_to_recordset($2::json) AS v(received_at timestamptz, id uuid, response_code integer,
-     duration_ms double precision, bytes_in bigint, bytes_out bigint, finished_at timestamptz)
+     duration_ms double precision, bytes_in bigint, bytes_out bigint, finished_at timestamptz,
+     chain_id uuid, chain_seq bigint, prev_hash text, row_hash text)
 ON CONFLICT DO NOTHING
 )sql";
 
@@ -172,17 +177,24 @@ bool AuditWriter::write_batch(std::deque<PendingIntent>& intents, std::deque<Aud
       conn_->prepare("audit_write_batch", kWriteBatchSql);
       spdlog::info("audit: connected to the database");
     }
+    // Every row becomes the next link of this writer's hash chain (audit_chain.h), in write order.
     nlohmann::json intent_rows = nlohmann::json::array(), outcome_rows = nlohmann::json::array();
+    auto add = [this](nlohmann::json& rows, nlohmann::json row) {
+      chain_.link(row);
+      rows.push_back(std::move(row));
+    };
+    chain_.rollback();  // a batch that failed before is linked anew
     for (const auto& p : intents) {
-      intent_rows.push_back(intent_json(p.intent));
-      if (p.intent.outcome) outcome_rows.push_back(outcome_json(*p.intent.outcome));
+      add(intent_rows, intent_json(p.intent));
+      if (p.intent.outcome) add(outcome_rows, outcome_json(*p.intent.outcome));
     }
-    for (const auto& o : outcomes) outcome_rows.push_back(outcome_json(o));
+    for (const auto& o : outcomes) add(outcome_rows, outcome_json(o));
     pqxx::nontransaction tx(*conn_);
     const auto t0 = std::chrono::steady_clock::now();
     // Invalid UTF-8 in a header must not lose the row: the dump replaces it.
     tx.exec_prepared("audit_write_batch", intent_rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                      outcome_rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    chain_.commit();
     spdlog::debug("audit: batch of {} intents, {} outcomes in {} us", intents.size(), outcomes.size(),
                   std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
     return true;

@@ -17,6 +17,7 @@
 
 #include <pqxx/connection>
 
+#include "gateway/audit/audit_chain.h"
 #include "gateway/audit/audit_event.h"
 
 
@@ -61,6 +62,7 @@ class AuditWriter {
   bool stopping_ = false;
   bool idle_ = false;  // the writer waits for work: record_intent must wake it
   std::unique_ptr<pqxx::connection> conn_;  // writer thread only
+  AuditChain chain_;                        // writer thread only
   std::thread thread_;
 };
 

@@ -8,6 +8,7 @@
 #include <regex>
 #include <tuple>
 
+#include "gateway/audit/audit_chain.h"
 #include "gateway/audit/audit_event.h"
 #include "gateway/audit/k8s_audit_event.h"
 #include "gateway/cli/cluster_command.h"
@@ -45,8 +46,10 @@ int run_audit(const std::vector<std::string>& args) {
       "Usage: sluice-gateway audit list [--cluster C] [--user U] [--since 10m|TIME] [--verb V] [--resource R]\n"
       "                                 [--namespace NS] [--limit N] [-o table|json]\n"
       "       sluice-gateway audit export [--since 10m|TIME] [--until TIME]\n"
+      "       sluice-gateway audit verify [--since 10m|TIME]\n"
       "list: recent audit events (the newest N that match, oldest first). --resource takes 'pods' or 'pods/exec'\n"
-      "export: every event in the window, oldest first, one audit.k8s.io/v1 Event per line (JSON lines)");
+      "export: every event in the window, oldest first, one audit.k8s.io/v1 Event per line (JSON lines)\n"
+      "verify: checks the hash chain over the audit rows; exits 1 and names the first broken link");
   std::string action, database, config, output = "table";
   store::AuditQuery q;
   std::string since, until;
@@ -68,7 +71,7 @@ int run_audit(const std::vector<std::string>& args) {
   pos.add("action", 1);
   po::variables_map vm;
   if (auto exit_code = parse_command_line("audit", args, opts, hidden, pos, vm)) return *exit_code;
-  if (action != "list" && action != "export") {
+  if (action != "list" && action != "export" && action != "verify") {
     std::cerr << "sluice-gateway audit: " << (action.empty() ? "an action is required" : "unknown action '" + action + "'")
               << "\n" << opts;
     return 2;
@@ -96,6 +99,23 @@ int run_audit(const std::vector<std::string>& args) {
   if (url.empty()) {
     std::cerr << "sluice-gateway audit: " << error << "\n";
     return 2;
+  }
+  if (action == "verify") {
+    try {
+      const auto report = audit::verify_audit_chain(url, q.since);
+      if (report.broken) {
+        std::cout << "audit chain BROKEN: " << *report.broken << "\n";
+        return 1;
+      }
+      std::cout << "audit chain intact: " << report.rows << " rows in " << report.chains << " chain"
+                << (report.chains == 1 ? "" : "s");
+      if (report.unchained) std::cout << "; " << report.unchained << " older rows carry no chain";
+      std::cout << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "sluice-gateway audit verify: " << e.what() << "\n";
+      return 2;
+    }
   }
   if (action == "export") {
     try {

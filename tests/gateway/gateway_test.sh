@@ -880,6 +880,51 @@ YAML
   if out=$(k get secret reveal-me -o jsonpath='{.data.k}' 2>&1); then fail "one approval revealed twice: $out"; fi
   contains "$out" "approval required"
   ;;
+audit_chain)
+  # Every audit row is a link of its writer's hash chain: `audit verify` passes on the real trail
+  # and finds an edited row, a deleted row and a re-linked row, each by its link.
+  fixture_url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  db=chain_$RANDOM$RANDOM
+  psql "$fixture_url" -qAt -c "CREATE DATABASE $db" >/dev/null
+  url="$fixture_url dbname=$db"
+  cc=chain$RANDOM
+  policy_gateway "$cc" "$url" <<<'defaultAction: allow'
+  k() { KUBECONFIG="$work/$cc.kubeconfig" kubectl "$@"; }
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  for i in 1 2 3 4 5; do k get ns default -o name >/dev/null; done
+  k get pods -n default --as=someone-else >/dev/null 2>&1 || true   # refused: an intent and its outcome at once
+  wait_for 10 sql_count "$url" "SELECT count(*) FROM audit_outcomes" -ge 7 || fail "the outcomes were not written"
+  verify() { "$gw" audit verify --database "$url"; }
+  out=$(verify) || fail "verify failed on an untouched trail: $out"
+  contains "$out" "audit chain intact:"; contains "$out" "in 1 chain"
+  [ "$(psql "$url" -qAt -c "SELECT count(*) FROM audit_events WHERE row_hash IS NULL")" = 0 ] || fail "a row without a link"
+  # an edited row
+  seq=$(psql "$url" -qAt -c "SELECT min(chain_seq) FROM audit_events WHERE chain_seq > 2")
+  psql "$url" -qAt -c "UPDATE audit_events SET username = 'mallory' WHERE chain_seq = $seq" >/dev/null
+  out=$(verify) && fail "verify missed an edited row: $out"
+  contains "$out" "link $seq (intent"; contains "$out" "was edited"
+  psql "$url" -qAt -c "UPDATE audit_events SET username = 'automation-bot' WHERE chain_seq = $seq" >/dev/null
+  out=$(verify) || fail "verify failed after the edit was undone: $out"
+  # an edited outcome
+  seq=$(psql "$url" -qAt -c "SELECT min(chain_seq) FROM audit_outcomes")
+  code=$(psql "$url" -qAt -c "SELECT response_code FROM audit_outcomes WHERE chain_seq = $seq")
+  psql "$url" -qAt -c "UPDATE audit_outcomes SET response_code = 299 WHERE chain_seq = $seq" >/dev/null
+  out=$(verify) && fail "verify missed an edited outcome: $out"
+  contains "$out" "link $seq (outcome"
+  psql "$url" -qAt -c "UPDATE audit_outcomes SET response_code = $code WHERE chain_seq = $seq" >/dev/null
+  out=$(verify) || fail "verify failed after the outcome was restored: $out"
+  # a deleted row
+  psql "$url" -qAt -c "DELETE FROM audit_events WHERE chain_seq = 5; DELETE FROM audit_outcomes WHERE chain_seq = 5" >/dev/null
+  out=$(verify) && fail "verify missed a deleted row: $out"
+  contains "$out" "links 5 to 5 are missing"
+  # re-numbering the rest to hide the gap breaks the links instead
+  psql "$url" -qAt -c "UPDATE audit_events SET chain_seq = chain_seq - 1 WHERE chain_seq > 5;
+                       UPDATE audit_outcomes SET chain_seq = chain_seq - 1 WHERE chain_seq > 5" >/dev/null
+  out=$(verify) && fail "verify missed a re-numbered chain: $out"
+  contains "$out" "link 5 ("; contains "$out" "prev_hash is not the hash of the link before it"
+  # --since checks from the window's first row on
+  out=$("$gw" audit verify --database "$url" --since 2026-01-01T00:00:00Z 2>&1) && fail "--since hid the break: $out"
+  ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
   # (into a plain pod it does not), a delete in kube-system waits and shows the object it removes,
