@@ -10,6 +10,7 @@
 #include "gateway/cli/migrate_command.h"
 #include "gateway/cli/policy_command.h"
 #include "gateway/cli/serve_command.h"
+#include "gateway/cli/sessions_command.h"
 #include "gateway/cli/setup_commands.h"
 #include "sluice/version.h"
 
@@ -24,6 +25,12 @@ constexpr const char* kUsage =
     "  cluster list             registered clusters, connected or not, agent version, last seen\n"
     "  cluster remove NAME      forget a cluster\n"
     "  audit list [--cluster --user --since --verb --resource] [-o json]   recent audit events\n"
+    "  audit export [--since --until]   audit events as audit.k8s.io/v1 Event JSON lines\n"
+    "  audit verify [--since]   check the audit trail's hash chain; names the first broken link\n"
+    "  sessions [--user --cluster --since] [-o json]   recorded sessions\n"
+    "  sessions show ID         every exchange of a session, with bodies (masked as the client saw them)\n"
+    "  sessions export ID --asciicast   an exec session as asciicast v2\n"
+    "  replay ID [--speed N]    play a recorded exec session with its original timing\n"
     "  approvals [--pending] [-o json]   approval requests (--server, --token-file or $SLUICE_SERVER, $SLUICE_TOKEN_FILE)\n"
     "  approvals show ID        one approval request, with its body and votes\n"
     "  approve ID [--reason R]  approve a held request\n"
@@ -62,6 +69,8 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return sluice::gateway::cli::run_serve(rest);
   if (cmd == "cluster") return sluice::gateway::cli::run_cluster(rest);
   if (cmd == "audit") return sluice::gateway::cli::run_audit(rest);
+  if (cmd == "sessions") return sluice::gateway::cli::run_sessions(rest);
+  if (cmd == "replay") return sluice::gateway::cli::run_replay(rest);
   if (cmd == "approvals") return sluice::gateway::cli::run_approvals(rest);
   if (cmd == "approve") return sluice::gateway::cli::run_vote(true, rest);
   if (cmd == "reject") return sluice::gateway::cli::run_vote(false, rest);

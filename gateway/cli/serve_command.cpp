@@ -16,6 +16,8 @@
 #include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/notify/outbox.h"
+#include "gateway/policy/policy_loader.h"
+#include "gateway/recording/recording_writer.h"
 #include "gateway/server/https_server.h"
 #include "gateway/store/cluster_store.h"
 #include "gateway/store/migrator.h"
@@ -112,6 +114,19 @@ int run_serve(const std::vector<std::string>& args) {
     } else {
       spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");
     }
+    std::unique_ptr<recording::RecordingWriter> recordings;
+    std::unique_ptr<SessionsApi> sessions_api;
+    if (config->recording.enabled) {
+      recording::RecordingWriterOptions o;
+      o.database_url = config->database_url;
+      o.max_queue_bytes = config->recording.max_queue_bytes;
+      if (!config->recording.retention.empty()) o.retention = *policy::parse_duration(config->recording.retention);
+      o.retention_check = std::chrono::seconds(config->recording.retention_check_seconds);
+      recordings = std::make_unique<recording::RecordingWriter>(o);
+      sessions_api = std::make_unique<SessionsApi>(config->database_url, config->recording.viewer_groups);
+    } else {
+      spdlog::warn("session recording is OFF (recording.enabled: false)");
+    }
     AuthenticatorChain auth;  // kube-apiserver's order: certificates, static tokens, OIDC
     if (!config->client_ca_file.empty()) auth.add(std::make_shared<ClientCertAuthenticator>());
     const std::size_t static_tokens = tokens->size();
@@ -158,7 +173,7 @@ int run_serve(const std::vector<std::string>& args) {
       spdlog::warn("no policy (policy.file): every authenticated request is forwarded");
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
-                     policy_store.get(), approvals.get(), approval_gate.get()};
+                     policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
     HttpsServer https(io, ctx);
     https.start();
     if (approval_gate && config->notifications.review_url == "https://" + config->listen) {

@@ -1,5 +1,7 @@
 #include "gateway/config/gateway_config.h"
 
+#include "gateway/policy/policy_loader.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -115,6 +117,22 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       }
     }
     if (root["trusted_proxies"]) c.trusted_proxies = root["trusted_proxies"].as<std::vector<std::string>>();
+    if (auto r = root["recording"]) {
+      if (r["enabled"]) c.recording.enabled = r["enabled"].as<bool>();
+      if (r["max_body_bytes"]) c.recording.max_body_bytes = r["max_body_bytes"].as<std::uint64_t>();
+      if (r["retention"]) c.recording.retention = r["retention"].as<std::string>();
+      if (r["retention_check_seconds"]) c.recording.retention_check_seconds = r["retention_check_seconds"].as<int>();
+      if (r["max_queue_bytes"]) c.recording.max_queue_bytes = r["max_queue_bytes"].as<std::size_t>();
+      if (r["viewer_groups"]) c.recording.viewer_groups = r["viewer_groups"].as<std::vector<std::string>>();
+      if (!c.recording.retention.empty() && !policy::parse_duration(c.recording.retention)) {
+        error = path + ": recording.retention must be a duration such as 30d or 12h, not \"" + c.recording.retention + "\"";
+        return std::nullopt;
+      }
+      if (c.recording.retention_check_seconds < 1) {
+        error = path + ": recording.retention_check_seconds must be at least 1";
+        return std::nullopt;
+      }
+    }
     if (auto a = root["audit"]) {
       if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();
       if (a["commit_timeout_ms"]) c.audit.commit_timeout_ms = a["commit_timeout_ms"].as<int>();

@@ -1,5 +1,6 @@
 // sluice-gateway's configuration file (YAML); the struct mirrors the keys one to one.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,6 +71,17 @@ struct NotificationSettings {
   std::vector<NotificationSinkSettings> sinks;
 };
 
+// Session recording (gateway/recording/): every exchange as the client saw it, in PostgreSQL.
+struct RecordingConfig {
+  bool enabled = true;
+  std::uint64_t max_body_bytes = 0;  // stored per exchange and direction; 0 = everything (the size
+                                     // and SHA-256 of the whole body are kept either way)
+  std::string retention;             // "30d", "12h": older recordings are deleted; "" = kept
+  int retention_check_seconds = 600;
+  std::size_t max_queue_bytes = 64u << 20;  // beyond this, recording data is dropped (and marked)
+  std::vector<std::string> viewer_groups = {"sluice-reviewers", "sluice-auditors"};  // REST API readers
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -83,6 +95,7 @@ struct GatewayConfig {
   AuditConfig audit;
   PolicySettings policy;
   NotificationSettings notifications;
+  RecordingConfig recording;
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/websocket_frames.h"
 #include "gateway/masking/stream_redactor.h"
 
 namespace sluice::gateway::masking {
@@ -29,12 +30,9 @@ class WebSocketRedactor {
   void emit_data(int channel, const std::string& data, std::string& out);
 
   std::array<std::optional<StreamRedactor>, 3> channels_;  // index 1 stdout, 2 stderr
-  std::string buf_;
+  common::WebSocketFrameReader reader_;
   int message_channel_ = -1;  // the channel of a fragmented message, for its continuation frames
   std::string error_;
 };
-
-// A server-to-client WebSocket frame (FIN set, no masking key).
-std::string websocket_frame(unsigned char opcode, std::string_view payload);
 
 }  // namespace sluice::gateway::masking

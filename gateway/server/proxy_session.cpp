@@ -142,6 +142,13 @@ void ProxySession::on_authenticated(std::optional<Identity> who, const std::stri
     return reply_status(401, "Unauthorized", "Unauthorized");
   }
   if (is_approvals_api_path(target)) return serve_approvals_api(*who);
+  if (is_sessions_api_path(target)) {
+    if (!ctx_.sessions_api) return reply_status(404, "this gateway records nothing (recording.enabled: false)", "NotFound");
+    return ctx_.sessions_api->serve(std::string(req.method_string()), target, *who,
+                                    on_strand([this](int code, std::string type, std::string body) {
+                                      reply(code, type, std::move(body));
+                                    }));
+  }
   auto route = route_request(target);
   if (!route)
     return reply_status(404, "the server could not find the requested resource: Sluice serves clusters under "
@@ -312,6 +319,7 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
     if (!beast::iequals(k, "Audit-ID")) add_header(k, v);
   add_header("Audit-ID", audit_id_);  // the cluster's own audit log records the same id
   std::string& body = req.body();
+  if (ctx_.recordings) start_recording(cluster, target, who, info, client_headers, upgrade);
   ctx_.metrics.add_bytes_in(body.size());
   request_bytes_in_ += body.size();
   tunnel::append_request_frames(std::move(head), std::move(body), frames_out_);
@@ -373,6 +381,7 @@ void ProxySession::on_audit_committed(bool ok) {
   frames_out_.clear();
   spdlog::warn("503 {} {} on {}: the audit row was not committed in time; not forwarded", verb_, audit_id_, cluster_);
   audit_outcome(503);
+  finish_recording(503);
   reply_status(503, "audit store unavailable; request not forwarded", "ServiceUnavailable",
                {{"Retry-After", kRetryAfterSeconds}});
 }
@@ -405,6 +414,7 @@ void ProxySession::acquire_exchange() {
   if (wait_ticket_ == 0) {
     frames_out_.clear();
     audit_outcome(503);
+    finish_recording(503);
     return reply_status(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly", "ServiceUnavailable",
                         {{"Retry-After", kRetryAfterSeconds}});
   }
@@ -414,6 +424,7 @@ void ProxySession::acquire_exchange() {
     self->wait_ticket_ = 0;
     self->frames_out_.clear();
     self->audit_outcome(503);
+    self->finish_recording(503);
     self->reply_status(503, "cluster \"" + self->cluster_ + "\" did not accept the request within " +
                                 std::to_string(self->ctx_.config.limits.exchange_wait_seconds) + "s; retry shortly",
                        "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
@@ -468,6 +479,7 @@ void ProxySession::read_frame() {
 }
 
 void ProxySession::fail_before_head(int code, const std::string& message) {
+  finish_recording(code);
   channel_->finish(false);
   channel_.reset();
   ctx_.metrics.exchange_closed();
@@ -494,6 +506,7 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
       data = std::move(masked);
       arm_idle_flush();
     }
+    if (recorder_) recorder_->from_cluster(data);
     ctx_.metrics.add_bytes_out(data.size());
     request_bytes_out_ += data.size();
     if (data.empty()) return read_frame();
@@ -502,6 +515,7 @@ void ProxySession::on_frame(std::optional<tunnel::pb::AgentFrame> frame) {
   if (frame->has_end()) {
     std::string tail;
     if (filter_ && !filter_->finish(tail)) return abort_masking(filter_->error());
+    if (recorder_) recorder_->from_cluster(tail);
     ctx_.metrics.add_bytes_out(tail.size());
     request_bytes_out_ += tail.size();
     if (upgraded_) {
@@ -548,6 +562,12 @@ void ProxySession::on_response_head(tunnel::pb::ResponseHead& rh) {
     }
     body = std::move(masked);
   }
+  if (recorder_) {
+    auto headers = nlohmann::json::array();
+    for (const auto& hh : rh.headers()) headers.push_back({hh.name(), hh.value()});
+    recorder_->response_head(status_, std::move(headers));
+    recorder_->from_cluster(body);
+  }
   http::response<http::empty_body> res{static_cast<http::status>(status_), 11};
   bool has_length = false;
   for (const auto& hh : rh.headers()) {
@@ -575,6 +595,7 @@ void ProxySession::on_response_head(tunnel::pb::ResponseHead& rh) {
       tunnel::pb::GatewayFrame f;
       f.set_upgraded(beast::buffers_to_string(buffer_.data()));
       buffer_.consume(buffer_.size());
+      if (recorder_) recorder_->from_client(f.upgraded());
       send_frame(std::move(f));
     } else {
       relay_from_client();
@@ -602,6 +623,54 @@ void ProxySession::on_response_head(tunnel::pb::ResponseHead& rh) {
   write_to_client(std::move(out), After::finish);
 }
 
+const std::string& ProxySession::connection_id() {
+  if (connection_id_.empty()) connection_id_ = audit::new_audit_id();
+  return connection_id_;
+}
+
+void ProxySession::start_recording(const std::string& cluster, const std::string& target, const Identity& who,
+                                   const common::RequestInfo& info, const HeaderList& client_headers, bool upgrade) {
+  const auto& req = parser_->get();
+  recording::ExchangeStart start;
+  start.id = audit_id_;
+  start.session_key = recording::session_key(who.user, cluster, std::string(req["Kubectl-Session"]), connection_id());
+  start.cluster = cluster;
+  start.username = who.user;
+  start.kubectl_command = std::string(req["Kubectl-Command"]);
+  start.started_at = received_at_;
+  const bool websocket = beast::iequals(req[http::field::upgrade], "websocket");
+  const bool exec = info.api_group.empty() && info.resource == "pods" &&
+                    (info.subresource == "exec" || info.subresource == "attach");
+  start.kind = !upgrade ? "http" : exec && websocket ? "exec" : "raw";
+  start.method = std::string(req.method_string());
+  start.request_uri = target;
+  start.request_headers = nlohmann::json::array();
+  for (const auto& [name, value] : client_headers)  // credentials are never recorded
+    if (!beast::iequals(name, "Authorization") && !beast::iequals(name, "Proxy-Authorization") &&
+        !beast::iequals(name, "Cookie"))
+      start.request_headers.push_back({name, value});
+  recorder_ = std::make_unique<recording::ExchangeRecorder>(*ctx_.recordings, std::move(start),
+                                                            ctx_.config.recording.max_body_bytes, masking_plan_.profile);
+  const std::string& body = req.body();
+  if (body.empty()) return;
+  if (masking_plan_.kind != masking::MaskingPlan::Kind::json) return recorder_->request_body(body);
+  // A body of something masked is recorded masked; one that cannot be masked (protobuf, a JSON
+  // Patch whose values sit outside `data`) is recorded by size and hash only.
+  if (lower(std::string(req[http::field::content_type])).find("json-patch") != std::string::npos)
+    return recorder_->request_body_withheld(body);
+  masking::JsonStreamMasker masker(masking_plan_.scope);
+  std::string masked;
+  if (masker.feed(body, masked) && masker.finish(masked)) return recorder_->request_body(masked);
+  recorder_->request_body_withheld(body);
+}
+
+void ProxySession::finish_recording(int code_if_unanswered) {
+  if (!recorder_) return;
+  if (code_if_unanswered) recorder_->response_head(code_if_unanswered, nlohmann::json::array());
+  recorder_->finish();
+  recorder_.reset();
+}
+
 void ProxySession::abort_masking(const std::string& why) {
   spdlog::warn("{} {} on {}: the response was cut off, it could not be checked for secrets: {}", verb_, audit_id_,
                cluster_, why);
@@ -619,6 +688,7 @@ void ProxySession::arm_idle_flush() {
     std::string out;
     self->filter_->idle_flush(out);
     if (out.empty()) return;
+    if (self->recorder_) self->recorder_->from_cluster(out);
     self->ctx_.metrics.add_bytes_out(out.size());
     self->request_bytes_out_ += out.size();
     self->write_to_client(self->chunked_ ? chunk_encode(out) : std::move(out), After::nothing);
@@ -668,6 +738,7 @@ void ProxySession::relay_from_client() {
     }
     self->ctx_.metrics.add_bytes_in(n);
     self->request_bytes_in_ += n;
+    if (self->recorder_) self->recorder_->from_client(std::string_view(self->client_buf_.data(), n));
     tunnel::pb::GatewayFrame f;
     f.set_upgraded(std::string(self->client_buf_.data(), n));
     self->send_frame(std::move(f));  // its completion reads the next piece: one in flight at a time
@@ -697,6 +768,7 @@ void ProxySession::finish_exchange(bool ok) {
   ctx_.metrics.request_done(cluster_, verb_, status_,
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   audit_outcome(status_);
+  finish_recording();
   if (long_running_timer_) long_running_timer_->cancel();
   if (idle_flush_timer_) idle_flush_timer_->cancel();
   filter_.reset();
@@ -716,6 +788,7 @@ void ProxySession::abort_exchange(const std::string& why) {
     ctx_.metrics.request_done(cluster_, verb_, status_ ? status_ : 499,
                               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     audit_outcome(status_ ? status_ : 499);
+    finish_recording(status_ ? 0 : 499);
     if (frame_writing_) ch->finish(false);
     else ch->write(std::move(reset), [ch](bool) { ch->finish(false); });
   }

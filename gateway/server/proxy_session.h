@@ -23,12 +23,14 @@
 #include "gateway/auth/authenticator.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/masking/response_masking.h"
+#include "gateway/recording/exchange_recorder.h"
 #include "gateway/server/approval_gate.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/policy/policy_store.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/policy_check.h"
 #include "gateway/server/request_rewrite.h"
+#include "gateway/server/sessions_api.h"
 #include "gateway/server/source_address.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
@@ -49,6 +51,8 @@ struct ProxyContext {
   policy::PolicyStore* policy;  // nullptr: no policy configured, every authenticated request flows
   approval::ApprovalService* approvals;  // nullptr: no approvals API
   ApprovalGate* approval_gate;           // nullptr: `approve` decisions fail closed
+  recording::RecordingWriter* recordings;  // nullptr: recording switched off
+  SessionsApi* sessions_api;               // nullptr: recording switched off
 };
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
@@ -95,6 +99,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   // Ends an exchange whose response head has not been written: the client gets `code` and a Status.
   void fail_before_head(int code, const std::string& message);
   void abort_masking(const std::string& why);
+  // The recording of the exchange in flight (gateway/recording/).
+  void start_recording(const std::string& cluster, const std::string& target, const Identity& who,
+                       const common::RequestInfo& info, const HeaderList& client_headers, bool upgrade);
+  void finish_recording(int code_if_unanswered = 0);  // the code when no response came
+  const std::string& connection_id();
   void arm_idle_flush();
   enum class After { read_frame, finish, abort, nothing };
   void write_to_client(std::string data, After after);
@@ -150,6 +159,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   bool reveal_ = false;                                             // an approved `reveal` rule
   masking::MaskingPlan masking_plan_;
   std::unique_ptr<masking::ResponseFilter> filter_;
+  std::unique_ptr<recording::ExchangeRecorder> recorder_;
+  std::string connection_id_;  // groups the recordings of a client that sends no Kubectl-Session
   std::optional<net::steady_timer> idle_flush_timer_;
   // Writes to the client, one at a time.
   struct PendingWrite {

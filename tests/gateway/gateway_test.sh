@@ -925,6 +925,84 @@ audit_chain)
   # --since checks from the window's first row on
   out=$("$gw" audit verify --database "$url" --since 2026-01-01T00:00:00Z 2>&1) && fail "--since hid the break: $out"
   ;;
+recording)
+  # Every exchange is recorded as the client saw it, one session per kubectl invocation: no Secret
+  # value reaches a recording (bodies and exec output alike), no credential either; an exec session
+  # replays with its output and exports as asciicast v2; a body over the cap keeps its full size and
+  # hash; the REST API serves the same to reviewers only; retention removes old recordings.
+  gwd=$work/gw rc=rec$RANDOM$RANDOM ns=rec-$RANDOM$RANDOM
+  printf 'recording:\n  max_body_bytes: 4096\n  retention: 1d\n  retention_check_seconds: 1\n' >"$work/extra-gateway.yaml"
+  url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  policy_gateway "$rc" <<<'defaultAction: allow'
+  k() { KUBECONFIG="$work/$rc.kubeconfig" kubectl -n "$ns" "$@"; }
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  KUBECONFIG="$standin/kubeconfig" kubectl create ns "$ns" >/dev/null
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete ns $ns --wait=false")
+  v1=rv$RANDOM$RANDOM$RANDOM v2=rv$RANDOM$RANDOM$RANDOM
+  k create secret generic rec --from-literal=password="$v1" >/dev/null               # a protobuf body
+  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: applied}\nstringData: {token: %s}\n' "$v2" | k apply -f - >/dev/null
+  k get secret rec applied -o yaml >/dev/null
+  k run box --image=busybox -- sleep 3600 >/dev/null
+  openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$standin/runtime/pods/$ns/box/key.pem" 2>/dev/null
+  body_line=$(sed -n 2p "$standin/runtime/pods/$ns/box/key.pem")
+  set +e; out=$(k exec box -- sh -c 'echo hello-out; echo hello-err >&2; cat key.pem; exit 3' 2>&1); code=$?; set -e
+  [ $code = 3 ] || fail "exec exit code $code: $out"
+  contains "$out" "hello-out"
+  out=$(printf 'password=%s\n' "$v1" | k exec -i box -- cat); contains "$out" "password=***MASKED***"
+  k create configmap big --from-literal=blob="$(head -c 9000 /dev/zero | tr '\0' x)" >/dev/null
+  curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" -o "$work/big.json" \
+    "https://127.0.0.1:$(cat "$gwd/https_port")/clusters/$rc/api/v1/namespaces/$ns/configmaps/big?capmark=1"
+  in_cluster="s.cluster = '$rc'"
+  q_done="SELECT count(*) FROM recording_exchanges e JOIN recording_sessions s ON s.id = e.session_id WHERE $in_cluster AND e.finished_at IS NOT NULL"
+  wait_for 15 sql_count "$url" "$q_done" -ge 8 || fail "the exchanges were not recorded: $(psql "$url" -qAt -c "$q_done")"
+  sessions=$("$gw" sessions --database "$url" --cluster "$rc" -o json)
+  [ "$(jq '.items | length' <<<"$sessions")" -ge 6 ] || fail "too few sessions: $sessions"
+  contains "$sessions" '"kubectlCommand": "kubectl get"'
+  all=""
+  for id in $(jq -r '.items[].id' <<<"$sessions"); do all+=$("$gw" sessions show "$id" --database "$url" -o json); done
+  grep -qF "$v1" <<<"$all" && fail "a recording holds a Secret value (create or exec stdin)"
+  grep -qF "$v2" <<<"$all" && fail "a recording holds a Secret value (apply)"
+  grep -qF "$body_line" <<<"$all" && fail "a recording holds the private key"
+  grep -qF "$(cat "$gwd/bot.token")" <<<"$all" && fail "a recording holds the bot's token"
+  grep -qi '"authorization"' <<<"$all" && fail "a recording holds an Authorization header"
+  contains "$all" 'KioqTUFTS0VEKioq'           # the response bodies are there, masked
+  contains "$all" '"User-Agent"'
+  # exec: asciicast v2 with the output, the exit status; replay plays the same output
+  exec_id=$(jq -r 'select(.exchanges) | .exchanges[] | select(.kind == "exec" and (.requestURI | contains("hello-out"))) | .id' <<<"$all")
+  [ -n "$exec_id" ] || fail "no exec recording"
+  "$gw" sessions export "$exec_id" --asciicast --database "$url" >"$work/exec.cast"
+  head -1 "$work/exec.cast" | jq -e '.version == 2 and .width > 0 and .height > 0 and (.timestamp | type) == "number"' >/dev/null ||
+    fail "asciicast header: $(head -1 "$work/exec.cast")"
+  tail -n +2 "$work/exec.cast" | jq -e 'type == "array" and length == 3 and (.[0] | type) == "number" and (.[1] | IN("o", "i", "r"))' >/dev/null ||
+    fail "asciicast events: $(cat "$work/exec.cast")"
+  contains "$(cat "$work/exec.cast")" "***MASKED***"
+  contains "$(head -1 "$work/exec.cast")" "exit code 3"
+  replayed=$("$gw" replay "$exec_id" --speed 100 --database "$url")
+  contains "$replayed" "hello-out"; contains "$replayed" "hello-err"; contains "$replayed" "-----BEGIN PRIVATE KEY-----***MASKED***"
+  jq -e --arg id "$exec_id" '.exchanges[] | select(.id == $id) | .exitStatus.details.causes[0].message == "3"' \
+    <<<"$("$gw" sessions show "$(jq -r --arg id "$exec_id" 'select(.exchanges) | select(any(.exchanges[]; .id == $id)) | .id' <<<"$all")" --database "$url" -o json)" >/dev/null ||
+    fail "the exit status was not recorded"
+  # the cap: stored in part, the size and hash of the whole body
+  big=$(jq -c '.exchanges[]? | select(.requestURI | contains("capmark")) | .response' <<<"$all")
+  [ "$(jq -r .truncated <<<"$big")" = true ] || fail "a body over max_body_bytes is not marked: $big"
+  [ "$(jq -r .bytes <<<"$big")" = "$(stat -c %s "$work/big.json")" ] || fail "recorded size: $big"
+  [ "$(jq -r .sha256 <<<"$big")" = "$(sha256sum "$work/big.json" | cut -d' ' -f1)" ] || fail "recorded hash: $big"
+  [ "$(jq -r '.body.text | length' <<<"$big")" = 4096 ] || fail "stored more than the cap"
+  # REST: reviewers read, the bot may not
+  api="https://127.0.0.1:$(cat "$gwd/https_port")/api/v1/sessions"
+  out=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" -w ' %{http_code}' "$api")
+  contains "$out" ' 403'; contains "$out" 'recording.viewer_groups'
+  out=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/reviewer.token")" "$api?cluster=$rc")
+  [ "$(jq '.items | length' <<<"$out")" = "$(jq '.items | length' <<<"$sessions")" ] || fail "REST sessions: $out"
+  out=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/reviewer.token")" "$api/$exec_id/asciicast")
+  [ "$out" = "$(cat "$work/exec.cast")" ] || fail "REST asciicast differs from the CLI's"
+  # retention: recordings older than a day go, in batches, the rest stays
+  old=$(jq -r '.items[0].id' <<<"$sessions")
+  psql "$url" -qAt -c "UPDATE recording_exchanges SET started_at = now() - interval '2 days' WHERE session_id = '$old';
+                       UPDATE recording_sessions SET last_at = now() - interval '2 days' WHERE id = '$old'" >/dev/null
+  wait_for 15 sql_count "$url" "SELECT count(*) FROM recording_sessions WHERE id = '$old'" = 0 || fail "retention kept an old session"
+  [ "$(psql "$url" -qAt -c "SELECT count(*) FROM recording_sessions s WHERE $in_cluster")" -ge 5 ] || fail "retention removed new sessions"
+  ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
   # (into a plain pod it does not), a delete in kube-system waits and shows the object it removes,

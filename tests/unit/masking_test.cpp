@@ -236,9 +236,9 @@ TEST_CASE("an idle flush passes a short partial match and masks a long one") {
 
 TEST_CASE("exec output frames are redacted per channel, other frames pass after them") {
   const std::string secret_out = "AWS key AKIAIOSFODNN7EXAMPLE\n";
-  std::string wire = websocket_frame(0x2, std::string("\x01", 1) + secret_out.substr(0, 15)) +
-                     websocket_frame(0x2, std::string("\x01", 1) + secret_out.substr(15)) +
-                     websocket_frame(0x2, std::string("\x03", 1) + R"({"status":"Success"})");
+  std::string wire = sluice::common::websocket_frame(0x2, std::string("\x01", 1) + secret_out.substr(0, 15)) +
+                     sluice::common::websocket_frame(0x2, std::string("\x01", 1) + secret_out.substr(15)) +
+                     sluice::common::websocket_frame(0x2, std::string("\x03", 1) + R"({"status":"Success"})");
   WebSocketRedactor r(default_profile());
   std::string out;
   for (std::size_t at = 0; at < wire.size(); at += 3) REQUIRE(r.feed(wire.substr(at, 3), out));

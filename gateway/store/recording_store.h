@@ -1,0 +1,31 @@
+// Reading recordings back (tables recording_sessions, recording_exchanges, recording_chunks) for
+// the sessions subcommands and the REST API. Blocking libpqxx: never on an Asio thread.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sluice::gateway::store {
+
+struct SessionQuery {
+  std::string user, cluster;
+  std::string since;  // timestamptz text; "" = any time
+  int limit = 50;
+};
+
+// Newest last: id, cluster, user, kubectlCommand, startedAt, lastAt, exchanges.
+std::vector<nlohmann::json> list_sessions(const std::string& database_url, const SessionQuery& q);
+
+// The session and every exchange in it with headers and bodies (text, or base64 with
+// "encoding": "base64" when not UTF-8); exec exchanges carry their asciicast events. nullopt-like
+// null JSON when there is no such session.
+nlohmann::json session_detail(const std::string& database_url, const std::string& session_id);
+
+// asciicast v2 of an exec exchange: `id` names the exchange, or a session (its first exec). Written
+// chunk by chunk. False when there is no exec recording by that id.
+bool write_asciicast(const std::string& database_url, const std::string& id, std::ostream& out);
+
+}  // namespace sluice::gateway::store
