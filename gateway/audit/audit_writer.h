@@ -44,6 +44,7 @@ class AuditWriter {
   void record_outcome(AuditOutcome outcome);
 
   const AuditWriterOptions& options() const { return options_; }
+  const std::string& chain_id() const { return chain_.id(); }  // fixed for the writer's life
 
  private:
   struct PendingIntent {

@@ -15,6 +15,7 @@
 #include "gateway/auth/client_cert_authenticator.h"
 #include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
+#include "gateway/audit/audit_exporter.h"
 #include "gateway/notify/outbox.h"
 #include "gateway/policy/policy_loader.h"
 #include "gateway/recording/recording_writer.h"
@@ -113,6 +114,19 @@ int run_serve(const std::vector<std::string>& args) {
       audit_writer = std::make_unique<audit::AuditWriter>(audit_options);
     } else {
       spdlog::warn("intent audit is OFF (audit.enabled: false): requests are forwarded without an audit row");
+    }
+    std::unique_ptr<audit::AuditExporter> audit_exporter;
+    if (audit_writer && !config->audit.sinks.empty()) {
+      std::vector<std::unique_ptr<audit::AuditEventSink>> sinks;
+      for (const auto& s : config->audit.sinks) {
+        if (s.type == "file") sinks.push_back(std::make_unique<audit::FileAuditSink>(s.name, s.path, s.max_bytes, s.max_files));
+        else sinks.push_back(std::make_unique<audit::WebhookAuditSink>(s.name, s.url, s.ca_file, s.token_file, s.max_batch));
+      }
+      audit::AuditExportOptions o;
+      o.database_url = config->database_url;
+      o.chain_id = audit_writer->chain_id();
+      o.retry_initial = std::chrono::milliseconds(config->audit.export_retry_initial_ms);
+      audit_exporter = std::make_unique<audit::AuditExporter>(o, std::move(sinks));
     }
     std::unique_ptr<recording::RecordingWriter> recordings;
     std::unique_ptr<SessionsApi> sessions_api;

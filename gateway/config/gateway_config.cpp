@@ -137,6 +137,29 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (a["enabled"]) c.audit.enabled = a["enabled"].as<bool>();
       if (a["commit_timeout_ms"]) c.audit.commit_timeout_ms = a["commit_timeout_ms"].as<int>();
       if (a["max_batch"]) c.audit.max_batch = a["max_batch"].as<int>();
+      if (a["export_retry_initial_ms"]) c.audit.export_retry_initial_ms = a["export_retry_initial_ms"].as<int>();
+      for (const auto& n : a["sinks"]) {
+        AuditSinkSettings s;
+        s.name = n["name"].as<std::string>("");
+        s.type = n["type"].as<std::string>("");
+        s.path = resolve(base, n["path"].as<std::string>(""));
+        if (n["max_bytes"]) s.max_bytes = n["max_bytes"].as<std::uint64_t>();
+        if (n["max_files"]) s.max_files = n["max_files"].as<int>();
+        s.url = n["url"].as<std::string>("");
+        s.ca_file = resolve(base, n["ca_file"].as<std::string>(""));
+        s.token_file = resolve(base, n["token_file"].as<std::string>(""));
+        if (n["max_batch"]) s.max_batch = n["max_batch"].as<int>();
+        const std::string where = path + ": audit.sinks[" + s.name + "]: ";
+        if (s.name.empty()) error = path + ": audit.sinks: every sink needs a name";
+        else if (s.type == "file" && s.path.empty()) error = where + "a file sink needs path";
+        else if (s.type == "webhook" && s.url.empty()) error = where + "a webhook sink needs url";
+        else if (s.type != "file" && s.type != "webhook") error = where + "type must be file or webhook";
+        else if (s.max_files < 1 || s.max_batch < 1) error = where + "max_files and max_batch must be at least 1";
+        for (const auto& other : c.audit.sinks)
+          if (other.name == s.name) error = where + "two sinks have this name";
+        if (!error.empty()) return std::nullopt;
+        c.audit.sinks.push_back(std::move(s));
+      }
     }
   } catch (const YAML::Exception& e) {
     error = path + ": " + e.what();

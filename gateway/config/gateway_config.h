@@ -37,11 +37,25 @@ struct OidcIssuerSettings {
   int min_refresh_seconds = 10;        // unknown key ids fetch the JWKS again at most this often
 };
 
+// Where audit events go besides PostgreSQL (gateway/audit/audit_exporter.h). `type`: file (JSON
+// lines, rotated at max_bytes, max_files kept) or webhook (EventList batches, POST).
+struct AuditSinkSettings {
+  std::string name;  // unique: the export cursors name their sink
+  std::string type;
+  std::string path;                          // file
+  std::uint64_t max_bytes = 100u << 20;      // file
+  int max_files = 5;                         // file
+  std::string url, ca_file, token_file;      // webhook (token_file: a bearer token, optional)
+  int max_batch = 400;                       // webhook: events per POST
+};
+
 // The intent audit (gateway/audit/): every request's row is committed before it is forwarded.
 struct AuditConfig {
   bool enabled = true;           // false only for the benchmark's audit-off run
   int commit_timeout_ms = 2000;  // no commit within this: 503, nothing forwarded
   int max_batch = 512;           // rows per group-commit transaction
+  std::vector<AuditSinkSettings> sinks;
+  int export_retry_initial_ms = 1000;  // backoff after a failed delivery, doubling to 5 min
 };
 
 // The policy (gateway/policy/): which requests flow, wait for approval, or are refused.

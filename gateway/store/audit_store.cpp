@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "gateway/audit/k8s_audit_event.h"
+
 #include <algorithm>
 
 namespace sluice::gateway::store {
@@ -101,6 +103,29 @@ std::size_t export_audit_events(const std::string& database_url, const std::stri
     after_time = rows.back()[kCursorColumn].c_str();
     after_id = rows.back()[0].c_str();
   }
+}
+
+}  // namespace sluice::gateway::store
+
+namespace sluice::gateway::store {
+
+std::vector<nlohmann::json> chain_events(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
+                                         int limit, std::int64_t& last_seq) {
+  const auto rows = tx.exec_params(
+      std::string("SELECT ") + kAuditColumns + ", x.kind, x.chain_seq FROM (SELECT 'intent' AS kind, chain_seq, "
+      "received_at, id FROM audit_events WHERE chain_id = $1::uuid AND chain_seq > $2 UNION ALL SELECT 'outcome', "
+      "chain_seq, received_at, id FROM audit_outcomes WHERE chain_id = $1::uuid AND chain_seq > $2) x "
+      "JOIN audit_log USING (received_at, id) ORDER BY x.chain_seq LIMIT $3",
+      chain_id, after_seq, limit);
+  std::vector<nlohmann::json> events;
+  for (const auto& row : rows) {
+    auto r = row_json(row);
+    if (std::string(row[kCursorColumn + 1].c_str()) == "intent")
+      for (const char* k : {"responseCode", "durationMs", "bytesIn", "bytesOut", "finishedAt"}) r[k] = nullptr;
+    events.push_back(audit::to_k8s_audit_event(r));
+    last_seq = row[kCursorColumn + 2].as<std::int64_t>();
+  }
+  return events;
 }
 
 }  // namespace sluice::gateway::store

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/transaction_base>
+
+#include <cstdint>
 
 namespace sluice::gateway::store {
 
@@ -24,5 +27,11 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
 // (read in pages: any number of rows in bounded memory). Returns how many.
 std::size_t export_audit_events(const std::string& database_url, const std::string& since, const std::string& until,
                                 const std::function<void(const nlohmann::json&)>& each);
+
+// The links of one hash chain after `after_seq`, in order, at most `limit`: each as a Kubernetes
+// audit.k8s.io/v1 Event (an intent link is the request's RequestReceived stage, an outcome link its
+// ResponseComplete stage, as the API server writes both). `last_seq` gets the last link read.
+std::vector<nlohmann::json> chain_events(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
+                                         int limit, std::int64_t& last_seq);
 
 }  // namespace sluice::gateway::store

@@ -1003,6 +1003,53 @@ recording)
   wait_for 15 sql_count "$url" "SELECT count(*) FROM recording_sessions WHERE id = '$old'" = 0 || fail "retention kept an old session"
   [ "$(psql "$url" -qAt -c "SELECT count(*) FROM recording_sessions s WHERE $in_cluster")" -ge 5 ] || fail "retention removed new sessions"
   ;;
+audit_sinks)
+  # Audit events leave as audit.k8s.io/v1 Events: EventList batches to a webhook that is down at
+  # first (nothing is lost: every request's RequestReceived and ResponseComplete arrive once it is
+  # up) and a JSON-lines file that rotates.
+  gwd=$work/gw ac=sink$RANDOM$RANDOM
+  hook_port=$(free_port)
+  cat >"$work/extra-gateway.yaml" <<YAML
+audit:
+  export_retry_initial_ms: 200
+  sinks:
+  - {name: siem, type: webhook, url: "https://127.0.0.1:$hook_port/audit", ca_file: $gwd/certs/ca.crt, max_batch: 5}
+  - {name: local, type: file, path: $work/audit.jsonl, max_bytes: 3000, max_files: 50}
+YAML
+  url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  policy_gateway "$ac" <<<'defaultAction: allow'
+  k() { KUBECONFIG="$work/$ac.kubeconfig" kubectl "$@"; }
+  wait_for 20 k get ns -o name || fail "no request passed the gateway"
+  for i in 1 2 3 4 5 6; do k get ns default -o name >/dev/null; done
+  k get pods --as=mallory >/dev/null 2>&1 || true   # refused: its events carry the refusal
+  ids=$(psql "$url" -qAt -c "SELECT id FROM audit_events WHERE cluster = '$ac'" | sort)
+  n=$(wc -l <<<"$ids")
+  [ "$n" -ge 8 ] || fail "only $n audit rows"
+  wait_for 15 sql_count "$url" "SELECT attempts FROM audit_export_cursors WHERE sink = 'siem' AND chain_id =
+    (SELECT chain_id FROM audit_events WHERE cluster = '$ac' LIMIT 1)" -ge 1 || fail "no failed delivery was recorded"
+  contains "$(psql "$url" -qAt -c "SELECT last_error FROM audit_export_cursors WHERE sink = 'siem'")" "Couldn't connect"
+  python3 "$here/notify_receivers.py" https "$hook_port" "$gwd/certs/tls.crt" "$gwd/certs/tls.key" "$work/hook.jsonl" &
+  cleanup_extra+=("kill $!")
+  have_all() {  # every audit id of this cluster arrived as RequestReceived and as ResponseComplete
+    [ -f "$work/hook.jsonl" ] || return 1
+    local got
+    got=$(jq -r '.body | fromjson | .items[] | .auditID + " " + .stage' "$work/hook.jsonl" | sort -u)
+    for id in $ids; do grep -qx "$id RequestReceived" <<<"$got" && grep -qx "$id ResponseComplete" <<<"$got" || return 1; done
+  }
+  wait_for 30 have_all || fail "the webhook did not get every event: $(wc -l <"$work/hook.jsonl" 2>/dev/null) batches"
+  jq -e '.body | fromjson | .kind == "EventList" and .apiVersion == "audit.k8s.io/v1" and (.items | length) <= 5' \
+    "$work/hook.jsonl" >/dev/null || fail "a batch is not an EventList of at most 5: $(head -1 "$work/hook.jsonl")"
+  jq -e '.body | fromjson | .items[] | select(.stage == "ResponseComplete" and .responseStatus.code == 403) |
+         .annotations["authorization.k8s.io/decision"] == "forbid"' "$work/hook.jsonl" >/dev/null || fail "the refusal is missing"
+  # the file: rotated, every line an Event, every event there
+  ls "$work/audit.jsonl.1" >/dev/null 2>&1 || fail "the file sink did not rotate: $(ls -la "$work")"
+  file_has_all() {
+    local got
+    got=$(cat "$work"/audit.jsonl* | jq -r 'select(.kind == "Event" and .apiVersion == "audit.k8s.io/v1") | .auditID + " " + .stage' | sort -u)
+    for id in $ids; do grep -qx "$id ResponseComplete" <<<"$got" || return 1; done
+  }
+  wait_for 10 file_has_all || fail "the file sink lacks events"
+  ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
   # (into a plain pod it does not), a delete in kube-system waits and shows the object it removes,
