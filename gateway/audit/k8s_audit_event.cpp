@@ -31,6 +31,9 @@ json to_k8s_audit_event(const json& row) {
             {"sourceIPs", json::array({str(row, "sourceIP")})},
             {"requestReceivedTimestamp", str(row, "receivedAt")},
             {"stageTimestamp", complete && !str(row, "finishedAt").empty() ? str(row, "finishedAt") : str(row, "receivedAt")}};
+  // What the cluster saw: the gateway forwards an allowed request as the caller, with
+  // Impersonate-User/-Group/-Uid (its own ServiceAccount is the cluster's authenticated user).
+  if (str(row, "decision") == "allowed") e["impersonatedUser"] = user;
   if (!str(row, "userAgent").empty()) e["userAgent"] = str(row, "userAgent");
   if (!str(row, "resource").empty()) {
     json ref = {{"resource", str(row, "resource")}};

@@ -768,7 +768,15 @@ YAML
   wait_for 10 bash -c "KUBECONFIG='$standin/kubeconfig' kubectl -n $ns logs logger | grep -q logged-all" || fail "the logger did not log"
   out=$(k logs logger); no_values "$out" "logs"; contains "$out" "logged-all"; grep -qF "$aws" <<<"$out" && fail "logs show the AWS key id"
   out=$(timeout 10 kubectl -n "$ns" logs -f logger); no_values "$out" "logs -f"; contains "$out" "***MASKED***"
-  # nothing in the gateway's log nor the audit export
+  # nothing in the recordings, the gateway's log or the audit export
+  url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  wait_for 10 sql_count "$url" "SELECT count(*) FROM recording_exchanges WHERE request_uri LIKE '%/namespaces/$ns/%' AND finished_at IS NULL" = 0 ||
+    fail "recordings were not finished"
+  for id in $(psql "$url" -qAt -c "SELECT DISTINCT session_id FROM recording_exchanges WHERE request_uri LIKE '%/namespaces/$ns/%'"); do
+    no_values "$("$gw" sessions show "$id" --database "$url" -o json)" "the recording of session $id"
+  done
+  [ "$(psql "$url" -qAt -c "SELECT count(*) FROM recording_exchanges WHERE request_uri LIKE '%/namespaces/$ns/%'")" -ge 20 ] ||
+    fail "the test's exchanges were not recorded"
   no_values "$(cat "$dir/gateway.log")" "the gateway's log"
   no_values "$("$gw" audit export --since 10m --config "$dir/gateway.yaml")" "the audit export"
   ;;

@@ -34,6 +34,7 @@ TEST_CASE("an audit row becomes an audit.k8s.io/v1 Event") {
   CHECK(e["apiVersion"] == "audit.k8s.io/v1");
   CHECK(e["stage"] == "ResponseComplete");
   CHECK(e["user"] == json{{"username", "automation-bot"}, {"uid", "uid-bot"}, {"groups", {"ci", "system:authenticated"}}});
+  CHECK(e["impersonatedUser"] == e["user"]);  // forwarded as the caller
   CHECK(e["sourceIPs"] == json::array({"10.1.2.3"}));
   CHECK(e["objectRef"] ==
         json{{"resource", "clusterrolebindings"}, {"apiGroup", "rbac.authorization.k8s.io"}, {"apiVersion", "v1"}});
@@ -50,6 +51,7 @@ TEST_CASE("an audit row becomes an audit.k8s.io/v1 Event") {
   denied["decisionReason"] = "protected (Sluice policy rule 'protected-configmaps')";
   denied["responseCode"] = 403;
   const auto d = to_k8s_audit_event(denied);
+  CHECK_FALSE(d.contains("impersonatedUser"));  // never forwarded
   CHECK(d["responseStatus"]["status"] == "Failure");
   CHECK(d["responseStatus"]["message"] == "protected (Sluice policy rule 'protected-configmaps')");
   CHECK(d["annotations"]["authorization.k8s.io/decision"] == "forbid");
