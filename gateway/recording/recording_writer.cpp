@@ -7,16 +7,23 @@
 
 #include <pthread.h>
 
+#include <unordered_map>
+
 namespace sluice::gateway::recording {
 namespace {
 
-constexpr std::size_t kMaxBatchItems = 2000;
+constexpr std::size_t kMaxBatchItems = 4000;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+constexpr std::size_t kWakeBytes = 4u << 20;
 
 // Sessions are upserted by key (a kubectl invocation's requests share one), exchanges inserted.
 constexpr const char* kStartsSql = R"sql(
 WITH r AS (
   SELECT * FROM json_to_recordset($1::json) AS r(id uuid, session_key text, cluster text, username text,
-         kubectl_command text, started_at timestamptz, kind text, method text, request_uri text, request_headers json)
+         kubectl_command text, started_at timestamptz, kind text, method text, request_uri text, request_headers json,
+         finished_at timestamptz, response_code integer, response_headers json, request_bytes bigint,
+         request_sha256 text, request_truncated boolean, response_bytes bigint, response_sha256 text,
+         response_truncated boolean, terminal json, exit_status json)
 ), s AS (
   INSERT INTO recording_sessions (session_key, cluster, username, kubectl_command, started_at, last_at)
   SELECT DISTINCT ON (session_key) session_key, cluster, username, kubectl_command, started_at, started_at
@@ -24,8 +31,13 @@ WITH r AS (
   ON CONFLICT (session_key) DO UPDATE SET last_at = greatest(recording_sessions.last_at, EXCLUDED.last_at)
   RETURNING id, session_key
 )
-INSERT INTO recording_exchanges (id, session_id, kind, started_at, method, request_uri, request_headers)
-SELECT r.id, s.id, r.kind, r.started_at, r.method, r.request_uri, r.request_headers FROM r JOIN s USING (session_key)
+INSERT INTO recording_exchanges (id, session_id, kind, started_at, method, request_uri, request_headers, finished_at,
+       response_code, response_headers, request_bytes, request_sha256, request_truncated, response_bytes,
+       response_sha256, response_truncated, terminal, exit_status)
+SELECT r.id, s.id, r.kind, r.started_at, r.method, r.request_uri, r.request_headers, r.finished_at, r.response_code,
+       r.response_headers, r.request_bytes, r.request_sha256, r.request_truncated, r.response_bytes,
+       r.response_sha256, r.response_truncated, r.terminal, r.exit_status
+FROM r JOIN s USING (session_key)
 ON CONFLICT (id) DO NOTHING
 )sql";
 
@@ -93,7 +105,9 @@ bool RecordingWriter::enqueue(Item item, std::size_t bytes, bool force) {
   if (stopping_ || (!force && queued_bytes_ + bytes > options_.max_queue_bytes)) return false;
   queue_.push_back(std::move(item));
   queued_bytes_ += bytes;
-  if (queue_.size() == 1) wake_.notify_one();
+  // The writer polls (kPollInterval): a recording may land a moment later, and a request does not
+  // pay a thread wake-up. Only a growing backlog wakes it early.
+  if (queued_bytes_ >= kWakeBytes && queued_bytes_ - bytes < kWakeBytes) wake_.notify_one();
   return true;
 }
 
@@ -116,7 +130,7 @@ void RecordingWriter::run() {
     {
       std::unique_lock lock(mu_);
       if (backoff.count() > 0) wake_.wait_for(lock, backoff, [this] { return stopping_; });
-      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait_for(lock, kPollInterval, [this] { return stopping_ || queued_bytes_ >= kWakeBytes; });
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && items.size() < kMaxBatchItems) {
         items.push_back(std::move(queue_.front()));
@@ -159,8 +173,10 @@ bool RecordingWriter::write(std::deque<Item>& items) {
   try {
     connect();
     nlohmann::json starts = nlohmann::json::array(), chunks = nlohmann::json::array(), ends = nlohmann::json::array();
+    std::unordered_map<std::string, std::size_t> start_at;
     for (const auto& item : items) {
       if (const auto* s = std::get_if<ExchangeStart>(&item)) {
+        start_at[s->id] = starts.size();
         starts.push_back({{"id", s->id}, {"session_key", s->session_key}, {"cluster", s->cluster},
                           {"username", s->username}, {"kubectl_command", s->kubectl_command},
                           {"started_at", audit::to_pg_timestamp(s->started_at)}, {"kind", s->kind},
@@ -176,7 +192,9 @@ bool RecordingWriter::write(std::deque<Item>& items) {
                               {"terminal", e.terminal}, {"exit_status", e.exit_status}};
         row.update(summary_fields("request", e.request));
         row.update(summary_fields("response", e.response));
-        ends.push_back(std::move(row));
+        // Most exchanges start and end within one batch: the row is then inserted whole, no UPDATE.
+        if (auto it = start_at.find(e.id); it != start_at.end()) starts[it->second].update(row);
+        else ends.push_back(std::move(row));
       }
     }
     auto dump = [](const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };

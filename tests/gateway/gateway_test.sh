@@ -962,7 +962,9 @@ recording)
     "https://127.0.0.1:$(cat "$gwd/https_port")/clusters/$rc/api/v1/namespaces/$ns/configmaps/big?capmark=1"
   in_cluster="s.cluster = '$rc'"
   q_done="SELECT count(*) FROM recording_exchanges e JOIN recording_sessions s ON s.id = e.session_id WHERE $in_cluster AND e.finished_at IS NOT NULL"
-  wait_for 15 sql_count "$url" "$q_done" -ge 8 || fail "the exchanges were not recorded: $(psql "$url" -qAt -c "$q_done")"
+  wait_for 15 sql_count "$url" "$q_done AND e.request_uri LIKE '%capmark%'" = 1 || fail "the last exchange was not recorded"
+  wait_for 15 sql_count "$url" "${q_done/IS NOT NULL/IS NULL}" = 0 || fail "exchanges were left unfinished"
+  [ "$(psql "$url" -qAt -c "$q_done")" -ge 8 ] || fail "too few exchanges were recorded: $(psql "$url" -qAt -c "$q_done")"
   sessions=$("$gw" sessions --database "$url" --cluster "$rc" -o json)
   [ "$(jq '.items | length' <<<"$sessions")" -ge 6 ] || fail "too few sessions: $sessions"
   contains "$sessions" '"kubectlCommand": "kubectl get"'
