@@ -62,13 +62,33 @@ FROM json_to_recordset($1::json) AS r(id uuid, finished_at timestamptz, response
 WHERE e.id = r.id
 )sql";
 
-std::string compress_base64(const std::string& raw) {
-  uLongf size = compressBound(raw.size());
-  std::string packed(size, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), raw.size(),
-                Z_BEST_SPEED) != Z_OK)
-    throw std::runtime_error("zlib could not compress a recording chunk");
-  packed.resize(size);
+// One deflate stream for the writer's life, reset per chunk: deflateInit allocates ~256 KiB of
+// state, which per small body cost more than the compression itself.
+class Deflater {
+ public:
+  Deflater() {
+    if (deflateInit(&z_, Z_BEST_SPEED) != Z_OK) throw std::runtime_error("zlib: deflateInit failed");
+  }
+  ~Deflater() { deflateEnd(&z_); }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+  std::string compress(const std::string& raw) {
+    deflateReset(&z_);
+    std::string out(deflateBound(&z_, raw.size()), '\0');
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+    z_.avail_in = static_cast<uInt>(raw.size());
+    z_.next_out = reinterpret_cast<Bytef*>(out.data());
+    z_.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&z_, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("zlib could not compress a recording chunk");
+    out.resize(out.size() - z_.avail_out);
+    return out;
+  }
+
+ private:
+  z_stream z_{};
+};
+
+std::string base64(const std::string& packed) {
   std::string out(4 * ((packed.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(packed.data()), static_cast<int>(packed.size()));
@@ -174,6 +194,7 @@ bool RecordingWriter::write(std::deque<Item>& items) {
     connect();
     nlohmann::json starts = nlohmann::json::array(), chunks = nlohmann::json::array(), ends = nlohmann::json::array();
     std::unordered_map<std::string, std::size_t> start_at;
+    static thread_local Deflater deflater;  // the writer's thread only
     for (const auto& item : items) {
       if (const auto* s = std::get_if<ExchangeStart>(&item)) {
         start_at[s->id] = starts.size();
@@ -184,7 +205,7 @@ bool RecordingWriter::write(std::deque<Item>& items) {
                           {"request_headers", s->request_headers}});
       } else if (const auto* c = std::get_if<ExchangeChunk>(&item)) {
         chunks.push_back({{"id", c->id}, {"stream", c->stream}, {"seq", c->seq}, {"raw_bytes", c->data.size()},
-                          {"data", compress_base64(c->data)}});
+                          {"data", base64(deflater.compress(c->data))}});
       } else {
         const auto& e = std::get<ExchangeEnd>(item);
         nlohmann::json row = {{"id", e.id}, {"finished_at", audit::to_pg_timestamp(e.finished_at)},

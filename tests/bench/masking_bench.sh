@@ -6,10 +6,12 @@
 #   - the same lists and small GETs (wrk, c=32) with recording on and off, interleaved.
 # Also the masker alone (build/tests/masking_bench). Prints Markdown tables.
 # Usage: tests/bench/masking_bench.sh [BUILD_DIR]   (needs: apt-get install -y wrk nginx-light)
+#   BENCH_ROUNDS=2, BENCH_SECONDS=10 (wrk), BENCH_LISTS="secrets pods" ("pods" alone: the small-GET
+#   comparison runs with the pods list)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-2}
+seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-2} lists=${BENCH_LISTS:-secrets pods}
 source "$root/scripts/lib/pg.sh"
 source "$root/scripts/lib/gateway.sh"
 for tool in wrk nginx python3 curl; do
@@ -94,7 +96,7 @@ for r in $(seq 1 "$rounds"); do
   for rec in on off; do
     start_gateway "$rec"
     pid=$(cat "$work/gw/gateway.pid")
-    for list in secrets pods; do
+    for list in $lists; do
       d=$(direct "/api/v1/$list")
       reset_hwm "$pid"
       read -r t size <<<"$(get "/api/v1/$list")"
