@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 #include <pqxx/pqxx>
+
+#include "common/base64.h"
 #include <spdlog/spdlog.h>
 #include <zlib.h>
 
@@ -88,13 +90,6 @@ class Deflater {
   z_stream z_{};
 };
 
-std::string base64(const std::string& packed) {
-  std::string out(4 * ((packed.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(packed.data()), static_cast<int>(packed.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 nlohmann::json summary_fields(const char* prefix, const StreamSummary& s) {
   const std::string p(prefix);
@@ -205,7 +200,7 @@ bool RecordingWriter::write(std::deque<Item>& items) {
                           {"request_headers", s->request_headers}});
       } else if (const auto* c = std::get_if<ExchangeChunk>(&item)) {
         chunks.push_back({{"id", c->id}, {"stream", c->stream}, {"seq", c->seq}, {"raw_bytes", c->data.size()},
-                          {"data", base64(deflater.compress(c->data))}});
+                          {"data", common::base64_encode(deflater.compress(c->data))}});
       } else {
         const auto& e = std::get<ExchangeEnd>(item);
         nlohmann::json row = {{"id", e.id}, {"finished_at", audit::to_pg_timestamp(e.finished_at)},

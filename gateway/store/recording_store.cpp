@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 #include <pqxx/pqxx>
+
+#include "common/base64.h"
 #include <zlib.h>
 
 #include <regex>
@@ -25,13 +27,6 @@ std::string inflate(const pqxx::field& data, std::size_t raw_bytes) {
   return out;
 }
 
-std::string base64(const std::string& data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 bool valid_utf8(const std::string& s) {
   try {
@@ -44,7 +39,7 @@ bool valid_utf8(const std::string& s) {
 
 nlohmann::json body_json(const std::string& data) {
   if (valid_utf8(data)) return {{"text", data}};
-  return {{"base64", base64(data)}, {"encoding", "base64"}};
+  return {{"base64", common::base64_encode(data)}, {"encoding", "base64"}};
 }
 
 nlohmann::json maybe_json(const pqxx::field& f) {

@@ -14,6 +14,7 @@ seconds=${BENCH_SECONDS:-10} watches=${BENCH_WATCHES:-2000} list_mb=${BENCH_LIST
 source "$root/scripts/lib/pg.sh"
 source "$root/scripts/lib/standin.sh"
 source "$root/scripts/lib/gateway.sh"
+source "$root/tests/bench/nginx_upstream.sh"
 for tool in wrk nginx python3 curl kubectl; do
   command -v $tool >/dev/null || { echo "bench.sh needs $tool (apt-get install -y wrk nginx-light)" >&2; exit 2; }
 done
@@ -38,7 +39,6 @@ reset_hwm() { echo 5 >"/proc/$1/clear_refs"; }
 log() { echo "# $*" >&2; }
 
 # --- upstream: nginx with canned JSON -------------------------------------------------------
-"$build/gateway/sluice-gateway" certs --dir "$work/up-certs" >/dev/null
 www=$work/www
 mkdir -p "$www/api/v1/namespaces/default/configmaps"
 python3 - "$www" "$list_mb" <<'PY'
@@ -58,36 +58,7 @@ with open(f"{www}/api/v1/configmaps", "w") as f:
         f.write(("," if i else "") + json.dumps(item))
     f.write("]}")
 PY
-chmod -R a+rX "$work/up-certs" "$www"
-nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$nginx_port ssl;
-    ssl_certificate $work/up-certs/tls.crt;
-    ssl_certificate_key $work/up-certs/tls.key;
-    root $www;
-    default_type application/json;
-    location / { try_files \$uri =404; }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf"
-cat >"$work/upstream.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: up, cluster: {server: "https://127.0.0.1:$nginx_port", certificate-authority: "$work/up-certs/ca.crt"}}]
-users: [{name: up, user: {token: bench-token-not-checked-by-nginx}}]
-contexts: [{name: up, context: {cluster: up, user: up}}]
-current-context: up
-KC
+nginx_upstream_start "$build/gateway/sluice-gateway" "$work" "$www"
 
 # --- kubectl proxy ------------------------------------------------------------------------------
 proxy_port=$(free_port)

@@ -14,6 +14,7 @@ build=$(cd "${1:-$root/build}" && pwd)
 seconds=${BENCH_SECONDS:-10} rounds=${BENCH_ROUNDS:-2} lists=${BENCH_LISTS:-secrets pods}
 source "$root/scripts/lib/pg.sh"
 source "$root/scripts/lib/gateway.sh"
+source "$root/tests/bench/nginx_upstream.sh"
 for tool in wrk nginx python3 curl; do
   command -v $tool >/dev/null || { echo "masking_bench.sh needs $tool (apt-get install -y wrk nginx-light)" >&2; exit 2; }
 done
@@ -36,37 +37,7 @@ mkdir -p "$www/api/v1/namespaces/default/configmaps"
 python3 "$root/tests/gateway/make_lists.py" "$www" 20000
 echo '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"small","namespace":"default"},"data":{"a":"b"}}' \
   >"$www/api/v1/namespaces/default/configmaps/small"
-"$build/gateway/sluice-gateway" certs --dir "$work/up-certs" >/dev/null
-chmod -R a+rX "$work/up-certs" "$www"
-nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$nginx_port ssl;
-    ssl_certificate $work/up-certs/tls.crt;
-    ssl_certificate_key $work/up-certs/tls.key;
-    root $www;
-    default_type application/json;
-    location / { try_files \$uri =404; }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf"
-cat >"$work/upstream.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: up, cluster: {server: "https://127.0.0.1:$nginx_port", certificate-authority: "$work/up-certs/ca.crt"}}]
-users: [{name: up, user: {token: bench}}]
-contexts: [{name: up, context: {cluster: up, user: up}}]
-current-context: up
-KC
+nginx_upstream_start "$build/gateway/sluice-gateway" "$work" "$www"
 
 pg_start "$work/pg" >/dev/null
 export SLUICE_GATEWAY_PORT=$(free_port) SLUICE_AGENT_PORT=$(free_port)
