@@ -36,7 +36,8 @@ CREATE TABLE recording_exchanges (
     exit_status         json       -- exec: the Status on the error channel
 );
 CREATE INDEX recording_exchanges_session ON recording_exchanges (session_id, started_at);
-CREATE INDEX recording_exchanges_started ON recording_exchanges (started_at);
+-- BRIN: rows arrive in time order, and retention is the only reader of this index.
+CREATE INDEX recording_exchanges_started ON recording_exchanges USING brin (started_at);
 
 CREATE TABLE recording_chunks (
     exchange_id  uuid    NOT NULL REFERENCES recording_exchanges (id) ON DELETE CASCADE,

@@ -5,7 +5,11 @@
 namespace sluice::gateway::recording {
 namespace {
 
-constexpr std::size_t kChunkBytes = 256 * 1024;
+// A stream's bytes go to the writer in chunks of this size, or once they have waited this long: a
+// slow watch keeps little in memory (thousands of open watches each hold at most one chunk) and
+// its events reach the database within seconds.
+constexpr std::size_t kChunkBytes = 64 * 1024;
+constexpr auto kChunkAge = std::chrono::seconds(2);
 
 std::string hex(const unsigned char* d, unsigned n) {
   static const char* digits = "0123456789abcdef";
@@ -62,9 +66,10 @@ void ExchangeRecorder::Stream::add(std::string_view data, bool store) {
     keep = cap_ > stored_ ? static_cast<std::size_t>(cap_ - stored_) : 0;
     summary_.truncated = true;
   }
+  if (buf_.empty() && keep > 0) first_at_ = std::chrono::steady_clock::now();
   buf_.append(data.substr(0, keep));
   stored_ += keep;
-  if (buf_.size() >= kChunkBytes) push();
+  if (buf_.size() >= kChunkBytes || (!buf_.empty() && std::chrono::steady_clock::now() - first_at_ >= kChunkAge)) push();
 }
 
 void ExchangeRecorder::Stream::push() {

@@ -54,6 +54,7 @@ class ExchangeRecorder {
     StreamSummary summary_;
     EVP_MD_CTX* sha_;
     std::string buf_;
+    std::chrono::steady_clock::time_point first_at_;  // when buf_'s oldest byte came
   };
   void cast_event(const char* type, std::string_view data);
   void on_cluster_frame(const common::WebSocketFrame& f);
