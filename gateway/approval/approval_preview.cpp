@@ -27,9 +27,12 @@ constexpr const char* kNamespacedCollections[] = {
     "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 };
 
-void mask_one(json& o, const common::RequestInfo& info) {
+void mask_one(json& o, const PreviewQuestion& q) {
   masking::MaskScope scope;
-  scope.secrets = info.api_group.empty() && info.resource == "secrets";
+  scope.secrets = q.info.api_group.empty() && q.info.resource == "secrets";
+  scope.profile = q.masking.get();
+  scope.api_group = q.info.api_group;
+  scope.resource = q.info.resource;
   masking::mask_document(o, scope);
 }
 
@@ -60,8 +63,8 @@ struct Gathering {
     if (--outstanding > 0) return;
     const std::string kind = preview["kind"];
     if (kind == "dryRun") {
-      mask_one(result, q.info);
-      if (!live.is_null()) mask_one(live, q.info);
+      mask_one(result, q);
+      if (!live.is_null()) mask_one(live, q);
       preview["result"] = result;
       if (result.value("kind", "") != "Status") {
         const std::string before = live.is_null() ? "" : for_diff(live).dump(2) + "\n";
@@ -70,7 +73,7 @@ struct Gathering {
                                        live.is_null() ? "/dev/null" : "live/" + label, "dry-run/" + label);
       }
     } else if (kind == "delete") {
-      mask_one(live, q.info);
+      mask_one(live, q);
       preview["live"] = live;
     }
     done(std::move(preview));

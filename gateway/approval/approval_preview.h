@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/request_info.h"
+#include "gateway/masking/masking_profile.h"
 #include "gateway/auth/identity.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
@@ -21,6 +22,7 @@ struct PreviewQuestion {
   Identity who;
   common::RequestInfo info;
   std::string method, target, content_type, body;
+  std::shared_ptr<const masking::MaskingProfile> masking;  // its fields are masked in what reviewers see
 };
 
 // `done` runs on `executor` with the preview (an object with "kind"), never an exception: what

@@ -1,5 +1,7 @@
 #include "gateway/server/approval_gate.h"
 
+#include "gateway/masking/json_stream_masker.h"
+
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -33,6 +35,18 @@ std::string body_for_reviewers(const ApprovalAsk& ask) {
   if (ask.info.resource == "secrets") return "(a Secret: its values are not stored)";
   if (ask.body.find('\0') != std::string::npos || !is_utf8(ask.body))
     return "(" + std::to_string(ask.body.size()) + " bytes of " + ask.content_type + ")";
+  // Fields the masking profile hides from clients are hidden from reviewers as well.
+  if (ask.masking && ask.masking->has_fields_for(ask.info.api_group, ask.info.resource)) {
+    masking::MaskScope scope;
+    scope.profile = ask.masking.get();
+    scope.api_group = ask.info.api_group;
+    scope.resource = ask.info.resource;
+    masking::JsonStreamMasker masker(scope);
+    std::string masked;
+    if (masker.feed(ask.body, masked) && masker.finish(masked)) return masked;
+    return "(" + std::to_string(ask.body.size()) + " bytes of " + ask.content_type +
+           ": not shown, it may hold fields the masking profile hides)";
+  }
   return ask.body;
 }
 
@@ -144,7 +158,7 @@ void ApprovalGate::on_identical(const std::shared_ptr<Flow>& f) {
     }
   }
   approval::PreviewQuestion q{f->a.cluster, f->a.requester, f->ask.info, f->ask.method, f->ask.target,
-                              f->ask.content_type, f->ask.body};
+                              f->ask.content_type, f->ask.body, f->ask.masking};
   approval::build_preview(f->executor, tunnels_, std::move(q),
                           [this, f](nlohmann::json preview) { create(f, std::move(preview)); });
 }

@@ -16,6 +16,7 @@
 #include "common/request_info.h"
 #include "gateway/approval/approval_service.h"
 #include "gateway/auth/identity.h"
+#include "gateway/masking/masking_profile.h"
 #include "gateway/policy/policy.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
@@ -29,6 +30,7 @@ struct ApprovalAsk {
   std::string kubectl_command, kubectl_session;
   std::string rule, message;
   policy::ApprovalSpec spec;
+  std::shared_ptr<const masking::MaskingProfile> masking;  // what reviewers must not see either
 };
 
 struct ApprovalVerdict {

@@ -236,7 +236,7 @@ void ProxySession::ask_for_approval(const std::string& cluster, const std::strin
   const auto& req = parser_->get();
   ApprovalAsk ask{cluster, who, info, std::string(req.method_string()), target,
                   std::string(req[http::field::content_type]), req.body(), std::string(req["Kubectl-Command"]),
-                  std::string(req["Kubectl-Session"]), rule.name, message, rule.approval};
+                  std::string(req["Kubectl-Session"]), rule.name, message, rule.approval, masking_profile_};
   auto self = shared_from_this();
   const auto gen = request_gen_;
   ctx_.approval_gate->decide(

@@ -844,6 +844,10 @@ rules:
     action: approve
     reveal: true
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m, mode: async}
+  - name: guarded-configmaps
+    match: {verbs: [patch], resources: [configmaps], names: ["guarded-*"]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m, mode: async}
 YAML
   export SLUICE_SERVER="https://127.0.0.1:$(cat "$gwd/https_port")" SLUICE_CA_FILE=$gwd/certs/ca.crt \
          SLUICE_TOKEN_FILE=$gwd/reviewer.token
@@ -875,6 +879,16 @@ YAML
   [ ${#token} = 17 ] || token=acme_abcdefabcdef
   echo "token $token" >"$standin/runtime/pods/$ns/two/t.txt"
   out=$(k exec two -c web -- cat t.txt); [ "$out" = "token ***MASKED***" ] || fail "the pattern did not mask exec output: $out"
+  # reviewers see the profile's fields masked too: in the stored body and in the dry-run preview
+  direct create configmap guarded-app --from-literal=db_password="$pw" >/dev/null
+  npw=npw$RANDOM$RANDOM$RANDOM
+  if out=$(k patch cm guarded-app --type=merge -p "{\"data\":{\"db_password\":\"$npw\"}}" 2>&1); then fail "the guarded patch passed: $out"; fi
+  gid=$(sed -n 's/.*approval required: id \([0-9a-f-]*\), review at.*/\1/p' <<<"$out" | head -1)
+  [ -n "$gid" ] || fail "no approval for the guarded patch: $out"
+  shown=$("$gw" approvals show "$gid" -o json)
+  grep -qF "$npw" <<<"$shown" && fail "the approval shows the new password: $shown"
+  grep -qF "$pw" <<<"$shown" && fail "the approval shows the old password: $shown"
+  contains "$shown" '***MASKED***'
   # reveal: only through an approved request, once
   sv=sv$RANDOM$RANDOM$RANDOM
   direct create secret generic reveal-me --from-literal=k="$sv" >/dev/null
