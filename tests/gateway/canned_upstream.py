@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A stand-in upstream for large responses: serves the files under WWW over HTTPS, each path (the
-query is ignored) as application/json in chunks, as kube-apiserver sends a large list.
+query is ignored) as application/json in chunks, as kube-apiserver sends a large list. A file
+FILE.headers (JSON object) beside FILE replaces or adds response headers (Content-Type,
+Content-Encoding), for answers the gateway must refuse to pass on.
 Usage: canned_upstream.py WWW CERT KEY PORT_FILE"""
 import http.server
+import json
 import os
 import ssl
 import sys
@@ -26,8 +29,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        headers = {"Content-Type": "application/json"}
+        if os.path.isfile(path + ".headers"):
+            headers.update(json.load(open(path + ".headers")))
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         with open(path, "rb") as f:

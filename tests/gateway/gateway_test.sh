@@ -822,6 +822,22 @@ assert doc["items"][19999]["metadata"]["name"] == "s-19999"
 PY
   echo "secret list: $(stat -c %s "$up/www/api/v1/secrets") bytes in, ${res#* } bytes out, $(awk "BEGIN {printf \"%.2f\", $t1 - $t0}") s, gateway peak RSS $((hwm / 1024)) MB"
   [ "$hwm" -lt $((96 * 1024)) ] || fail "the gateway's peak RSS was $((hwm / 1024)) MB (limit 96 MB)"
+  # an answer about Secrets that the gateway cannot read is refused, never passed on
+  mkdir -p "$up/www/api/v1/namespaces/big/secrets"
+  printf 'k8s\0\n\x0fv1 Secret c2VjcmV0LXByb3Rv' >"$up/www/api/v1/namespaces/big/secrets/proto"
+  echo '{"Content-Type": "application/vnd.kubernetes.protobuf"}' >"$up/www/api/v1/namespaces/big/secrets/proto.headers"
+  gzip -c <<<'{"kind":"Secret","data":{"k":"c2VjcmV0LWd6aXA="}}' >"$up/www/api/v1/namespaces/big/secrets/zipped"
+  echo '{"Content-Encoding": "gzip"}' >"$up/www/api/v1/namespaces/big/secrets/zipped.headers"
+  for name in proto zipped; do
+    out=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" -w ' %{http_code}' \
+          "$gbase/api/v1/namespaces/big/secrets/$name")
+    contains "$out" ' 502'; contains "$out" '"kind":"Status"'; contains "$out" 'cannot check for secrets'
+    grep -q 'c2VjcmV0' <<<"$out" && fail "an unreadable answer was passed on: $out"
+  done
+  # a pod list needs no masking: passed on as it came, not parsed
+  res=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" -o "$work/pods.json" \
+        -w '%{http_code}' "$gbase/api/v1/pods")
+  [ "$res" = 200 ] && cmp -s "$work/pods.json" "$up/www/api/v1/pods" || fail "the pod list was changed on its way"
   ;;
 masking_profiles)
   # Masking profiles from the policy: a ConfigMap's password keys and a container's env value are
