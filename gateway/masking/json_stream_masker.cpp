@@ -195,7 +195,7 @@ bool JsonStreamMasker::on_end() {
 
 void JsonStreamMasker::emit_element(ojson& element) {
   if (stream_key_ == "rows") mask_table_row(element, scope_);
-  else mask_list_item(element, scope_);
+  else mask_document(element, scope_);
   *out_ += (elements_written_++ > 0 ? "," : "") + dump(element);
   object_bytes_ = 0;
 }

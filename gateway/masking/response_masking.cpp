@@ -130,7 +130,11 @@ std::unique_ptr<ResponseFilter> ResponseFilter::start(const MaskingPlan& plan, i
                                                       std::string_view websocket_protocol, std::string& refusal) {
   const auto encoding = trim_lower(content_encoding);
   const bool encoded = !encoding.empty() && encoding != "identity";
-  std::unique_ptr<ResponseFilter> f(new ResponseFilter);
+  auto make = [](auto impl) {
+    auto f = std::make_unique<ResponseFilter>();
+    f->impl_ = std::move(impl);
+    return f;
+  };
   switch (plan.kind) {
     case MaskingPlan::Kind::none:
       return nullptr;
@@ -145,16 +149,14 @@ std::unique_ptr<ResponseFilter> ResponseFilter::start(const MaskingPlan& plan, i
                   "); the response was not passed on";
         return nullptr;
       }
-      f->impl_ = std::make_unique<JsonStreamMasker>(plan.scope);
-      return f;
+      return make(std::make_unique<JsonStreamMasker>(plan.scope));
     case MaskingPlan::Kind::text:
       if (status != 200) return nullptr;  // the API server's own Status answers
       if (encoded) {
         refusal = "the cluster sent the log compressed (" + encoding + "); the gateway must read it to mask secrets";
         return nullptr;
       }
-      f->impl_ = std::make_unique<StreamRedactor>(plan.profile);
-      return f;
+      return make(std::make_unique<StreamRedactor>(plan.profile));
     case MaskingPlan::Kind::exec: {
       if (status != 101) return nullptr;
       const auto proto = trim_lower(websocket_protocol);
@@ -163,8 +165,7 @@ std::unique_ptr<ResponseFilter> ResponseFilter::start(const MaskingPlan& plan, i
                   std::string(proto.empty() ? "no WebSocket subprotocol" : proto) + ")";
         return nullptr;
       }
-      f->impl_ = std::make_unique<WebSocketRedactor>(plan.profile);
-      return f;
+      return make(std::make_unique<WebSocketRedactor>(plan.profile));
     }
   }
   return nullptr;

@@ -136,11 +136,6 @@ void mask_object(Json& o, const MaskScope& scope) {
 }  // namespace
 
 template <class Json>
-void mask_list_item(Json& item, const MaskScope& scope) {
-  mask_document(item, scope);
-}
-
-template <class Json>
 void mask_table_row(Json& row, const MaskScope& scope) {
   if (!row.is_object()) return;
   if (auto obj = row.find("object"); obj != row.end()) mask_document(*obj, scope);
@@ -158,7 +153,7 @@ void mask_document(Json& doc, const MaskScope& scope) {
   auto type = doc.find("type");
   auto object = doc.find("object");
   if (items != doc.end() && items->is_array()) {
-    for (auto& item : *items) mask_list_item(item, scope);
+    for (auto& item : *items) mask_document(item, scope);
   } else if (rows != doc.end() && rows->is_array() && kind_of(doc) == "Table") {
     for (auto& row : *rows) mask_table_row(row, scope);
   } else if (type != doc.end() && type->is_string() && object != doc.end() && kind_of(doc).empty()) {
@@ -171,7 +166,6 @@ void mask_document(Json& doc, const MaskScope& scope) {
 
 template void mask_document(nlohmann::json&, const MaskScope&);
 template void mask_document(nlohmann::ordered_json&, const MaskScope&);
-template void mask_list_item(nlohmann::ordered_json&, const MaskScope&);
 template void mask_table_row(nlohmann::ordered_json&, const MaskScope&);
 
 }  // namespace sluice::gateway::masking

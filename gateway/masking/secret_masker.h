@@ -25,10 +25,8 @@ struct MaskScope {
 // Secret are masked wherever they appear, whatever the scope.
 template <class Json>
 void mask_document(Json& doc, const MaskScope& scope);
-// One element of a list's `items`, and one element of a Table's `rows`: the pieces the streaming
-// filter hands over one at a time.
-template <class Json>
-void mask_list_item(Json& item, const MaskScope& scope);
+// One element of a Table's `rows` (a list's `items` are whole documents): the streaming filter
+// hands them over one at a time.
 template <class Json>
 void mask_table_row(Json& row, const MaskScope& scope);
 

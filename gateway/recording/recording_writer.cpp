@@ -115,7 +115,15 @@ RecordingWriter::~RecordingWriter() {
   thread_.join();
 }
 
-bool RecordingWriter::enqueue(Item item, std::size_t bytes, bool force) {
+// What an item counts against max_queue_bytes, the same when it is queued and when it leaves.
+std::size_t RecordingWriter::item_bytes(const Item& item) {
+  if (const auto* c = std::get_if<ExchangeChunk>(&item)) return 64 + c->data.size();
+  if (const auto* s = std::get_if<ExchangeStart>(&item)) return 512 + s->request_uri.size();
+  return 512;
+}
+
+bool RecordingWriter::enqueue(Item item, bool force) {
+  const std::size_t bytes = item_bytes(item);
   std::lock_guard lock(mu_);
   if (stopping_ || (!force && queued_bytes_ + bytes > options_.max_queue_bytes)) return false;
   queue_.push_back(std::move(item));
@@ -126,17 +134,11 @@ bool RecordingWriter::enqueue(Item item, std::size_t bytes, bool force) {
   return true;
 }
 
-bool RecordingWriter::push(ExchangeStart e) {
-  const auto bytes = 512 + e.request_uri.size();
-  return enqueue(std::move(e), bytes, false);
-}
+bool RecordingWriter::push(ExchangeStart e) { return enqueue(std::move(e), false); }
 
-bool RecordingWriter::push(ExchangeChunk e) {
-  const auto bytes = 64 + e.data.size();
-  return enqueue(std::move(e), bytes, false);
-}
+bool RecordingWriter::push(ExchangeChunk e) { return enqueue(std::move(e), false); }
 
-void RecordingWriter::push(ExchangeEnd e) { enqueue(std::move(e), 512, true); }
+void RecordingWriter::push(ExchangeEnd e) { enqueue(std::move(e), true); }
 
 void RecordingWriter::run() {
   std::chrono::milliseconds backoff{0};
@@ -154,8 +156,7 @@ void RecordingWriter::run() {
     }
     if (!items.empty()) {
       std::size_t bytes = 0;
-      for (const auto& it : items)
-        bytes += std::holds_alternative<ExchangeChunk>(it) ? 64 + std::get<ExchangeChunk>(it).data.size() : 512;
+      for (const auto& it : items) bytes += item_bytes(it);  // before write(), which may drop them
       if (write(items)) {
         backoff = std::chrono::milliseconds{0};
         std::lock_guard lock(mu_);

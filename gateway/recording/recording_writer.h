@@ -75,7 +75,8 @@ class RecordingWriter {
 
  private:
   using Item = std::variant<ExchangeStart, ExchangeChunk, ExchangeEnd>;
-  bool enqueue(Item item, std::size_t bytes, bool force);
+  static std::size_t item_bytes(const Item& item);
+  bool enqueue(Item item, bool force);
   void run();
   void connect();
   bool write(std::deque<Item>& items);
