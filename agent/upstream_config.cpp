@@ -2,30 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/base64.h"
 #include "common/tls_certs.h"
 
 namespace sluice::agent {
 namespace {
-std::string base64_decode(const std::string& in) {
-  std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return "";
-  std::size_t len = static_cast<std::size_t>(n);
-  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) --len;  // EVP counts padding as data
-  out.resize(len);
-  return out;
-}
-
 // A kubeconfig value given inline (*-data, base64) or as a file relative to the kubeconfig.
 std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::filesystem::path& base) {
-  if (n[data_key]) return base64_decode(n[data_key].as<std::string>());
+  if (n[data_key]) return common::base64_decode(n[data_key].as<std::string>()).value_or("");
   if (n[file_key]) {
     std::filesystem::path p = n[file_key].as<std::string>();
     if (p.is_relative()) p = base / p;

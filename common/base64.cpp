@@ -12,4 +12,16 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) --len;  // EVP counts padding as data
+  out.resize(len);
+  return out;
+}
+
 }  // namespace sluice::common

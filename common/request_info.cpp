@@ -155,6 +155,8 @@ std::string RequestInfo::resource_with_subresource() const {
   return subresource.empty() ? resource : resource + "/" + subresource;
 }
 
+bool query_key_may_repeat(std::string_view key) { return key == "command" || key == "ports"; }
+
 Classification classify_request(std::string_view method, std::string_view target) {
   Classification result;
   RequestInfo& info = result.info;
@@ -177,8 +179,32 @@ Classification classify_request(std::string_view method, std::string_view target
     return result;
   }
   info.path = std::move(*decoded_path);
+  for (unsigned char c : info.path) {
+    if (c < 0x20 || c == 0x7f) {
+      result.error = "the request path contains a %-encoded control character";
+      return result;
+    }
+  }
   QueryParams query;
-  if (question != std::string_view::npos) query = decode_query(target.substr(question + 1)).params;
+  if (question != std::string_view::npos) {
+    auto decoded = decode_query(target.substr(question + 1));
+    if (!decoded.ok) {
+      // Go skips such a pair; a hop that reads it otherwise would see another request.
+      result.error = "the query string has a malformed %-escape or a ';'";
+      return result;
+    }
+    query = std::move(decoded.params);
+  }
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    if (query_key_may_repeat(query[i].first)) continue;
+    for (std::size_t j = i + 1; j < query.size(); ++j) {
+      if (query[j].first == query[i].first) {
+        result.error = "the query parameter '" + query[i].first +
+                       "' is given more than once; send it once, so every hop reads the same value";
+        return result;
+      }
+    }
+  }
 
   std::vector<std::string> parts = split_path(info.path);
   // Deliberately stricter than kube-apiserver: empty, "." and ".." segments have no meaning in the
@@ -190,8 +216,18 @@ Classification classify_request(std::string_view method, std::string_view target
     }
   }
 
-  for (const auto& [key, value] : query) {
-    if (key == "dryRun" && value == "All") info.dry_run = true;
+  if (auto dry_run = query_value(query, "dryRun")) {
+    // metav1 ValidateDryRun: the only value there is is All; anything else is not a dry run, and
+    // must never be mistaken for one (or for a write) by any hop.
+    if (*dry_run != "All") {
+      result.error = "dryRun: Unsupported value: \"" + *dry_run + "\": supported values: \"All\"";
+      result.code = 422;
+      result.reason = "Invalid";
+      result.cause_reason = "FieldValueNotSupported";
+      result.cause_field = "dryRun";
+      return result;
+    }
+    info.dry_run = true;
   }
   info.field_manager = query_value(query, "fieldManager").value_or("");
   info.label_selector = query_value(query, "labelSelector").value_or("");
@@ -211,6 +247,14 @@ Classification classify_request(std::string_view method, std::string_view target
   if (contains({"proxy", "watch"}, rest[0])) {  // legacy /watch/... and /proxy/... forms
     if (rest.size() < 2) {
       result.error = "cannot tell the resource from the path " + info.path;
+      return result;
+    }
+    if (method != "GET" && method != "HEAD") {
+      // kube-apiserver serves only reads under these prefixes; a write there is no watch.
+      result.error = "the server does not allow this method on the requested resource: only GET and HEAD are "
+                     "served under /" + rest[0] + "/";
+      result.code = 405;
+      result.reason = "MethodNotAllowed";
       return result;
     }
     info.verb = rest[0];

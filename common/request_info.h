@@ -56,11 +56,23 @@ struct RequestInfo {
 
 struct Classification {
   RequestInfo info;
-  std::string error;  // non-empty: the request cannot be understood (answer 400, forward nothing)
+  std::string error;  // non-empty: the request is refused with `code` and `reason`; nothing is forwarded
+  int code = 400;
+  std::string reason = "BadRequest";  // metav1.StatusReason: BadRequest, Invalid, MethodNotAllowed
+  // For 422: the field cause kube-apiserver names (FieldValueNotSupported on dryRun).
+  std::string cause_reason, cause_field;
   bool ok() const { return error.empty(); }
 };
 
+// Query parameters a request may repeat: exec's `command` and port-forward's `ports` are lists.
+// Every other key is read once by the gateway, so a second value (that a hop might read instead)
+// is refused.
+bool query_key_may_repeat(std::string_view key);
+
 // method: the HTTP method as sent ("GET"); target: the request-target ("/api/v1/pods?watch=1").
+// Refused (never guessed): malformed paths and queries, control characters before or after
+// %-decoding, repeated query keys, a dryRun other than All (422 as kube-apiserver answers), and
+// any method but GET/HEAD under the legacy /watch/ and /proxy/ prefixes (405).
 Classification classify_request(std::string_view method, std::string_view target);
 
 }  // namespace sluice::common

@@ -47,10 +47,6 @@ json for_diff(json o) {
   return o;
 }
 
-std::string with_query(const std::string& target, const std::string& param) {
-  return target + (target.find('?') == std::string::npos ? "?" : "&") + param;
-}
-
 struct Gathering {
   PreviewQuestion q;
   json preview = json::object();
@@ -88,7 +84,8 @@ void fetch(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::
   auto req = fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers), std::move(body));
   req.max_bytes = 4 << 20;  // a dry run answers with the whole object
   ++g->outstanding;
-  tunnel::fetch_through_tunnel(ex, tunnels, std::move(req), [g, use = std::move(use)](tunnel::FetchResult r) {
+  audited_fetch(ex, tunnels, g->q.audit, g->q.who, "approval preview", std::move(req),
+                [g, use = std::move(use)](tunnel::FetchResult r) {
     use(*g, r);
     g->finish();
   });
@@ -126,7 +123,7 @@ void build_preview(net::any_io_executor executor, tunnel::TunnelRegistry& tunnel
   const std::string live_path = live_object_path(info);
   if ((info.verb == "create" && info.subresource.empty()) || info.verb == "update" || info.verb == "patch") {
     g->preview["kind"] = "dryRun";
-    fetch(executor, tunnels, g, g->q.method, with_query(g->q.target, "dryRun=All"), g->q.content_type, g->q.body,
+    fetch(executor, tunnels, g, g->q.method, dry_run_target(g->q.target), g->q.content_type, g->q.body,
           [](Gathering& g, const tunnel::FetchResult& r) {
             auto j = json::parse(r.body, nullptr, false);
             g.preview["status"] = r.status;

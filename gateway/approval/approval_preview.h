@@ -13,6 +13,7 @@
 #include "common/request_info.h"
 #include "gateway/masking/masking_profile.h"
 #include "gateway/auth/identity.h"
+#include "gateway/server/audited_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway::approval {
@@ -23,6 +24,7 @@ struct PreviewQuestion {
   common::RequestInfo info;
   std::string method, target, content_type, body;
   std::shared_ptr<const masking::MaskingProfile> masking;  // its fields are masked in what reviewers see
+  FetchAudit audit;  // the preview's requests are audited, linked to the held request's row
 };
 
 // `done` runs on `executor` with the preview (an object with "kind"), never an exception: what

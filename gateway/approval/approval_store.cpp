@@ -150,15 +150,15 @@ void ApprovalStore::create(const ApprovalRequest& a, const std::vector<OutboxMes
         "INSERT INTO approval_requests (id, cluster, requester, requester_uid, requester_groups, auth_method, "
         "kubectl_command, kubectl_session, verb, api_group, resource, subresource, namespace, name, method, "
         "request_uri, request_body, body_sha256, rule, message, approver_groups, approver_users, min_approvals, mode, "
-        "expires_at, preview) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, "
+        "expires_at, preview, content_type, content_encoding) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, "
         "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, ARRAY(SELECT json_array_elements_text($21::json)), "
         "ARRAY(SELECT json_array_elements_text($22::json)), $23, $24, now() + make_interval(secs => $25), "
-        "NULLIF($26, 'null')::jsonb)",
+        "NULLIF($26, 'null')::jsonb, $27, $28)",
         a.id, a.cluster, a.requester.user, a.requester.uid, json(a.requester.groups).dump(), a.requester.method,
         a.kubectl_command, a.kubectl_session, a.verb, a.api_group, a.resource, a.subresource, a.namespace_name, a.name,
         a.method, a.request_uri, a.request_body, a.body_sha256, a.rule, a.message, json(a.approver_groups).dump(),
         json(a.approver_users).dump(), a.min_approvals, a.mode, static_cast<long long>(a.timeout.count()),
-        a.preview.dump());
+        a.preview.dump(), a.content_type, a.content_encoding);
     for (const auto& n : notifications)
       tx.exec_params("INSERT INTO notification_outbox (sink, event, approval_id, payload) VALUES ($1, $2, $3::uuid, "
                      "$4::json)",
@@ -174,28 +174,42 @@ void ApprovalStore::create(const ApprovalRequest& a, const std::vector<OutboxMes
 std::optional<IdenticalApproval> ApprovalStore::find_identical(const ApprovalRequest& p) {
   try {
     pqxx::work tx(conn());
+    // exec, attach and port-forward arrive as a WebSocket GET or an SPDY POST (kubectl falls back
+    // from one to the other): both forms are one request for approval.
+    const bool connect = p.api_group.empty() && p.resource == "pods" &&
+                         (p.subresource == "exec" || p.subresource == "attach" || p.subresource == "portforward");
     const std::string same =
-        "requester = $1 AND requester_uid = $2 AND cluster = $3 AND method = $4 AND request_uri = $5 AND "
-        "body_sha256 = $6";
+        "requester = $1 AND requester_uid = $2 AND cluster = $3 AND (method = $4 OR ($9 AND method IN ('GET', 'POST'))) "
+        "AND request_uri = $5 AND body_sha256 = $6 AND content_type = $7 AND content_encoding = $8";
     auto claimed = tx.exec_params(
         std::string("UPDATE approval_requests SET state = 'executed', executed_at = now() WHERE id = (SELECT id FROM "
                     "approval_requests WHERE state = 'approved' AND ") + same + " AND " + kStillValid +
             " ORDER BY decided_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id::text, decided_by",
-        p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256);
+        p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256, p.content_type,
+        p.content_encoding, connect);
     if (!claimed.empty()) {
       notify(tx, claimed[0][0].c_str());
       tx.commit();
-      return IdenticalApproval{IdenticalApproval::Kind::claimed, claimed[0][0].c_str(), claimed[0][1].c_str(), ""};
+      return IdenticalApproval{IdenticalApproval::Kind::claimed, claimed[0][0].c_str(), claimed[0][1].c_str(), "",
+                               false};
     }
-    auto open = tx.exec_params(std::string("SELECT id::text, state, decided_by, decision_reason FROM approval_requests "
-                                           "WHERE ((state = 'pending' AND expires_at > now()) OR (state = 'rejected' AND ") +
-                                   kStillValid + ")) AND " + same + " ORDER BY created_at DESC LIMIT 1",
-                               p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256);
+    const std::string recent = "decided_at > now() - make_interval(secs => " +
+                               std::to_string(kRecentDecisionSeconds) + ")";
+    auto open = tx.exec_params(
+        "SELECT id::text, state, decided_by, decision_reason, coalesce(" + recent + ", false) FROM approval_requests "
+        "WHERE ((state = 'pending' AND expires_at > now()) OR (state = 'rejected' AND " + std::string(kStillValid) +
+            ") OR (state IN ('rejected', 'expired') AND " + recent + ")) AND " + same +
+            " ORDER BY created_at DESC LIMIT 1",
+        p.requester.user, p.requester.uid, p.cluster, p.method, p.request_uri, p.body_sha256, p.content_type,
+        p.content_encoding, connect);
     tx.commit();
     if (open.empty()) return std::nullopt;
-    const auto kind = std::string(open[0][1].c_str()) == "pending" ? IdenticalApproval::Kind::pending
-                                                                    : IdenticalApproval::Kind::rejected;
-    return IdenticalApproval{kind, open[0][0].c_str(), open[0][2].c_str(), open[0][3].c_str()};
+    const std::string state = open[0][1].c_str();
+    const auto kind = state == "pending"    ? IdenticalApproval::Kind::pending
+                      : state == "expired" ? IdenticalApproval::Kind::expired
+                                           : IdenticalApproval::Kind::rejected;
+    return IdenticalApproval{kind, open[0][0].c_str(), open[0][2].c_str(), open[0][3].c_str(),
+                             open[0][4].as<bool>()};
   } catch (const pqxx::broken_connection&) {
     conn_.reset();
     throw;
@@ -212,12 +226,26 @@ std::optional<ApprovalRequest> ApprovalStore::get(const std::string& id) {
   return a;
 }
 
+bool may_read(const ApprovalRequest& a, const Identity& reader, const std::vector<std::string>& viewer_groups) {
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (reader.user == a.requester.user || has(a.approver_users, reader.user)) return true;
+  for (const auto& g : reader.groups)
+    if (has(a.approver_groups, g) || has(viewer_groups, g)) return true;
+  return false;
+}
+
 std::vector<ApprovalRequest> ApprovalStore::list(const ListFilter& f) {
   pqxx::work tx(conn());
   auto rows = tx.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM approval_requests WHERE ($1 = '' OR state = $1) AND ($2 = '' OR cluster = $2) "
-                                 "AND ($3 = '' OR requester = $3) ORDER BY created_at DESC LIMIT $4",
-                             f.state, f.cluster, f.requester, std::clamp(f.limit, 1, 1000));
+                                 "AND ($3 = '' OR requester = $3) AND ($5 OR requester = $6 OR $6 = ANY(approver_users) "
+                                 "OR approver_groups && ARRAY(SELECT json_array_elements_text($7::json))) "
+                                 "ORDER BY created_at DESC LIMIT $4",
+                             f.state, f.cluster, f.requester, std::clamp(f.limit, 1, 1000), !f.reader.has_value(),
+                             f.reader ? f.reader->user : std::string(),
+                             json(f.reader ? f.reader->groups : std::vector<std::string>{}).dump());
   std::vector<ApprovalRequest> out;
   for (const auto& r : rows) {
     out.push_back(from_row(r));

@@ -29,6 +29,7 @@ struct ApprovalRequest {
   std::string kubectl_command, kubectl_session;
   std::string verb, api_group, resource, subresource, namespace_name, name;
   std::string method, request_uri, request_body, body_sha256;
+  std::string content_type, content_encoding;  // part of the identity (find_identical), as sent
   std::string rule, message;
   std::vector<std::string> approver_groups, approver_users;
   int min_approvals = 1;
@@ -55,14 +56,24 @@ struct OutboxMessage {
 // An earlier approval of the very same request by the same identity (cluster, method, path and
 // query, body hash): one already approved and now claimed for this retry, one still pending, or
 // one rejected within its time to live.
+// How long a rejected or expired approval answers an identical request at once, in hold mode too.
+inline constexpr int kRecentDecisionSeconds = 30;
+
 struct IdenticalApproval {
-  enum class Kind { claimed, pending, rejected } kind;
+  // rejected: a rejection still valid (async), or one from moments ago; expired: from moments ago
+  // (kubectl retries a refused WebSocket exec as an SPDY POST at once: it gets the same answer).
+  enum class Kind { claimed, pending, rejected, expired } kind;
   std::string id, decided_by, decision_reason;
+  bool recent = false;  // decided within kRecentDecision
 };
 
 nlohmann::json to_json(const ApprovalRequest& a);
 
 // A refused vote or lookup: `code` is the HTTP status the API answers with.
+// Who may read an approval (its body, command line and preview): the requester (by user name),
+// the rule's approvers, and members of `viewer_groups` (gateway config approvals.viewerGroups).
+bool may_read(const ApprovalRequest& a, const Identity& reader, const std::vector<std::string>& viewer_groups);
+
 struct ApprovalError : std::runtime_error {
   ApprovalError(int code, const std::string& what) : std::runtime_error(what), code(code) {}
   int code;
@@ -80,6 +91,8 @@ class ApprovalStore {
   struct ListFilter {
     std::string state, cluster, requester;  // "" = any
     int limit = 50;
+    // Set: only the approvals this reader may see (may_read): its own, and those of rules it approves.
+    std::optional<Identity> reader;
   };
   std::vector<ApprovalRequest> list(const ListFilter& filter);
   ApprovalRequest vote(const std::string& id, const Identity& approver, bool approve, const std::string& reason);

@@ -23,12 +23,13 @@ std::string ts(const char* column) {
 std::string chain_rows_sql() {
   const std::string intent =
       "SELECT 'intent' AS kind, chain_id, chain_seq, prev_hash, row_hash, id::text AS row_id, "
-      "json_build_object('received_at', " + ts("received_at") + ", 'id', id, 'cluster', cluster, 'username', username, "
+      "(json_build_object('received_at', " + ts("received_at") + ", 'id', id, 'cluster', cluster, 'username', username, "
       "'uid', uid, 'groups', groups, 'auth_method', auth_method, 'source_ip', source_ip, 'user_agent', user_agent, "
       "'kubectl_command', kubectl_command, 'kubectl_session', kubectl_session, 'verb', verb, 'api_group', api_group, "
       "'api_version', api_version, 'resource', resource, 'subresource', subresource, 'namespace', namespace, "
       "'name', name, 'request_uri', request_uri, 'dry_run', dry_run, 'decision', decision, "
-      "'decision_reason', decision_reason, 'approval_id', approval_id)::text AS content, received_at "
+      "'decision_reason', decision_reason, 'approval_id', approval_id)::jsonb || CASE WHEN parent_id IS NULL "
+      "THEN '{}'::jsonb ELSE jsonb_build_object('parent_id', parent_id) END)::text AS content, received_at "
       "FROM audit_events";
   const std::string outcome =
       "SELECT 'outcome', chain_id, chain_seq, prev_hash, row_hash, id::text, "

@@ -38,6 +38,7 @@ struct AuditIntent {
   std::string decision = "allowed";
   std::string decision_reason;
   std::string approval_id;  // the approval that let the request through or refused it ("" = none)
+  std::string parent_id;    // a gateway-originated request: the client request it was sent for
   std::optional<AuditOutcome> outcome;  // set for a refusal: known at once, written with the intent
 };
 

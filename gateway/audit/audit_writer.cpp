@@ -21,15 +21,15 @@ WITH intents AS (
   INSERT INTO audit_events (received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent,
                             kubectl_command, kubectl_session, verb, api_group, api_version, resource, subresource,
                             namespace, name, request_uri, dry_run, decision, decision_reason, approval_id,
-                            chain_id, chain_seq, prev_hash, row_hash)
+                            chain_id, chain_seq, prev_hash, row_hash, parent_id)
   SELECT received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent, kubectl_command,
          kubectl_session, verb, api_group, api_version, resource, subresource, namespace, name, request_uri, dry_run,
-         decision, decision_reason, approval_id, chain_id, chain_seq, prev_hash, row_hash
+         decision, decision_reason, approval_id, chain_id, chain_seq, prev_hash, row_hash, parent_id
   FROM json_to_recordset($1::json) AS r(received_at timestamptz, id uuid, cluster text, username text, uid text,
        groups text[], auth_method text, source_ip text, user_agent text, kubectl_command text, kubectl_session text,
        verb text, api_group text, api_version text, resource text, subresource text, namespace text, name text,
        request_uri text, dry_run boolean, decision text, decision_reason text, approval_id uuid,
-       chain_id uuid, chain_seq bigint, prev_hash text, row_hash text)
+       chain_id uuid, chain_seq bigint, prev_hash text, row_hash text, parent_id uuid)
   ON CONFLICT DO NOTHING
 )
 INSERT INTO audit_outcomes (received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at,
@@ -50,7 +50,7 @@ nlohmann::json outcome_json(const AuditOutcome& o) {
 
 nlohmann::json intent_json(const AuditIntent& a) {
   const auto& r = a.request;
-  return {{"received_at", to_pg_timestamp(a.received_at)}, {"id", a.id}, {"cluster", a.cluster},
+  nlohmann::json row = {{"received_at", to_pg_timestamp(a.received_at)}, {"id", a.id}, {"cluster", a.cluster},
           {"username", a.who.user}, {"uid", a.who.uid}, {"groups", a.who.groups},
           {"auth_method", a.who.method}, {"source_ip", a.source_ip}, {"user_agent", a.user_agent},
           {"kubectl_command", a.kubectl_command}, {"kubectl_session", a.kubectl_session},
@@ -59,6 +59,8 @@ nlohmann::json intent_json(const AuditIntent& a) {
           {"name", r.name}, {"request_uri", a.request_uri}, {"dry_run", r.dry_run},
           {"decision", a.decision}, {"decision_reason", a.decision_reason},
           {"approval_id", a.approval_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.approval_id)}};
+  if (!a.parent_id.empty()) row["parent_id"] = a.parent_id;  // absent, not null: older rows' content is unchanged
+  return row;
 }
 
 }  // namespace

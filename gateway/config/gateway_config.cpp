@@ -84,6 +84,14 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
     }
     if (auto p = root["policy"]; p && p["file"]) c.policy.file = resolve(base, p["file"].as<std::string>());
+    if (auto a = root["approvals"]) {
+      if (a["viewer_groups"]) c.approvals.viewer_groups = a["viewer_groups"].as<std::vector<std::string>>();
+      if (a["max_pending_per_identity"]) c.approvals.max_pending_per_identity = a["max_pending_per_identity"].as<int>();
+      if (c.approvals.max_pending_per_identity < 1) {
+        error = path + ": approvals.max_pending_per_identity must be at least 1";
+        return std::nullopt;
+      }
+    }
     if (auto n = root["notifications"]) {
       if (n["review_url"]) c.notifications.review_url = n["review_url"].as<std::string>();
       if (n["max_attempts"]) c.notifications.max_attempts = n["max_attempts"].as<int>();

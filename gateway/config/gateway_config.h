@@ -96,6 +96,13 @@ struct RecordingConfig {
   std::vector<std::string> viewer_groups = {"sluice-reviewers", "sluice-auditors"};  // REST API readers
 };
 
+// Held requests (gateway/approval/): who may read them besides their requester and the rule's
+// approvers, and how many one identity may have waiting at once (more: 429).
+struct ApprovalSettings {
+  std::vector<std::string> viewer_groups = {"sluice-auditors"};
+  int max_pending_per_identity = 20;
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -109,6 +116,7 @@ struct GatewayConfig {
   AuditConfig audit;
   PolicySettings policy;
   NotificationSettings notifications;
+  ApprovalSettings approvals;
   RecordingConfig recording;
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };

@@ -1,5 +1,9 @@
 #include "gateway/masking/secret_masker.h"
 
+#include <string>
+#include <vector>
+
+#include "common/base64.h"
 #include "gateway/policy/glob.h"
 
 namespace sluice::gateway::masking {
@@ -103,13 +107,93 @@ void mask_secret_fields(Json& o) {
   }
 }
 
+// A Secret's values in every form a copy of them can take in the object: as stored (base64) and
+// decoded for `data`, as written and encoded for `stringData`.
+template <class Json>
+std::vector<std::string> secret_values(const Json& o) {
+  std::vector<std::string> out;
+  auto add = [&out](std::string v) {
+    if (!v.empty()) out.push_back(std::move(v));
+  };
+  if (auto it = o.find("data"); it != o.end() && it->is_object())
+    for (const auto& v : *it) {
+      if (!v.is_string()) continue;
+      const auto& text = v.template get_ref<const std::string&>();
+      if (text == kMaskedBase64) continue;
+      add(text);
+      add(common::base64_decode(text).value_or(""));
+    }
+  if (auto it = o.find("stringData"); it != o.end() && it->is_object())
+    for (const auto& v : *it) {
+      if (!v.is_string() || v.template get_ref<const std::string&>() == kMaskedText) continue;
+      add(v.template get<std::string>());
+      add(common::base64_encode(v.template get_ref<const std::string&>()));
+    }
+  return out;
+}
+
+// Values this short would match half the object by containment: only an equal string is masked.
+constexpr std::size_t kContainmentMinBytes = 4;
+
+bool leaks(const std::string& s, const std::vector<std::string>& values) {
+  for (const auto& v : values) {
+    if (s == v) return true;
+    if (v.size() >= kContainmentMinBytes && s.find(v) != std::string::npos) return true;
+  }
+  return false;
+}
+
+template <class Json>
+void mask_leaked_strings(Json& node, const std::vector<std::string>& values) {
+  if (node.is_string()) {
+    if (leaks(node.template get_ref<const std::string&>(), values)) node = kMaskedText;
+  } else if (node.is_object()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (leaks(it.key(), values)) {
+        // A key cannot be masked in place without changing the object's shape: mask its value.
+        mask_every_string(it.value());
+        if (!it.value().is_string()) it.value() = kMaskedText;
+      } else {
+        mask_leaked_strings(it.value(), values);
+      }
+    }
+  } else if (node.is_array()) {
+    for (auto& child : node) mask_leaked_strings(child, values);
+  }
+}
+
+// A JSON Patch `copy` (or any write the server computes) can put a value anywhere in the Secret:
+// an annotation, a label, a managedFields entry. Every string of the Secret that equals or
+// contains one of its values is masked, except the identity fields the server sets.
+template <class Json>
+void mask_copies_of_values(Json& secret, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  static const char* const kIdentity[] = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                                          "generateName", "selfLink", "deletionTimestamp"};
+  for (auto it = secret.begin(); it != secret.end(); ++it) {
+    const auto& key = it.key();
+    if (key == "data" || key == "stringData" || key == "apiVersion" || key == "kind" || key == "type") continue;
+    if (key == "metadata" && it.value().is_object()) {
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        bool identity = false;
+        for (const char* k : kIdentity) identity = identity || m.key() == k;
+        if (!identity) mask_leaked_strings(m.value(), values);
+      }
+      continue;
+    }
+    mask_leaked_strings(it.value(), values);
+  }
+}
+
 // In a response about Secrets every object is one: `data` and `stringData` are masked at every
 // level, whatever shape the response has (object, list, Table, watch event, partial metadata).
 template <class Json>
 void mask_secrets_everywhere(Json& node) {
   if (node.is_object()) {
+    const auto values = secret_values(node);  // before they are masked
     mask_secret_fields(node);
     mask_last_applied(node, [](Json& applied) { mask_secrets_everywhere(applied); });
+    mask_copies_of_values(node, values);
     for (auto it = node.begin(); it != node.end(); ++it)
       if (it.key() != "data" && it.key() != "stringData") mask_secrets_everywhere(it.value());  // masked above
   } else if (node.is_array()) {

@@ -115,6 +115,8 @@ void ApprovalGate::decide(net::any_io_executor executor, ApprovalAsk ask, std::f
   a.method = ask.method;
   a.request_uri = ask.target;
   a.body_sha256 = common::sha256_hex(ask.body);
+  a.content_type = ask.content_type;
+  a.content_encoding = ask.content_encoding;
   a.request_body = body_for_reviewers(ask);
   a.rule = ask.rule;
   a.message = ask.message;
@@ -153,12 +155,19 @@ void ApprovalGate::on_identical(const std::shared_ptr<Flow>& f) {
                              " (still pending; send the identical request again once it is approved)",
                          same.id);
       case approval::IdenticalApproval::Kind::rejected:
-        if (async) return f->refuse("rejected by " + same.decided_by + ": " + same.decision_reason, same.id);
-        break;  // held requests ask again
+        // A held request asks again after a rejection, unless the rejection is moments old: then
+        // this is the client retrying the refused request in another form (kubectl's SPDY fallback).
+        if (async || same.recent)
+          return f->refuse("rejected by " + same.decided_by + ": " + same.decision_reason, same.id);
+        break;
+      case approval::IdenticalApproval::Kind::expired:
+        return f->refuse("approval " + same.id + " for the identical request timed out moments ago (rule '" +
+                             f->a.rule + "'); send it again to ask anew",
+                         same.id);
     }
   }
   approval::PreviewQuestion q{f->a.cluster, f->a.requester, f->ask.info, f->ask.method, f->ask.target,
-                              f->ask.content_type, f->ask.body, f->ask.masking};
+                              f->ask.content_type, f->ask.body, f->ask.masking, f->ask.audit};
   approval::build_preview(f->executor, tunnels_, std::move(q),
                           [this, f](nlohmann::json preview) { create(f, std::move(preview)); });
 }

@@ -18,6 +18,7 @@
 #include "gateway/auth/identity.h"
 #include "gateway/masking/masking_profile.h"
 #include "gateway/policy/policy.h"
+#include "gateway/server/audited_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway {
@@ -26,11 +27,12 @@ struct ApprovalAsk {
   std::string cluster;
   Identity who;
   common::RequestInfo info;
-  std::string method, target, content_type, body;
+  std::string method, target, content_type, content_encoding, body;
   std::string kubectl_command, kubectl_session;
   std::string rule, message;
   policy::ApprovalSpec spec;
   std::shared_ptr<const masking::MaskingProfile> masking;  // what reviewers must not see either
+  FetchAudit audit;  // the preview's requests are audited, linked to this request's row
 };
 
 struct ApprovalVerdict {

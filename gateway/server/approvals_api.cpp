@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/k8s_status.h"
 #include "common/request_info.h"
 
@@ -18,7 +20,7 @@ bool is_approvals_api_path(const std::string& target) {
 }
 
 void serve_approvals_api(approval::ApprovalService& service, const std::string& method, const std::string& target,
-                         const std::string& body, const Identity& who,
+                         const std::string& body, const Identity& who, const std::vector<std::string>& viewer_groups,
                          std::function<void(int, nlohmann::json)> reply) {
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
@@ -43,6 +45,11 @@ void serve_approvals_api(approval::ApprovalService& service, const std::string& 
     } catch (const std::exception&) {
       return status(400, "limit must be a number", "BadRequest");
     }
+    // Members of a viewer group read everything; anyone else only what may_read lets them.
+    const bool viewer = std::any_of(who.groups.begin(), who.groups.end(), [&](const std::string& g) {
+      return std::find(viewer_groups.begin(), viewer_groups.end(), g) != viewer_groups.end();
+    });
+    if (!viewer) filter.reader = who;
     return service.run([filter, reply](approval::ApprovalStore& store) {
       try {
         nlohmann::json items = nlohmann::json::array();
@@ -56,10 +63,13 @@ void serve_approvals_api(approval::ApprovalService& service, const std::string& 
   }
   if (action.empty()) {
     if (method != "GET") return status(405, "use GET to read an approval", "MethodNotAllowed");
-    return service.run([id, reply](approval::ApprovalStore& store) {
+    return service.run([id, who, viewer_groups, reply](approval::ApprovalStore& store) {
       try {
         auto a = store.get(id);
-        if (!a) return reply(404, common::make_status(404, "approval \"" + id + "\" not found", "NotFound"));
+        // Not readable answers as not found: an id alone tells nothing about whether it exists.
+        if (!a || !approval::may_read(*a, who, viewer_groups))
+          return reply(404, common::make_status(404, "approval \"" + id + "\" not found (or you are neither its "
+                                                     "requester, an approver of its rule, nor a viewer)", "NotFound"));
         reply(200, approval::to_json(*a));
       } catch (const std::exception& e) {
         spdlog::error("approvals API: {}", e.what());

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "gateway/approval/approval_service.h"
 #include "gateway/auth/identity.h"
@@ -18,8 +19,9 @@ namespace sluice::gateway {
 bool is_approvals_api_path(const std::string& target);
 
 // `reply` runs on the approval service's worker thread (or at once for a malformed request).
+// Reads are authorised by approval::may_read: `viewer_groups` are approvals.viewer_groups.
 void serve_approvals_api(approval::ApprovalService& service, const std::string& method, const std::string& target,
-                         const std::string& body, const Identity& who,
+                         const std::string& body, const Identity& who, const std::vector<std::string>& viewer_groups,
                          std::function<void(int code, nlohmann::json body)> reply);
 
 }  // namespace sluice::gateway

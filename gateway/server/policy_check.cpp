@@ -1,10 +1,10 @@
 #include "gateway/server/policy_check.h"
 
 #include <boost/asio/post.hpp>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "gateway/policy/kubectl_request.h"
 #include "gateway/server/request_rewrite.h"
 #include "gateway/tunnel/tunnel_fetch.h"
 
@@ -14,19 +14,19 @@ namespace {
 namespace net = boost::asio;
 using nlohmann::json;
 
-// A JSON body, or a YAML one (server-side apply sends application/apply-patch+yaml); nullopt for
-// anything else (protobuf), which the engine then treats as unknown.
+// A JSON body, read here only when it is sent as JSON. Anything else (YAML, protobuf, CBOR) is
+// judged on the API server's own dry-run answer: YAML 1.1 as the API server reads it (merge keys,
+// !!binary, yes/on booleans) differs from what any C++ reader makes of it, and a rule must see
+// the object the cluster would see, not our reading of the bytes.
 std::optional<json> parse_body(const std::string& content_type, std::string_view body) {
   if (body.empty()) return std::nullopt;
+  std::string media = content_type.substr(0, content_type.find(';'));
+  media.erase(media.find_last_not_of(" \t") + 1);
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (media != "application/json") return std::nullopt;
   auto j = json::parse(body, nullptr, false);
-  if (!j.is_discarded()) return j;
-  if (content_type.find("yaml") == std::string::npos) return std::nullopt;
-  try {
-    auto docs = policy::yaml_documents(std::string(body));
-    if (docs.size() == 1) return std::move(docs.front());
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+  if (j.is_discarded()) return std::nullopt;
+  return j;
 }
 
 struct Gathering {
@@ -53,12 +53,12 @@ struct Gathering {
 // Sends one request through the tunnel as the requester, hands the answer to `use`, and decides
 // once the last outstanding answer is in.
 void ask(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
-         std::string method, std::string target, HeaderList headers, std::string body,
+         const char* purpose, std::string method, std::string target, HeaderList headers, std::string body,
          std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
   ++g->outstanding;
-  tunnel::fetch_through_tunnel(ex, tunnels,
-                               fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers),
-                                        std::move(body)), [g, use = std::move(use)](tunnel::FetchResult r) {
+  audited_fetch(ex, tunnels, g->q.audit, g->q.who, purpose,
+                fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers),
+                         std::move(body)), [g, use = std::move(use)](tunnel::FetchResult r) {
     use(*g, r);
     if (--g->outstanding == 0) g->decide();
   });
@@ -69,7 +69,7 @@ std::string failure(const tunnel::FetchResult& r) { return r.status ? "HTTP " + 
 // Reads `path` into `into`; a 404 sets `absent`; anything else leaves both unset.
 void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
                 const std::string& path, std::optional<json> Gathering::*into, bool Gathering::*absent) {
-  ask(ex, tunnels, g, "GET", path, {}, "", [into, absent, path](Gathering& g, const tunnel::FetchResult& r) {
+  ask(ex, tunnels, g, "policy lookup", "GET", path, {}, "", [into, absent, path](Gathering& g, const tunnel::FetchResult& r) {
     if (r.status == 200) {
       auto j = json::parse(r.body, nullptr, false);
       if (j.is_object()) g.*into = std::move(j);
@@ -87,7 +87,7 @@ void fetch_into(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const 
 // here (kubectl sends protobuf for built-in types; a patch holds only what it changes).
 void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g) {
   const auto& q = g->q;
-  ask(ex, tunnels, g, q.method, q.target + (q.target.find('?') == std::string::npos ? "?" : "&") + "dryRun=All",
+  ask(ex, tunnels, g, "policy dry run", q.method, dry_run_target(q.target),
       {{"Content-Type", q.content_type}}, std::string(q.body), [](Gathering& g, const tunnel::FetchResult& r) {
         if (r.status == 200 || r.status == 201) {
           auto j = json::parse(r.body, nullptr, false);

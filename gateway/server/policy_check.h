@@ -13,6 +13,7 @@
 #include "common/request_info.h"
 #include "gateway/auth/identity.h"
 #include "gateway/policy/policy_engine.h"
+#include "gateway/server/audited_fetch.h"
 #include "gateway/server/request_rewrite.h"
 #include "gateway/tunnel/tunnel_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
@@ -31,6 +32,7 @@ struct PolicyQuestion {
   std::string method, target;  // as the cluster sees them (for a dry run of the request)
   std::string content_type;
   std::string_view body;  // read during check_policy's own call only: it need not outlive it
+  FetchAudit audit;       // the lookups' own audit rows, linked to this request's
 };
 
 // `done` runs on `executor`, possibly before this returns (no lookup needed).

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/k8s_status.h"
+#include "gateway/masking/secret_patch_guard.h"
 #include "gateway/server/approvals_api.h"
 #include "gateway/server/request_rewrite.h"
 #include "gateway/tunnel/request_frames.h"
@@ -99,8 +100,9 @@ void ProxySession::reply(int code, const std::string& content_type, std::string 
 }
 
 void ProxySession::reply_status(int code, const std::string& message, const std::string& reason,
-                                std::vector<std::pair<std::string, std::string>> headers) {
-  reply(code, "application/json", common::make_status(code, message, reason).dump(), std::move(headers));
+                                std::vector<std::pair<std::string, std::string>> headers, nlohmann::json details) {
+  reply(code, "application/json", common::make_status(code, message, reason, std::move(details)).dump(),
+        std::move(headers));
 }
 
 void ProxySession::on_request(beast::error_code ec) {
@@ -167,7 +169,7 @@ void ProxySession::serve_approvals_api(const Identity& who) {
   if (!ctx_.approvals)
     return reply_status(404, "this gateway has no approvals (it runs without a policy)", "NotFound");
   gateway::serve_approvals_api(*ctx_.approvals, std::string(req.method_string()), std::string(req.target()),
-                               req.body(), who, on_strand([this](int code, nlohmann::json body) {
+                               req.body(), who, ctx_.config.approvals.viewer_groups, on_strand([this](int code, nlohmann::json body) {
                                  reply(code, "application/json", body.dump());
                                }));
 }
@@ -183,9 +185,16 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
   audit_id_ = audit::new_audit_id();
   const auto classified = common::classify_request(
       std::string_view(req.method_string().data(), req.method_string().size()), target);
-  if (!classified.ok())
-    return deny(cluster, target, who, classified.info, 400, "the request cannot be understood: " + classified.error,
-                "BadRequest");
+  if (!classified.ok()) {
+    if (classified.code == 422)  // as kube-apiserver words an invalid option (errors.NewInvalid)
+      return deny(cluster, target, who, classified.info, 422, "the request options are invalid: " + classified.error,
+                  classified.reason,
+                  {{"group", "meta.k8s.io"}, {"kind", "Options"},
+                   {"causes", {{{"reason", classified.cause_reason}, {"message", classified.error},
+                                {"field", classified.cause_field}}}}});
+    return deny(cluster, target, who, classified.info, classified.code,
+                "the request cannot be understood: " + classified.error, classified.reason);
+  }
   HeaderList client_headers;
   for (const auto& f : req) client_headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   for (const auto& [name, value] : client_headers) {
@@ -195,13 +204,15 @@ void ProxySession::proxy(const std::string& cluster, std::string target, const I
                   "Sluice: requests reach the cluster as the caller the gateway authenticated (" + who.user + ")",
                   "Forbidden");
   }
+  if (auto why = masking::refuse_secret_patch(classified.info, std::string(req[http::field::content_type]), req.body()))
+    return deny(cluster, target, who, classified.info, 403, *why, "Forbidden");
   policy_reason_.clear();
   approval_id_.clear();
   masking_profile_.reset();
   reveal_ = false;
   if (!ctx_.policy) return forward(cluster, target, who, classified.info, std::move(client_headers));
   PolicyQuestion question{cluster, who, classified.info, std::string(req.method_string()), target,
-                          std::string(req[http::field::content_type]), req.body()};
+                          std::string(req[http::field::content_type]), req.body(), fetch_audit()};
   check_policy(stream_.get_executor(), ctx_.tunnels, ctx_.policy->current(), std::move(question),
                on_strand([this, cluster, target, who, info = classified.info,
                           headers = std::move(client_headers)](PolicyVerdict v) mutable {
@@ -235,8 +246,10 @@ void ProxySession::ask_for_approval(const std::string& cluster, const std::strin
                                     const policy::Rule& rule, const std::string& message) {
   const auto& req = parser_->get();
   ApprovalAsk ask{cluster, who, info, std::string(req.method_string()), target,
-                  std::string(req[http::field::content_type]), req.body(), std::string(req["Kubectl-Command"]),
-                  std::string(req["Kubectl-Session"]), rule.name, message, rule.approval, masking_profile_};
+                  std::string(req[http::field::content_type]), std::string(req[http::field::content_encoding]),
+                  req.body(), std::string(req["Kubectl-Command"]),
+                  std::string(req["Kubectl-Session"]), rule.name, message, rule.approval, masking_profile_,
+                  fetch_audit()};
   auto self = shared_from_this();
   const auto gen = request_gen_;
   ctx_.approval_gate->decide(
@@ -342,7 +355,7 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
 
 void ProxySession::deny(const std::string& cluster, const std::string& target, const Identity& who,
                         const common::RequestInfo& info, int code, const std::string& message,
-                        const std::string& reason) {
+                        const std::string& reason, nlohmann::json details) {
   spdlog::info("{} {} {} on {} for {}: {}", code, info.verb, info.path, cluster, who.user, message);
   if (ctx_.audit) {
     auto intent = make_intent(cluster, target, who, info);
@@ -351,7 +364,14 @@ void ProxySession::deny(const std::string& cluster, const std::string& target, c
     intent.outcome = make_outcome(code);
     ctx_.audit->record_intent(std::move(intent), [](bool) {});  // nothing is forwarded: no need to wait
   }
-  reply_status(code, message, reason);
+  reply_status(code, message, reason, {}, std::move(details));
+}
+
+FetchAudit ProxySession::fetch_audit() const {
+  const auto& req = parser_->get();
+  const auto forwarded_for = req["X-Forwarded-For"];
+  return {ctx_.audit, audit_id_,
+          source_address(remote_, std::string_view(forwarded_for.data(), forwarded_for.size()), ctx_.trusted_proxies)};
 }
 
 audit::AuditIntent ProxySession::make_intent(const std::string& cluster, const std::string& target,

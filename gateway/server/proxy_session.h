@@ -2,6 +2,7 @@
 // relay of each request through an Exchange of the cluster's tunnel (upgrades included).
 #pragma once
 #include <utility>
+#include <nlohmann/json.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,7 +70,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void reply(int code, const std::string& content_type, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {}, bool close = false);
   void reply_status(int code, const std::string& message, const std::string& reason = {},
-                    std::vector<std::pair<std::string, std::string>> headers = {});
+                    std::vector<std::pair<std::string, std::string>> headers = {},
+                    nlohmann::json details = nullptr);
   void proxy(const std::string& cluster, std::string target, const Identity& who);
   void on_policy_decided(const std::string& cluster, const std::string& target, const Identity& who,
                          const common::RequestInfo& info, HeaderList client_headers, const PolicyVerdict& verdict);
@@ -84,9 +86,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   audit::AuditIntent make_intent(const std::string& cluster, const std::string& target, const Identity& who,
                                  const common::RequestInfo& info);
   void on_audit_committed(bool ok);
+  FetchAudit fetch_audit() const;  // for the gateway's own requests on behalf of this one
   // Refuses the request without forwarding it; the refusal is audited as denied.
   void deny(const std::string& cluster, const std::string& target, const Identity& who,
-            const common::RequestInfo& info, int code, const std::string& message, const std::string& reason);
+            const common::RequestInfo& info, int code, const std::string& message, const std::string& reason,
+            nlohmann::json details = nullptr);
   void acquire_exchange();
   audit::AuditOutcome make_outcome(int code) const;
   void audit_outcome(int code);

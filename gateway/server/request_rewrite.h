@@ -20,10 +20,15 @@ std::optional<Route> route_request(const std::string& target);
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-// Drops Authorization, every Impersonate-* and the hop-by-hop headers (keeping Connection/Upgrade
-// of an upgrade request), then adds Impersonate-User/-Uid/-Group for `who` (system:authenticated
+// Drops Authorization, every Impersonate-*, the hop-by-hop headers and every header the client's
+// Connection names (an upgrade gets a plain "Connection: Upgrade" and its Upgrade header, never the
+// client's Connection list, so no later hop drops the identity headers), then adds Impersonate-User/-Uid/-Group for `who` (system:authenticated
 // included, as the API server adds it for real users) and Impersonate-Extra-<key> per extra value.
 HeaderList rewrite_request_headers(const HeaderList& client_headers, const Identity& who, bool upgrade);
+
+// `target` as the gateway's own dry run of it: every dryRun pair the client sent is removed and
+// one dryRun=All added, so the cluster can never read another value than All.
+std::string dry_run_target(const std::string& target);
 
 // An Impersonate-Extra-<key> header name's key, percent-encoded as Kubernetes requires.
 std::string escape_extra_key(const std::string& key);

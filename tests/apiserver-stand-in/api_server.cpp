@@ -281,6 +281,20 @@ void ApiServer::handle_virtual(const SessionPtr& s, HttpRequest& req, const Reso
 
 void ApiServer::handle_resource(const SessionPtr& s, HttpRequest& req, const ResourceType& t, const ResourcePath& rp) {
   const std::string& m = req.method;
+  // kube-apiserver serves only reads under the legacy /watch/ prefix.
+  if (rp.legacy_watch && m != "GET" && m != "HEAD")
+    return fail(s, 405, "the server does not allow this method on the requested resource", "MethodNotAllowed");
+  // metav1 ValidateDryRun on every write's options: All is the only value there is.
+  if (m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE") {
+    auto [from, to] = req.query.equal_range("dryRun");
+    for (auto it = from; it != to; ++it) {
+      if (it->second == "All") continue;
+      const std::string message = "dryRun: Unsupported value: \"" + it->second + "\": supported values: \"All\"";
+      return fail(s, 422, "Options.meta.k8s.io \"\" is invalid: " + message, "Invalid",
+                  {{"group", "meta.k8s.io"}, {"kind", "Options"},
+                   {"causes", {{{"reason", "FieldValueNotSupported"}, {"message", message}, {"field", "dryRun"}}}}});
+    }
+  }
   if (!rp.subresource.empty()) {
     const bool pod = t.kind == "Pod";
     if (pod && rp.subresource == "log" && m == "GET") return do_log(s, req, rp);

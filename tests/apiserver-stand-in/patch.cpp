@@ -2,7 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "common/base64.h"
 
 namespace sluice::standin {
 namespace {
@@ -134,25 +140,81 @@ void collect_fields(const nlohmann::json& value, const std::string& prefix, Fiel
   out.insert(prefix);
 }
 
+// YAML 1.1 as go-yaml v2 resolves it (kube-apiserver reads YAML through sigs.k8s.io/yaml on it):
+// y/yes/on and n/no/off are booleans, !!binary is decoded, merge keys (<<) merge.
+constexpr const char* kTag = "tag:yaml.org,2002:";
+
+bool one_of(const std::string& s, std::initializer_list<const char*> words) {
+  for (const char* w : words)
+    if (s == w) return true;
+  return false;
+}
+
+nlohmann::json plain_scalar(const std::string& s) {
+  if (one_of(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
+  if (one_of(s, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) return true;
+  if (one_of(s, {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) return false;
+  std::string digits;
+  for (char c : s)
+    if (c != '_') digits += c;  // YAML 1.1 allows 1_000
+  char* end = nullptr;
+  const bool hex = digits.size() > 2 && (digits.rfind("0x", 0) == 0 || digits.rfind("-0x", 0) == 0);
+  long long i = std::strtoll(digits.c_str(), &end, hex ? 16 : 10);
+  if (end && *end == '\0' && end != digits.c_str()) return i;
+  if (one_of(s, {".inf", ".Inf", ".INF", "+.inf"})) return std::numeric_limits<double>::infinity();
+  double d = std::strtod(digits.c_str(), &end);
+  if (end && *end == '\0' && end != digits.c_str() && digits.find_first_of("0123456789") != std::string::npos)
+    return d;
+  return s;
+}
+
 nlohmann::json scalar_from_yaml(const YAML::Node& n) {
   const std::string& s = n.Scalar();
-  if (n.Tag() == "!") return s;  // quoted: always a string
-  if (s == "null" || s == "~" || s.empty()) return nullptr;
-  if (s == "true" || s == "True") return true;
-  if (s == "false" || s == "False") return false;
-  char* end = nullptr;
-  long long i = std::strtoll(s.c_str(), &end, 10);
-  if (end && *end == '\0' && end != s.c_str()) return i;
-  double d = std::strtod(s.c_str(), &end);
-  if (end && *end == '\0' && end != s.c_str()) return d;
-  return s;
+  const std::string& tag = n.Tag();
+  if (tag == "!") return s;  // quoted: always a string
+  if (tag.rfind(kTag, 0) == 0) {
+    const std::string t = tag.substr(std::strlen(kTag));
+    if (t == "str") return s;
+    if (t == "binary") {
+      std::string compact;
+      for (char c : s)
+        if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
+      auto decoded = common::base64_decode(compact);
+      if (!decoded) throw std::runtime_error("!!binary value is not base64");
+      return *decoded;
+    }
+    if (t == "null") return nullptr;
+  }
+  return plain_scalar(s);
+}
+
+nlohmann::json from_yaml(const YAML::Node& n);
+
+// `<<: *base` or `<<: [*a, *b]`: the maps' keys, for those the map does not set itself.
+void merge_into(nlohmann::json& o, const YAML::Node& merged) {
+  auto add = [&o](const YAML::Node& m) {
+    if (!m.IsMap()) throw std::runtime_error("map merge requires map or sequence of maps as the value");
+    for (auto& [k, v] : from_yaml(m).items())
+      if (!o.contains(k)) o[k] = v;
+  };
+  if (merged.IsSequence()) {
+    for (const auto& m : merged) add(m);
+  } else {
+    add(merged);
+  }
 }
 
 nlohmann::json from_yaml(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = from_yaml(kv.second);
+      std::vector<YAML::Node> merges;
+      for (const auto& kv : n) {
+        const bool merge_key = kv.first.IsScalar() && kv.first.Scalar() == "<<" && kv.first.Tag() != "!";
+        if (merge_key) merges.push_back(kv.second);
+        else o[kv.first.as<std::string>()] = from_yaml(kv.second);
+      }
+      for (const auto& m : merges) merge_into(o, m);
       return o;
     }
     case YAML::NodeType::Sequence: {

@@ -155,7 +155,9 @@ TEST_CASE("approvals: an identical retry claims an approved request once, joins 
            [](ApprovalRequest& r) { r.cluster = "staging"; },
            [](ApprovalRequest& r) { r.requester.user = "other-bot"; },
            [](ApprovalRequest& r) { r.requester.uid = "another-uid"; },
-           [](ApprovalRequest& r) { r.method = "PUT"; }}) {
+           [](ApprovalRequest& r) { r.method = "PUT"; },
+           [](ApprovalRequest& r) { r.content_type = "application/merge-patch+json"; },
+           [](ApprovalRequest& r) { r.content_encoding = "gzip"; }}) {
     auto other = a;
     change(other);
     CHECK_FALSE(s.find_identical(other));
@@ -178,6 +180,36 @@ TEST_CASE("approvals: an identical retry claims an approved request once, joins 
   CHECK(same->kind == Kind::rejected);
   CHECK(same->decided_by == "bob");
   CHECK(same->decision_reason == "not now");
+  CHECK(same->recent);  // decided moments ago: a held retry hears it at once
+}
+
+TEST_CASE("approvals: exec's WebSocket GET and SPDY POST are one request; other methods are not") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  auto a = sample();
+  a.resource = "pods";
+  a.subresource = "exec";
+  a.method = "GET";
+  a.request_uri = "/api/v1/namespaces/shop/pods/web-0/exec?command=sh&stdin=true";
+  s.create(a);
+  auto post = a;
+  post.method = "POST";
+  auto same = s.find_identical(post);
+  REQUIRE(same);
+  CHECK(same->id == a.id);
+  s.vote(a.id, kBob, false, "no shell");
+  same = s.find_identical(post);
+  REQUIRE(same);
+  CHECK(same->kind == approval::IdenticalApproval::Kind::rejected);
+  CHECK(same->recent);
+  // A pods create shares nothing with a pods/exec of the same URI shape.
+  auto create = sample();
+  create.method = "GET";
+  s.create(create);
+  auto create_post = create;
+  create_post.method = "POST";
+  CHECK_FALSE(s.find_identical(create_post));
 }
 
 TEST_CASE("approvals: an approval not executed within its time to live after the decision expires") {
@@ -219,4 +251,35 @@ TEST_CASE("approvals: the preview and the notifications are stored with the appr
   CHECK_THROWS(s.create(a, {{"hook", "approval.requested", {{"n", 3}}}}));
   pqxx::work tx2(c);
   CHECK(tx2.exec("SELECT count(*) FROM notification_outbox")[0][0].as<int>() == 2);
+}
+
+TEST_CASE("approvals: a reader lists only its own requests and those of rules it approves") {
+  const auto url = sluice::testing::fresh_database();
+  store::migrate(url, store::embedded_migrations());
+  ApprovalStore s(url);
+  auto bots = sample();  // requested by automation-bot, approvers: group sluice-reviewers, user carol
+  s.create(bots);
+  auto other = sample();
+  other.requester = {"dev", "", {"developers"}, {}, "static-token"};
+  other.approver_groups = {"platform"};
+  other.approver_users = {};
+  s.create(other);
+  auto ids = [&](const Identity& reader) {
+    ApprovalStore::ListFilter f;
+    f.reader = reader;
+    std::vector<std::string> out;
+    for (const auto& a : s.list(f)) out.push_back(a.id);
+    return out;
+  };
+  CHECK(ids(kAlice) == std::vector<std::string>{bots.id});   // approver by group
+  CHECK(ids(kCarol) == std::vector<std::string>{bots.id});   // approver by name
+  CHECK(ids(kMallory).empty());                               // neither
+  CHECK(ids(other.requester) == std::vector<std::string>{other.id});  // the requester, its own only
+  CHECK(ids({"automation-bot", "", {"bots"}, {}, "static-token"}) == std::vector<std::string>{bots.id});
+  CHECK(s.list({}).size() == 2);  // no reader: everything (viewer groups, the CLI's own filters)
+
+  CHECK(approval::may_read(bots, kAlice, {}));
+  CHECK_FALSE(approval::may_read(bots, kMallory, {}));
+  CHECK(approval::may_read(bots, kMallory, {"developers"}));
+  CHECK(approval::may_read(other, other.requester, {}));
 }

@@ -83,6 +83,48 @@ policy_gateway() {  # NAME [DATABASE_URL]
 }
 
 case "$case_name" in
+attack_corpus)
+  # tests/security/attack_corpus.jsonl: each row a request the bot may send and what must come of
+  # it, against the default policy (approvals asked asynchronously, so "held" is a 403 at once).
+  sed 's/mode: hold/mode: async/' "$(dirname "$0")/../../gateway/policy/default-policy.yaml" | policy_gateway corpus
+  gwd=$work/gw cbase="https://127.0.0.1:$(cat "$work/gw/https_port")" ctok=$(cat "$work/gw/bot.token")
+  KUBECONFIG="$standin/kubeconfig" kubectl -n default create secret generic corpus-s1 --from-literal=password=hunter2 \
+    >/dev/null 2>&1 || true
+  n=0
+  while IFS= read -r row; do
+    [ -n "$row" ] || continue
+    name=$(jq -r .name <<<"$row") method=$(jq -r .method <<<"$row") path=$(jq -r .path <<<"$row")
+    query=$(jq -r '.query // empty' <<<"$row") code=$(jq -r .expect.code <<<"$row")
+    args=(-X "$method" -H "Authorization: Bearer $ctok")
+    while IFS= read -r h; do [ -n "$h" ] && args+=(-H "$h"); done < <(jq -r '.headers // {} | to_entries[] | "\(.key): \(.value)"' <<<"$row")
+    if jq -e 'has("body")' <<<"$row" >/dev/null; then jq -j .body <<<"$row" >"$work/body"; args+=(--data-binary "@$work/body"); fi
+    seq=$(standin_seq)
+    url="$cbase/clusters/corpus$path${query:+?$query}"
+    out=$(curl -sS --cacert "$gwd/certs/ca.crt" --path-as-is -w '\n%{http_code}' "${args[@]}" "$url")
+    got=$(tail -1 <<<"$out") body=$(sed '$d' <<<"$out")
+    [ "$got" = "$code" ] || fail "attack corpus: '$name' answered $got, expected $code: $body"
+    if want=$(jq -er '.expect.contains // empty' <<<"$row"); then contains "$body" "$want" "'$name'"; fi
+    grep -q 'hunter2\|aHVudGVyMg==' <<<"$body" && fail "attack corpus: '$name' answered with the Secret value"
+    if user=$(jq -er '.expect.upstream_user // empty' <<<"$row"); then
+      users=$(standin_log_since "$seq" | jq -r 'select(.uri | startswith("'"$path"'")) | .impersonate.user' | sort -u)
+      [ "$users" = "$user" ] || fail "attack corpus: '$name' reached the cluster as '$users', not '$user'"
+    elif [ "$code" != 200 ] && [ "$code" != 201 ]; then
+      # refused before policy: the request itself never reached the cluster (dry runs may have)
+      standin_log_since "$seq" | jq -r '.uri' | grep -v 'dryRun=All' | grep -qF "$path" &&
+        fail "attack corpus: '$name' was refused with $got but reached the cluster"
+    fi
+    n=$((n + 1))
+  done <"$(dirname "$0")/../security/attack_corpus.jsonl"
+  [ "$n" -ge 20 ] || fail "the attack corpus ran only $n rows"
+  # the copy never happened: the Secret's annotations hold no value, and a read comes back masked
+  out=$(KUBECONFIG="$work/corpus.kubeconfig" kubectl -n default get secret corpus-s1 -o json)
+  grep -q 'hunter2\|aHVudGVyMg==' <<<"$out" && fail "the Secret's value came back: $out"
+  # the gateway's own dry runs have audit rows of their own, linked to the client's row
+  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_events c JOIN audit_events p ON c.parent_id = p.id
+    WHERE c.decision = 'gateway' AND p.name = 'corpus-merge'" -ge 1 || fail "the policy dry run has no linked audit row"
+  "$gw" audit verify --database "$db" >/dev/null || fail "the audit chain does not verify with gateway rows in it"
+  ;;
 auth)
   out=$(curl_gw -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces"); contains "$out" ' 401'; contains "$out" '"kind":"Status"'
   out=$(curl_gw -H 'Authorization: Bearer wrong' -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces"); contains "$out" ' 401'

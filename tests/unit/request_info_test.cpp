@@ -153,7 +153,6 @@ TEST_CASE("classify_request: dryRun, fieldManager, selectors and the decoded pat
   CHECK(r.info.label_selector == "tier in (web)");
   CHECK(r.info.path == "/apis/apps/v1/namespaces/prod/deployments/api");
   CHECK(r.info.resource_with_subresource() == "deployments");
-  CHECK_FALSE(classify_request("PATCH", "/api/v1/namespaces/a/pods/b?dryRun=None").info.dry_run);
   CHECK(classify_request("GET", "/api/v1/namespaces/a/pods/b/exec").info.resource_with_subresource() == "pods/exec");
   auto parts = classify_request("GET", "/api/v1/namespaces/a/pods/b/proxy/x/y").info.parts;
   CHECK(parts == std::vector<std::string>{"pods", "b", "proxy", "x", "y"});
@@ -169,6 +168,61 @@ TEST_CASE("classify_request: what cannot be understood is refused, never guessed
     auto r = classify_request("GET", target);
     CHECK_FALSE(r.ok());
     CHECK_FALSE(r.error.empty());
+  }
+}
+
+TEST_CASE("classify_request: dryRun other than All is 422 Invalid, as ValidateDryRun answers") {
+  for (const char* target : {"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?dryRun=",
+                             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?dryRun",
+                             "/api/v1/namespaces/a/pods/b?dryRun=None", "/api/v1/namespaces/a/pods/b?dryRun=all",
+                             "/api/v1/namespaces/a/pods/b?dryRun=All%20"}) {
+    CAPTURE(target);
+    auto r = classify_request("POST", target);
+    CHECK_FALSE(r.ok());
+    CHECK(r.code == 422);
+    CHECK(r.reason == "Invalid");
+    CHECK(r.cause_reason == "FieldValueNotSupported");
+    CHECK(r.cause_field == "dryRun");
+  }
+  CHECK(classify_request("POST", "/api/v1/namespaces/a/pods?dryRun=All").info.dry_run);
+}
+
+TEST_CASE("classify_request: a repeated query key is refused, but exec's command and ports may repeat") {
+  for (const char* target : {"/api/v1/namespaces/a/pods?dryRun=All&dryRun=All",
+                             "/api/v1/namespaces/a/pods?watch=0&watch=1",
+                             "/api/v1/pods?fieldSelector=metadata.name%3Da&fieldSelector=metadata.name%3Db",
+                             "/api/v1/namespaces/a/pods/b?propagationPolicy=Orphan&propagationPolicy=Foreground",
+                             "/api/v1/namespaces/a/pods?x=%zz", "/api/v1/namespaces/a/pods?a=1;b=2"}) {
+    CAPTURE(target);
+    auto r = classify_request("POST", target);
+    CHECK_FALSE(r.ok());
+    CHECK(r.code == 400);
+  }
+  CHECK(classify_request("POST", "/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=id&stdout=1").ok());
+  CHECK(classify_request("GET", "/api/v1/namespaces/a/pods/b/portforward?ports=80&ports=443").ok());
+}
+
+TEST_CASE("classify_request: only GET and HEAD are served under /watch/ and /proxy/ (405)") {
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"}) {
+    for (const char* target : {"/apis/rbac.authorization.k8s.io/v1/watch/clusterrolebindings",
+                               "/api/v1/watch/namespaces/kube-system", "/api/v1/watch/namespaces/kube-system/configmaps",
+                               "/api/v1/proxy/namespaces/a/pods/b", "/api/v1/proxy/nodes/n1/exec/a/b/c"}) {
+      CAPTURE(method);
+      CAPTURE(target);
+      auto r = classify_request(method, target);
+      CHECK_FALSE(r.ok());
+      CHECK(r.code == 405);
+      CHECK(r.reason == "MethodNotAllowed");
+    }
+  }
+  CHECK(classify_request("HEAD", "/api/v1/watch/namespaces/a/pods").info.verb == "watch");
+}
+
+TEST_CASE("classify_request: control characters are refused after %-decoding too") {
+  for (const char* target : {"/api/v1/namespaces/a%00b/pods", "/api/v1/namespaces/a/pods/b%0a", "/api/v1/pods%7f",
+                             "/api/v1/namespaces/a/secrets/s%0d%0aX-Injected:%201"}) {
+    CAPTURE(target);
+    CHECK_FALSE(classify_request("GET", target).ok());
   }
 }
 

@@ -1,0 +1,59 @@
+#include "gateway/server/audited_fetch.h"
+
+#include <boost/asio/post.hpp>
+
+#include <memory>
+
+#include "common/request_info.h"
+#include "sluice/version.h"
+
+namespace sluice::gateway {
+
+void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels, const FetchAudit& audit,
+                   const Identity& who, const std::string& purpose, tunnel::FetchRequest request,
+                   std::function<void(tunnel::FetchResult)> done) {
+  if (!audit.writer) return tunnel::fetch_through_tunnel(executor, tunnels, std::move(request), std::move(done));
+  audit::AuditIntent intent;
+  intent.id = audit::new_audit_id();
+  intent.received_at = audit::Clock::now();
+  intent.cluster = request.cluster;
+  intent.who = who;
+  intent.source_ip = audit.source_ip;
+  intent.user_agent = std::string("sluice-gateway/") + kVersion;
+  intent.request = common::classify_request(request.method, request.target).info;
+  intent.request_uri = request.target;
+  intent.decision = "gateway";
+  intent.decision_reason = purpose + " for request " + audit.parent_id;
+  intent.parent_id = audit.parent_id;
+  request.headers.emplace_back("Audit-ID", intent.id);
+  auto* writer = audit.writer;
+  const auto id = intent.id;
+  const auto received_at = intent.received_at;
+  auto req = std::make_shared<tunnel::FetchRequest>(std::move(request));
+  auto finish = std::make_shared<std::function<void(tunnel::FetchResult)>>(std::move(done));
+  writer->record_intent(std::move(intent), [executor, &tunnels, writer, id, received_at, req, finish](bool committed) {
+    boost::asio::post(executor, [executor, &tunnels, writer, id, received_at, req, finish, committed] {
+      if (!committed) {
+        tunnel::FetchResult r;
+        r.error = "its audit row could not be committed; not sent";
+        return (*finish)(std::move(r));
+      }
+      const auto bytes_out = req->body.size();
+      tunnel::fetch_through_tunnel(executor, tunnels, std::move(*req),
+                                   [writer, id, received_at, bytes_out, finish](tunnel::FetchResult r) {
+        audit::AuditOutcome o;
+        o.id = id;
+        o.received_at = received_at;
+        o.response_code = r.status;
+        o.finished_at = audit::Clock::now();
+        o.duration_ms = std::chrono::duration<double, std::milli>(o.finished_at - received_at).count();
+        o.bytes_in = bytes_out;
+        o.bytes_out = r.body.size();
+        writer->record_outcome(std::move(o));
+        (*finish)(std::move(r));
+      });
+    });
+  });
+}
+
+}  // namespace sluice::gateway

@@ -1,0 +1,31 @@
+// A request the gateway itself sends to a cluster (a policy dry run, a live-object read, an
+// approval preview) is audited like a client's: its own row, committed before it is sent, linked
+// to the client request it serves (parent_id), and an Audit-ID header so the cluster's audit log
+// joins on it. A row that cannot be committed means the fetch is not sent (it fails, and whoever
+// asked resolves toward the stricter answer).
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+
+#include <functional>
+#include <string>
+
+#include "gateway/audit/audit_writer.h"
+#include "gateway/auth/identity.h"
+#include "gateway/tunnel/tunnel_fetch.h"
+#include "gateway/tunnel/tunnel_registry.h"
+
+namespace sluice::gateway {
+
+struct FetchAudit {
+  audit::AuditWriter* writer = nullptr;  // null: the gateway runs without an audit trail
+  std::string parent_id;                 // the client request's audit id
+  std::string source_ip;                 // the client's, for the row
+};
+
+// Sends `request` (built by fetch_as for `who`) after its audit row, `purpose` naming why
+// ("policy dry run"). `done` runs on `executor`.
+void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels, const FetchAudit& audit,
+                   const Identity& who, const std::string& purpose, tunnel::FetchRequest request,
+                   std::function<void(tunnel::FetchResult)> done);
+
+}  // namespace sluice::gateway
