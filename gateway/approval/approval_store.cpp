@@ -226,6 +226,14 @@ std::optional<ApprovalRequest> ApprovalStore::get(const std::string& id) {
   return a;
 }
 
+int ApprovalStore::pending_count(const std::string& requester) {
+  pqxx::work tx(conn());
+  const auto n = tx.exec_params1("SELECT count(*) FROM approval_requests WHERE requester = $1 AND state = 'pending' "
+                                 "AND expires_at > now()", requester)[0].as<int>();
+  tx.commit();
+  return n;
+}
+
 bool may_read(const ApprovalRequest& a, const Identity& reader, const std::vector<std::string>& viewer_groups) {
   auto has = [](const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();

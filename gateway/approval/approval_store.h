@@ -98,6 +98,7 @@ class ApprovalStore {
   ApprovalRequest vote(const std::string& id, const Identity& approver, bool approve, const std::string& reason);
   bool claim_execution(const std::string& id);  // approved -> executed; true only for the one caller
   void cancel(const std::string& id);           // pending -> cancelled (the client gave up)
+  int pending_count(const std::string& requester);  // pending, not yet expired, by this user name
   // pending past expires_at, and approved but not executed within its time to live after the
   // decision -> expired
   std::vector<std::string> expire_due();

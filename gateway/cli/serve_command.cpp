@@ -183,6 +183,7 @@ int run_serve(const std::vector<std::string>& args) {
       }
       approval_gate = std::make_unique<ApprovalGate>(*approvals, registry, config->notifications.review_url,
                                                      std::move(sink_names));
+      approval_gate->set_max_pending(config->approvals.max_pending_per_identity);
     } else {
       spdlog::warn("no policy (policy.file): every authenticated request is forwarded");
     }

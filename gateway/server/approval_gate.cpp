@@ -70,6 +70,7 @@ struct ApprovalGate::Flow {
   std::function<void(Hold)> held;
   std::function<void(ApprovalVerdict)> done;
   std::optional<approval::IdenticalApproval> identical;
+  int pending = 0;  // the requester's pending approvals
   std::string error;
 
   void refuse(std::string message, std::string approval_id = "") {
@@ -129,6 +130,7 @@ void ApprovalGate::decide(net::any_io_executor executor, ApprovalAsk ask, std::f
   service_.run([this, f](approval::ApprovalStore& store) {
     try {
       f->identical = store.find_identical(f->a);
+      if (!f->identical) f->pending = store.pending_count(f->a.requester.user);
     } catch (const std::exception& e) {
       f->error = e.what();
     }
@@ -161,10 +163,21 @@ void ApprovalGate::on_identical(const std::shared_ptr<Flow>& f) {
           return f->refuse("rejected by " + same.decided_by + ": " + same.decision_reason, same.id);
         break;
       case approval::IdenticalApproval::Kind::expired:
-        return f->refuse("approval " + same.id + " for the identical request timed out moments ago (rule '" +
-                             f->a.rule + "'); send it again to ask anew",
+        return f->refuse("approval timed out after " + policy::format_duration(f->ask.spec.timeout) + " (approval " +
+                             same.id + " for the identical request moments ago, rule '" + f->a.rule +
+                             "'); send it again to ask anew",
                          same.id);
     }
+  }
+  if (f->pending >= max_pending_) {
+    // An agent must not flood reviewers: past the cap, nothing new is asked until some are decided.
+    spdlog::info("{} {} on {} for {}: refused, {} approvals already pending", f->a.verb, f->a.request_uri,
+                 f->a.cluster, f->a.requester.user, f->pending);
+    return f->done({false,
+                    f->a.requester.user + " already has " + std::to_string(f->pending) +
+                        " requests waiting for approval (the limit is " + std::to_string(max_pending_) +
+                        "); wait until reviewers decide some of them",
+                    "", "", 429});
   }
   approval::PreviewQuestion q{f->a.cluster, f->a.requester, f->ask.info, f->ask.method, f->ask.target,
                               f->ask.content_type, f->ask.body, f->ask.masking, f->ask.audit};

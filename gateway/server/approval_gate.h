@@ -40,6 +40,7 @@ struct ApprovalVerdict {
   std::string message;       // refused: what the client reads in its 403 Status
   std::string audit_reason;  // forwarded: "approved by alice (approval <id>)"
   std::string approval_id;   // the approval that decided ("" when none was reached)
+  int code = 403;            // refused: the HTTP status (429 past the pending cap)
 };
 
 class ApprovalGate {
@@ -61,6 +62,8 @@ class ApprovalGate {
   void client_gone(const Hold& hold);
 
   std::string review_link(const std::string& id) const;
+  // More pending approvals than this for one user name: a new one is refused with 429.
+  void set_max_pending(int n) { max_pending_ = n; }
   // The gateway's own address is known only once it listens (port 0 picks one): set it before
   // serving when the configured review URL was the default.
   void set_review_url(std::string url);
@@ -77,6 +80,7 @@ class ApprovalGate {
   tunnel::TunnelRegistry& tunnels_;
   std::string review_url_;
   const std::vector<std::string> sinks_;
+  int max_pending_ = 20;
 };
 
 }  // namespace sluice::gateway

@@ -266,7 +266,9 @@ void ProxySession::ask_for_approval(const std::string& cluster, const std::strin
         if (gen != self->request_gen_ || self->client_gone_) return;
         auto go = [self, cluster, target, who, info, headers = std::move(headers), v = std::move(v), reveal]() mutable {
           self->approval_id_ = v.approval_id;
-          if (!v.forward) return self->deny(cluster, target, who, info, 403, v.message, "Forbidden");
+          if (!v.forward)
+            return self->deny(cluster, target, who, info, v.code, v.message,
+                              v.code == 429 ? "TooManyRequests" : "Forbidden");
           self->policy_reason_ = v.audit_reason;
           self->reveal_ = reveal;  // only an approved request may see Secret values
           self->forward(cluster, target, who, info, std::move(headers));
@@ -356,7 +358,7 @@ void ProxySession::forward(const std::string& cluster, const std::string& target
 void ProxySession::deny(const std::string& cluster, const std::string& target, const Identity& who,
                         const common::RequestInfo& info, int code, const std::string& message,
                         const std::string& reason, nlohmann::json details) {
-  spdlog::info("{} {} {} on {} for {}: {}", code, info.verb, info.path, cluster, who.user, message);
+  spdlog::info("{} {} {} on {} for {}: {}", code, info.verb, target, cluster, who.user, message);  // raw target: a decoded path may hold control characters
   if (ctx_.audit) {
     auto intent = make_intent(cluster, target, who, info);
     intent.decision = "denied";

@@ -74,10 +74,10 @@ TEST_CASE("approvals: who may decide, and how a request becomes approved, reject
   CHECK(got->state == "pending");
   CHECK(got->requester.groups == std::vector<std::string>{"ci", "bots"});
   CHECK(got->expires_at.size() == 20);
-  CHECK(s.list({"pending", "", "", 10}).size() == 1);
-  CHECK(s.list({"pending", "prod", "automation-bot", 10}).size() == 1);
-  CHECK(s.list({"", "staging", "", 10}).empty());
-  CHECK(s.list({"", "", "someone-else", 10}).empty());
+  CHECK(s.list({"pending", "", "", 10, std::nullopt}).size() == 1);
+  CHECK(s.list({"pending", "prod", "automation-bot", 10, std::nullopt}).size() == 1);
+  CHECK(s.list({"", "staging", "", 10, std::nullopt}).empty());
+  CHECK(s.list({"", "", "someone-else", 10, std::nullopt}).empty());
 
   // The requester, also through another way of logging in, and people the rule does not name.
   auto self = kMallory;

@@ -100,7 +100,8 @@ attack_corpus)
     if jq -e 'has("body")' <<<"$row" >/dev/null; then jq -j .body <<<"$row" >"$work/body"; args+=(--data-binary "@$work/body"); fi
     seq=$(standin_seq)
     url="$cbase/clusters/corpus$path${query:+?$query}"
-    out=$(curl -sS --cacert "$gwd/certs/ca.crt" --path-as-is -w '\n%{http_code}' "${args[@]}" "$url")
+    out=$(curl -sS --cacert "$gwd/certs/ca.crt" --path-as-is -w '\n%{http_code}' "${args[@]}" "$url" 2>&1) ||
+      fail "attack corpus: '$name' got no answer: $out"
     got=$(tail -1 <<<"$out") body=$(sed '$d' <<<"$out")
     [ "$got" = "$code" ] || fail "attack corpus: '$name' answered $got, expected $code: $body"
     if want=$(jq -er '.expect.contains // empty' <<<"$row"); then contains "$body" "$want" "'$name'"; fi
