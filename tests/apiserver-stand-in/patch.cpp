@@ -194,7 +194,8 @@ nlohmann::json from_yaml(const YAML::Node& n);
 void merge_into(nlohmann::json& o, const YAML::Node& merged) {
   auto add = [&o](const YAML::Node& m) {
     if (!m.IsMap()) throw std::runtime_error("map merge requires map or sequence of maps as the value");
-    for (auto& [k, v] : from_yaml(m).items())
+    const nlohmann::json base = from_yaml(m);  // named: items() of a temporary dangles in range-for
+    for (const auto& [k, v] : base.items())
       if (!o.contains(k)) o[k] = v;
   };
   if (merged.IsSequence()) {
