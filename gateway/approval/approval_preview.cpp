@@ -62,7 +62,8 @@ struct Gathering {
       mask_one(result, q);
       if (!live.is_null()) mask_one(live, q);
       preview["result"] = result;
-      if (result.value("kind", "") != "Status") {
+      // A failed dry run leaves `result` null: there is nothing to diff, and errors[] says why.
+      if (result.is_object() && result.value("kind", "") != "Status") {
         const std::string before = live.is_null() ? "" : for_diff(live).dump(2) + "\n";
         const std::string label = q.info.name.empty() ? q.info.resource : q.info.resource + "/" + q.info.name;
         preview["diff"] = unified_diff(before, for_diff(result).dump(2) + "\n",
@@ -103,7 +104,8 @@ void add_names(Gathering& g, const std::string& key, const tunnel::FetchResult& 
     return g.error(failure("listing " + key, r));
   json names = json::array();
   for (const auto& item : list["items"])
-    if (names.size() < kMaxNames) names.push_back(item["metadata"].value("name", ""));
+    if (names.size() < kMaxNames && item.is_object() && item["metadata"].is_object())
+      names.push_back(item["metadata"].value("name", ""));
   const std::size_t count = list["items"].size();
   if (count == 0) return;
   g.preview["deletes"][key] = {{"count", count}, {"names", names}};

@@ -26,8 +26,26 @@
 #include "sluice/version.h"
 
 namespace po = boost::program_options;
+namespace net = boost::asio;
 
 namespace sluice::gateway::cli {
+namespace {
+
+// A handler that throws is a bug, but it must not let one request end the gateway for every
+// client (an agent could aim for it): log it and keep serving. The request it belonged to ends
+// on its own timeouts, unanswered rather than forwarded.
+void run_until_stopped(net::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("a request handler failed and was abandoned (a bug: please report it): {}", e.what());
+    }
+  }
+}
+
+}  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
   po::options_description opts("Usage: sluice-gateway serve --config FILE");
@@ -212,8 +230,8 @@ int run_serve(const std::vector<std::string>& args) {
     });
     std::vector<std::thread> threads;
     const unsigned n = std::max(2u, std::thread::hardware_concurrency());
-    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
-    io.run();
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { run_until_stopped(io); });
+    run_until_stopped(io);
     for (auto& t : threads) t.join();
     grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   } catch (const std::exception& e) {

@@ -2,7 +2,9 @@
 """A stand-in upstream for large responses: serves the files under WWW over HTTPS, each path (the
 query is ignored) as application/json in chunks, as kube-apiserver sends a large list. A file
 FILE.headers (JSON object) beside FILE replaces or adds response headers (Content-Type,
-Content-Encoding), for answers the gateway must refuse to pass on.
+Content-Encoding), for answers the gateway must refuse to pass on. Every write (POST, PUT, PATCH,
+DELETE) is read and then left unanswered: the connection closes, as an API server that dies
+mid-request does.
 Usage: canned_upstream.py WWW CERT KEY PORT_FILE"""
 import http.server
 import json
@@ -44,6 +46,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     break
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         self.wfile.write(b"0\r\n\r\n")
+
+    def drop(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.close_connection = True
+        self.connection.shutdown(2)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = drop
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -123,7 +123,7 @@ attack_corpus)
   # the gateway's own dry runs have audit rows of their own, linked to the client's row
   db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
   wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_events c JOIN audit_events p ON c.parent_id = p.id
-    WHERE c.decision = 'gateway' AND p.name = 'corpus-merge'" -ge 1 || fail "the policy dry run has no linked audit row"
+    WHERE c.decision = 'gateway' AND c.dry_run AND p.cluster = 'corpus' AND p.verb = 'create' AND p.resource = 'rolebindings'" -ge 1 || fail "the policy dry run has no linked audit row"
   "$gw" audit verify --database "$db" >/dev/null || fail "the audit chain does not verify with gateway rows in it"
   ;;
 auth)
@@ -881,6 +881,27 @@ PY
   res=$(curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" -o "$work/pods.json" \
         -w '%{http_code}' "$gbase/api/v1/pods")
   [ "$res" = 200 ] && cmp -s "$work/pods.json" "$up/www/api/v1/pods" || fail "the pod list was changed on its way"
+  # a held write whose dry runs (policy and preview) get no answer: held with the errors shown, and
+  # the gateway keeps serving (a failed preview once ended the gateway with an uncaught exception)
+  cp "$(dirname "$0")/../../gateway/policy/default-policy.yaml" "$gwd/policy.yaml"
+  printf 'policy:\n  file: policy.yaml\n' >>"$gwd/gateway.yaml"
+  restart_policy_gateway
+  pid=$(cat "$gwd/gateway.pid")
+  wait_for 20 grep -q "agent connected: cluster=$big" "$gwd/gateway.log" || fail "the agent did not reconnect"
+  export SLUICE_SERVER="https://127.0.0.1:$(cat "$gwd/https_port")" SLUICE_CA_FILE=$gwd/certs/ca.crt SLUICE_TOKEN_FILE=$gwd/reviewer.token
+  curl -sS --cacert "$gwd/certs/ca.crt" -H "Authorization: Bearer $(cat "$gwd/bot.token")" --max-time 60 -o /dev/null \
+    -H 'Content-Type: application/json' -X POST "$gbase/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" \
+    -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"lost"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"x"}]}' &
+  held=$!; cleanup_extra+=("kill $held")
+  pending() { "$gw" approvals --pending -o json | jq -r --arg c "$big" '[.items[] | select(.cluster == $c)][0].id // empty'; }
+  has_pending() { test -n "$(pending)"; }
+  wait_for 20 has_pending || fail "the write with a failing dry run was not held"
+  id=$(pending)
+  wait_for 10 bash -c "'$gw' approvals show '$id' -o json | jq -e '.preview.errors | length > 0'" ||
+    fail "the preview does not say its dry run failed: $("$gw" approvals show "$id" -o json)"
+  kill -0 "$pid" || fail "the gateway ended after a failed preview: $(tail -5 "$gwd/gateway.log")"
+  "$gw" reject "$id" --reason "upstream down" >/dev/null || fail "the approval could not be rejected"
+  wait $held; curl_gw --cacert "$gwd/certs/ca.crt" -fsS "$SLUICE_SERVER/healthz" >/dev/null || fail "the gateway stopped serving"
   ;;
 masking_profiles)
   # Masking profiles from the policy: a ConfigMap's password keys and a container's env value are
