@@ -49,6 +49,13 @@ MaskingPlan plan_masking(const common::RequestInfo& info, std::shared_ptr<const 
     if (detectors) plan.kind = MaskingPlan::Kind::exec;
     return plan;
   }
+  if (info.api_group.empty() && info.resource == "serviceaccounts" && info.subresource == "token") {
+    plan.scope.token_requests = true;
+    plan.scope.reveal = reveal;
+    plan.scope.profile = profile.get();
+    if (!reveal) plan.kind = MaskingPlan::Kind::json;
+    return plan;
+  }
   if (!info.subresource.empty() && info.subresource != "status") return plan;
   plan.scope.secrets = info.api_group.empty() && info.resource == "secrets";
   plan.scope.reveal = reveal;

@@ -24,7 +24,7 @@ struct MaskingPlan {
   std::shared_ptr<const MaskingProfile> profile;
 };
 
-// Secrets (unless revealed) and resources the profile names fields of: JSON; pods/log: the
+// Secrets and TokenRequest answers (unless revealed) and resources the profile names fields of: JSON; pods/log: the
 // detectors over text; pods/exec and pods/attach: the detectors over stdout and stderr.
 MaskingPlan plan_masking(const common::RequestInfo& info, std::shared_ptr<const MaskingProfile> profile, bool reveal);
 

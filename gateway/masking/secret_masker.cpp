@@ -201,6 +201,15 @@ void mask_secrets_everywhere(Json& node) {
   }
 }
 
+// A TokenRequest's answer carries a bearer token for the service account: as good as a Secret.
+template <class Json>
+void mask_issued_token(Json& o) {
+  auto status = o.find("status");
+  if (status == o.end() || !status->is_object()) return;
+  auto token = status->find("token");
+  if (token != status->end() && token->is_string()) *token = kMaskedText;
+}
+
 template <class Json>
 void mask_profile_fields(Json& o, const MaskScope& scope) {
   for (const auto& rule : scope.profile->fields)
@@ -212,6 +221,7 @@ template <class Json>
 void mask_object(Json& o, const MaskScope& scope) {
   if (!o.is_object()) return;
   if (!scope.reveal && kind_of(o) == "Secret") mask_secrets_everywhere(o);
+  if (!scope.reveal && scope.token_requests && kind_of(o) == "TokenRequest") mask_issued_token(o);
   if (!scope.profile || !scope.profile->has_fields_for(scope.api_group, scope.resource)) return;
   mask_profile_fields(o, scope);
   mask_last_applied(o, [&scope](Json& applied) { mask_profile_fields(applied, scope); });

@@ -16,6 +16,7 @@ inline constexpr const char* kLastAppliedAnnotation = "kubectl.kubernetes.io/las
 // What the objects of one response are, and what to hide in them.
 struct MaskScope {
   bool secrets = false;  // the request was for core `secrets`: every object in it is a Secret
+  bool token_requests = false;  // core serviceaccounts/token: the answer's status.token is a credential
   bool reveal = false;   // an approved `reveal`: Secret values pass (profile fields are still masked)
   const MaskingProfile* profile = nullptr;  // field rules for api_group/resource; may be null
   std::string api_group, resource;

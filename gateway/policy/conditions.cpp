@@ -26,7 +26,8 @@ std::vector<const json*> pod_specs(const json& object) {
   };
   const json* spec = child(&object, "spec");
   if (child(spec, "containers") || child(spec, "initContainers") || child(spec, "ephemeralContainers") ||
-      child(spec, "volumes") || child(spec, "hostPID") || child(spec, "hostNetwork") || child(spec, "hostIPC"))
+      child(spec, "volumes") || child(spec, "hostPID") || child(spec, "hostNetwork") || child(spec, "hostIPC") ||
+      child(spec, "securityContext"))
     add(spec);
   add(child(child(spec, "template"), "spec"));
   add(child(child(child(child(spec, "jobTemplate"), "spec"), "template"), "spec"));
@@ -63,6 +64,61 @@ bool host_path(const json& spec) {
   return std::any_of(vols->begin(), vols->end(), [](const json& v) { return child(&v, "hostPath") != nullptr; });
 }
 
+// A PersistentVolume's own `spec.hostPath` hands whoever mounts its claim a directory of the node.
+bool persistent_volume_host_path(const json& object) {
+  const json* kind = child(&object, "kind");
+  const bool pv = kind && kind->is_string() && kind->get_ref<const std::string&>() == "PersistentVolume";
+  const json* spec = child(&object, "spec");
+  return child(spec, "hostPath") && (pv || child(spec, "capacity") || child(spec, "accessModes"));
+}
+
+bool host_process(const json& spec) {
+  auto windows_host = [](const json* sc) { return is_true(child(child(sc, "windowsOptions"), "hostProcess")); };
+  if (windows_host(child(&spec, "securityContext"))) return true;
+  return any_container(spec, [&](const json& c) { return windows_host(child(&c, "securityContext")); });
+}
+
+// Every Secret name the pod spec hands to its containers: secret and projected volumes,
+// env[].valueFrom.secretKeyRef and envFrom[].secretRef.
+std::vector<std::string> referenced_secrets(const json& spec) {
+  std::vector<std::string> out;
+  auto add = [&](const json* name) {
+    if (name && name->is_string()) out.push_back(name->get<std::string>());
+  };
+  if (const json* vols = child(&spec, "volumes"); vols && vols->is_array()) {
+    for (const auto& v : *vols) {
+      add(child(child(&v, "secret"), "secretName"));
+      const json* sources = child(child(&v, "projected"), "sources");
+      if (sources && sources->is_array())
+        for (const auto& src : *sources) add(child(child(&src, "secret"), "name"));
+    }
+  }
+  any_container(spec, [&](const json& c) {
+    if (const json* env = child(&c, "env"); env && env->is_array())
+      for (const auto& e : *env) add(child(child(child(&e, "valueFrom"), "secretKeyRef"), "name"));
+    if (const json* from = child(&c, "envFrom"); from && from->is_array())
+      for (const auto& f : *from) add(child(child(&f, "secretRef"), "name"));
+    return false;
+  });
+  return out;
+}
+
+// Whether some rule of a Role or ClusterRole grants one of `wanted`; a rule's "*" grants them all.
+bool grants_verb(const json& object, const std::vector<std::string>& wanted) {
+  const json* rules = child(&object, "rules");
+  if (!rules || !rules->is_array()) return false;
+  for (const auto& r : *rules) {
+    const json* verbs = child(&r, "verbs");
+    if (!verbs || !verbs->is_array()) continue;
+    for (const auto& v : *verbs) {
+      if (!v.is_string()) continue;
+      const auto& verb = v.get_ref<const std::string&>();
+      if (verb == "*" || std::find(wanted.begin(), wanted.end(), verb) != wanted.end()) return true;
+    }
+  }
+  return false;
+}
+
 bool adds_capability(const json& spec, const std::vector<std::string>& wanted) {
   return any_container(spec, [&](const json& c) {
     const json* add = child(child(child(&c, "securityContext"), "capabilities"), "add");
@@ -72,6 +128,21 @@ bool adds_capability(const json& spec, const std::vector<std::string>& wanted) {
       const auto name = capability_name(cap.get<std::string>());
       for (const auto& w : wanted)
         if (w == "*" || capability_name(w) == name) return true;
+    }
+    return false;
+  });
+}
+
+// Whether some container adds a capability that `allowed` does not list.
+bool adds_capability_outside(const json& spec, const std::vector<std::string>& allowed) {
+  return any_container(spec, [&](const json& c) {
+    const json* add = child(child(child(&c, "securityContext"), "capabilities"), "add");
+    if (!add || !add->is_array()) return false;
+    for (const auto& cap : *add) {
+      if (!cap.is_string()) return true;  // not a name the gateway can vouch for
+      const auto name = capability_name(cap.get<std::string>());
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return capability_name(a) == name; }))
+        return true;
     }
     return false;
   });
@@ -92,10 +163,27 @@ bool object_conditions_hold(const ConditionSet& set, const json& object) {
   if (!check(set.host_pid, specs, [](const json& s) { return is_true(child(&s, "hostPID")); })) return false;
   if (!check(set.host_network, specs, [](const json& s) { return is_true(child(&s, "hostNetwork")); })) return false;
   if (!check(set.host_ipc, specs, [](const json& s) { return is_true(child(&s, "hostIPC")); })) return false;
-  if (!check(set.host_path, specs, host_path)) return false;
+  if (set.host_path) {
+    const bool some = persistent_volume_host_path(object) ||
+                      std::any_of(specs.begin(), specs.end(), [](const json* s) { return host_path(*s); });
+    if (some != *set.host_path) return false;
+  }
+  if (!check(set.host_process, specs, host_process)) return false;
   if (!set.added_capabilities.empty() &&
       std::none_of(specs.begin(), specs.end(), [&](const json* s) { return adds_capability(*s, set.added_capabilities); }))
     return false;
+  if (!set.capabilities_outside.empty() && std::none_of(specs.begin(), specs.end(), [&](const json* s) {
+        return adds_capability_outside(*s, set.capabilities_outside);
+      }))
+    return false;
+  if (!set.references_secrets.empty() && std::none_of(specs.begin(), specs.end(), [&](const json* s) {
+        for (const auto& name : referenced_secrets(*s))
+          for (const auto& g : set.references_secrets)
+            if (glob_match(g, name)) return true;
+        return false;
+      }))
+    return false;
+  if (!set.grants_verbs.empty() && !grants_verb(object, set.grants_verbs)) return false;
   if (!set.grants_role.empty()) {
     const json* role = child(child(&object, "roleRef"), "name");
     if (!role || !role->is_string()) return false;
@@ -117,8 +205,9 @@ bool namespace_conditions_hold(const ConditionSet& set, const json& namespace_ob
 }
 
 bool ConditionSet::needs_object() const {
-  return privileged || host_pid || host_network || host_ipc || host_path || !added_capabilities.empty() ||
-         !grants_role.empty();
+  return privileged || host_pid || host_network || host_ipc || host_path || host_process ||
+         !added_capabilities.empty() || !capabilities_outside.empty() || !references_secrets.empty() ||
+         !grants_role.empty() || !grants_verbs.empty();
 }
 
 }  // namespace sluice::gateway::policy

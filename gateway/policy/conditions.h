@@ -1,6 +1,7 @@
 // Conditions over Kubernetes objects: is this pod (or the pod a workload would create)
-// privileged, on the host's namespaces, mounting host paths, adding capabilities; does this
-// binding grant a given role; does a namespace carry given labels. Pure functions over JSON.
+// privileged, on the host's namespaces, mounting host paths, adding capabilities, handed
+// Secrets; does this binding grant a given role, this role a given verb; does a namespace carry
+// given labels. Pure functions over JSON.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 

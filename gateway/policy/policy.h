@@ -49,8 +49,12 @@ struct ConditionSet {
   std::optional<bool> host_pid;      // spec.hostPID
   std::optional<bool> host_network;  // spec.hostNetwork
   std::optional<bool> host_ipc;      // spec.hostIPC
-  std::optional<bool> host_path;     // some volume is a hostPath
+  std::optional<bool> host_path;     // some volume is a hostPath, or a PersistentVolume is one
+  std::optional<bool> host_process;  // Windows securityContext.windowsOptions.hostProcess
   std::vector<std::string> added_capabilities;  // some container adds one of these ("*": any)
+  std::vector<std::string> capabilities_outside;  // some container adds one not in this list
+  std::vector<std::string> references_secrets;    // some pod spec names a Secret matching (globs)
+  std::vector<std::string> grants_verbs;          // a (Cluster)Role rule grants one of these verbs
   std::vector<std::string> grants_role;         // a (Cluster)RoleBinding whose roleRef.name matches
   std::map<std::string, std::string> namespace_labels;  // the target namespace carries these labels
                                                         // (values may be globs)

@@ -106,8 +106,9 @@ Match parse_match(const YAML::Node& m) {
 }
 
 ConditionSet parse_conditions(const YAML::Node& w) {
-  only_keys(w, "when", {"object", "privileged", "hostPID", "hostNetwork", "hostIPC", "hostPath", "addedCapabilities",
-                        "grantsRole", "namespaceLabels"});
+  only_keys(w, "when", {"object", "privileged", "hostPID", "hostNetwork", "hostIPC", "hostPath", "hostProcess",
+                        "addedCapabilities", "addedCapabilitiesOutside", "referencesSecrets", "grantsRole",
+                        "grantsVerbs", "namespaceLabels"});
   ConditionSet c;
   if (w["object"]) {
     const auto s = scalar(w["object"], "when.object");
@@ -121,7 +122,12 @@ ConditionSet parse_conditions(const YAML::Node& w) {
   if (w["hostNetwork"]) c.host_network = boolean(w["hostNetwork"], "when.hostNetwork");
   if (w["hostIPC"]) c.host_ipc = boolean(w["hostIPC"], "when.hostIPC");
   if (w["hostPath"]) c.host_path = boolean(w["hostPath"], "when.hostPath");
+  if (w["hostProcess"]) c.host_process = boolean(w["hostProcess"], "when.hostProcess");
   if (w["addedCapabilities"]) c.added_capabilities = string_list(w["addedCapabilities"], "when.addedCapabilities");
+  if (w["addedCapabilitiesOutside"])
+    c.capabilities_outside = string_list(w["addedCapabilitiesOutside"], "when.addedCapabilitiesOutside");
+  if (w["referencesSecrets"]) c.references_secrets = string_list(w["referencesSecrets"], "when.referencesSecrets");
+  if (w["grantsVerbs"]) c.grants_verbs = string_list(w["grantsVerbs"], "when.grantsVerbs");
   if (w["grantsRole"]) c.grants_role = string_list(w["grantsRole"], "when.grantsRole");
   if (auto l = w["namespaceLabels"]) {
     if (!l.IsMap() || l.size() == 0) fail(l, "when.namespaceLabels must be a mapping of label to value");

@@ -301,6 +301,7 @@ void ApiServer::handle_resource(const SessionPtr& s, HttpRequest& req, const Res
     if (pod && (rp.subresource == "exec" || rp.subresource == "attach") && (m == "GET" || m == "POST"))
       return do_exec(s, req, rp, rp.subresource == "attach");
     if (pod && rp.subresource == "portforward" && (m == "GET" || m == "POST")) return do_portforward(s, req, rp);
+    if (t.kind == "ServiceAccount" && rp.subresource == "token" && m == "POST") return do_token_request(s, req, rp);
     bool known = false;
     for (const auto& sub : t.subresources) known = known || sub == rp.subresource;
     if (!known) return fail(s, 404, "the server could not find the requested resource", "NotFound");

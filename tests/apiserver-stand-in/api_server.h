@@ -76,6 +76,9 @@ class ApiServer {
 
   // Pod subresources (pod_handlers.cpp)
   void do_log(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp);
+  // POST serviceaccounts/NAME/token: a TokenRequest answered with a bearer token (a JWT's shape,
+  // signed by nobody: the stand-in accepts only its own admin token).
+  void do_token_request(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp);
   void do_exec(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp, bool attach);
   void do_portforward(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp);
   void start_pod(const std::string& ns, const std::string& name);

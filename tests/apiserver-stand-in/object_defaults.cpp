@@ -254,8 +254,8 @@ std::string new_uid() {
   return out;
 }
 
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
+std::string now_rfc3339(long plus_seconds) {
+  std::time_t t = std::time(nullptr) + plus_seconds;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

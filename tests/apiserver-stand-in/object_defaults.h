@@ -28,7 +28,7 @@ struct Allocator {
 void apply_defaults(const ResourceType& type, nlohmann::json& object, Allocator& alloc);
 
 std::string new_uid();
-std::string now_rfc3339();
+std::string now_rfc3339(long plus_seconds = 0);
 std::string base64_encode(const std::string& in);
 bool is_base64(const std::string& in);
 // True when anything outside metadata and status differs (the API server then bumps generation).

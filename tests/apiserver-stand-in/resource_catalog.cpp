@@ -11,6 +11,7 @@ const std::vector<std::string> kObjectVerbs = {"create", "delete", "deletecollec
 std::vector<std::string> subresource_verbs(const std::string& sub) {
   if (sub == "log") return {"get"};
   if (sub == "exec" || sub == "attach" || sub == "portforward") return {"create", "get"};
+  if (sub == "token") return {"create"};
   return {"get", "patch", "update"};  // status, scale
 }
 
@@ -20,6 +21,7 @@ std::string subresource_kind(const ResourceType& t, const std::string& sub) {
   if (sub == "attach") return "PodAttachOptions";
   if (sub == "portforward") return "PodPortForwardOptions";
   if (sub == "scale") return "Scale";
+  if (sub == "token") return "TokenRequest";
   return t.kind;
 }
 
@@ -35,7 +37,7 @@ ResourceCatalog::ResourceCatalog() {
       {"", "v1", "secrets", "secret", "Secret", true, {}, {}, {}},
       {"", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"}, {}, {}},
       {"", "v1", "services", "service", "Service", true, {"svc"}, {"all"}, {"status"}},
-      {"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {}, {}},
+      {"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {}, {"token"}},
       {"", "v1", "events", "event", "Event", true, {"ev"}, {}, {}},
       {"apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"}, {"scale", "status"}},
       {"apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"}, {"scale", "status"}},

@@ -4,6 +4,7 @@
 
 #include "api_server.h"
 #include "common/k8s_status.h"
+#include "common/token_compare.h"
 #include "patch.h"
 #include "protobuf_decoder.h"
 #include "selectors.h"
@@ -18,6 +19,13 @@ bool wants_partial(const HttpRequest& req) {
   return req.header("accept").find("as=PartialObjectMetadata") != std::string::npos;
 }
 bool is_dry_run(const HttpRequest& req) { return req.param("dryRun") == "All"; }
+
+std::string base64url(const std::string& in) {
+  std::string out = base64_encode(in);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
 
 
 std::string field_manager(const HttpRequest& req) {
@@ -335,6 +343,44 @@ void ApiServer::do_create(const SessionPtr& s, HttpRequest& req, const ResourceT
     if (const json* now = store_.get("pods", rp.ns, name)) created = *now;
   }
   respond_object(s, req, t, 201, created);
+}
+
+void ApiServer::do_token_request(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp) {
+  std::string error;
+  auto parsed = parse_object_body(req, error);
+  if (!parsed) return fail(s, 400, error, "BadRequest");
+  json body = std::move(*parsed);
+  if (body.contains("kind") && body["kind"] != "TokenRequest")
+    return fail(s, 400, "the kind in the data (" + body["kind"].dump() + ") does not match the expected kind (TokenRequest)",
+                "BadRequest");
+  if (!store_.get("serviceaccounts", rp.ns, rp.name))
+    return fail(s, 404, "serviceaccounts \"" + rp.name + "\" not found", "NotFound",
+                {{"name", rp.name}, {"kind", "serviceaccounts"}});
+  json spec = body.contains("spec") && body["spec"].is_object() ? body["spec"] : json::object();
+  const auto seconds = spec.value("expirationSeconds", 3600L);
+  if (seconds < 600) {
+    const std::string message = "spec.expirationSeconds: Invalid value: " + std::to_string(seconds) +
+                                ": may not specify a duration less than 10 minutes";
+    return fail(s, 422, "TokenRequest.authentication.k8s.io \"" + rp.name + "\" is invalid: " + message, "Invalid",
+                {{"name", rp.name}, {"group", "authentication.k8s.io"}, {"kind", "TokenRequest"}});
+  }
+  spec["expirationSeconds"] = seconds;
+  if (!spec.contains("audiences") || spec["audiences"].empty())
+    spec["audiences"] = json::array({"https://kubernetes.default.svc.cluster.local"});
+  json out = {{"kind", "TokenRequest"},
+              {"apiVersion", "authentication.k8s.io/v1"},
+              {"metadata", {{"name", rp.name}, {"namespace", rp.ns}, {"creationTimestamp", nullptr}}},
+              {"spec", spec},
+              {"status", {{"token", ""}, {"expirationTimestamp", now_rfc3339(seconds)}}}};
+  // A dry run issues no token, as kube-apiserver's TokenREST answers one.
+  if (!is_dry_run(req)) {
+    const json claims = {{"iss", "https://kubernetes.default.svc.cluster.local"},
+                         {"sub", "system:serviceaccount:" + rp.ns + ":" + rp.name},
+                         {"aud", spec["audiences"]}};
+    out["status"]["token"] = base64url(R"({"alg":"RS256","kid":"standin"})") + "." + base64url(claims.dump()) + "." +
+                             base64url(sluice::common::random_token_hex(32));
+  }
+  s->respond_json(201, out);
 }
 
 void ApiServer::do_update(const SessionPtr& s, HttpRequest& req, const ResourceType& t, const ResourcePath& rp) {

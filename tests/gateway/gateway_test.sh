@@ -86,10 +86,18 @@ case "$case_name" in
 attack_corpus)
   # tests/security/attack_corpus.jsonl: each row a request the bot may send and what must come of
   # it, against the default policy (approvals asked asynchronously, so "held" is a 403 at once).
+  # every held row waits at once: more than the default cap of pending approvals per identity
+  printf 'approvals:\n  max_pending_per_identity: 200\n' >"$work/extra-gateway.yaml"
   sed 's/mode: hold/mode: async/' "$(dirname "$0")/../../gateway/policy/default-policy.yaml" | policy_gateway corpus
   gwd=$work/gw cbase="https://127.0.0.1:$(cat "$work/gw/https_port")" ctok=$(cat "$work/gw/bot.token")
   KUBECONFIG="$standin/kubeconfig" kubectl -n default create secret generic corpus-s1 --from-literal=password=hunter2 \
     >/dev/null 2>&1 || true
+  # a live hostIPC pod for the exec row (the policy reads it before deciding)
+  KUBECONFIG="$standin/kubeconfig" kubectl -n default apply -f - >/dev/null <<'YAML'
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "corpus-ipc"},
+ "spec": {"hostIPC": true, "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}
+YAML
+  cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl -n default delete pod corpus-ipc --wait=false")
   n=0
   while IFS= read -r row; do
     [ -n "$row" ] || continue
@@ -111,17 +119,37 @@ attack_corpus)
       [ "$users" = "$user" ] || fail "attack corpus: '$name' reached the cluster as '$users', not '$user'"
     elif [ "$code" != 200 ] && [ "$code" != 201 ]; then
       # refused before policy: the request itself never reached the cluster (dry runs may have)
-      standin_log_since "$seq" | jq -r '.uri' | grep -v 'dryRun=All' | grep -qF "$path" &&
+      standin_log_since "$seq" | jq -r --arg m "$method" 'select(.method == $m) | .uri' | grep -v 'dryRun=All' | grep -qF "$path" &&
         fail "attack corpus: '$name' was refused with $got but reached the cluster"
     fi
     n=$((n + 1))
   done <"$(dirname "$0")/../security/attack_corpus.jsonl"
-  [ "$n" -ge 20 ] || fail "the attack corpus ran only $n rows"
+  [ "$n" -ge 50 ] || fail "the attack corpus ran only $n rows"
+  # TokenRequest: held; once approved the cluster issues the token, and neither the client nor the
+  # recording sees it
+  export SLUICE_SERVER=$cbase SLUICE_CA_FILE=$gwd/certs/ca.crt SLUICE_TOKEN_FILE=$gwd/reviewer.token
+  jwt_head=eyJhbGciOiJSUzI1NiIsImtpZCI6InN0YW5kaW4ifQ  # the stand-in's tokens all begin so
+  direct=$(KUBECONFIG="$standin/kubeconfig" kubectl -n default create token default)
+  [[ $direct == "$jwt_head".* ]] || fail "the stand-in issued no token: $direct"
+  out=$(KUBECONFIG="$work/corpus.kubeconfig" kubectl -n default create token default 2>&1) && fail "a TokenRequest passed unheld: $out"
+  id=$(sed -n 's/.*approval required: id \([0-9a-f-]*\), review at.*/\1/p' <<<"$out" | head -1)
+  [ -n "$id" ] || fail "no approval for the TokenRequest: $out"
+  "$gw" approve "$id" --reason "corpus" >/dev/null
+  out=$(KUBECONFIG="$work/corpus.kubeconfig" kubectl -n default create token default 2>&1) || fail "the approved TokenRequest: $out"
+  [ "$out" = '***MASKED***' ] || fail "the issued token reached the client: $out"
+  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  tq="SELECT count(*) FROM recording_exchanges e JOIN recording_sessions s ON s.id = e.session_id
+      WHERE s.cluster = 'corpus' AND e.request_uri LIKE '%/serviceaccounts/default/token%' AND e.finished_at IS NOT NULL AND e.response_code = 201"
+  wait_for 10 sql_count "$db" "$tq" -ge 1 || fail "the approved TokenRequest was not recorded"
+  for sid in $(psql "$db" -qAt -c "SELECT DISTINCT e.session_id FROM recording_exchanges e JOIN recording_sessions s ON s.id = e.session_id
+                                   WHERE s.cluster = 'corpus' AND e.request_uri LIKE '%/token%'"); do
+    rec=$("$gw" sessions show "$sid" --database "$db" -o json)
+    grep -q "$jwt_head" <<<"$rec" && fail "the recording holds the issued token: $rec"
+  done
   # the copy never happened: the Secret's annotations hold no value, and a read comes back masked
   out=$(KUBECONFIG="$work/corpus.kubeconfig" kubectl -n default get secret corpus-s1 -o json)
   grep -q 'hunter2\|aHVudGVyMg==' <<<"$out" && fail "the Secret's value came back: $out"
   # the gateway's own dry runs have audit rows of their own, linked to the client's row
-  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
   wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_events c JOIN audit_events p ON c.parent_id = p.id
     WHERE c.decision = 'gateway' AND c.dry_run AND p.cluster = 'corpus' AND p.verb = 'create' AND p.resource = 'rolebindings'" -ge 1 || fail "the policy dry run has no linked audit row"
   "$gw" audit verify --database "$db" >/dev/null || fail "the audit chain does not verify with gateway rows in it"

@@ -297,3 +297,33 @@ TEST_CASE("requests that need masking ask for plain JSON") {
   info.subresource.clear();
   CHECK(plan_masking(info, nullptr, false).kind == MaskingPlan::Kind::none);  // pods: nothing to mask by default
 }
+
+TEST_CASE("a TokenRequest's answer has its token masked unless the request was approved with reveal") {
+  sluice::common::RequestInfo info;
+  info.is_resource_request = true;
+  info.verb = "create";
+  info.resource = "serviceaccounts";
+  info.subresource = "token";
+  auto plan = plan_masking(info, nullptr, false);
+  REQUIRE(plan.kind == MaskingPlan::Kind::json);
+  CHECK(plan_masking(info, nullptr, true).kind == MaskingPlan::Kind::none);
+  const std::string token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl";
+  const json answer = {{"kind", "TokenRequest"},
+                       {"apiVersion", "authentication.k8s.io/v1"},
+                       {"metadata", {{"name", "builder"}, {"namespace", "shop"}}},
+                       {"spec", {{"audiences", {"https://kubernetes.default.svc"}}, {"expirationSeconds", 3600}}},
+                       {"status", {{"token", token}, {"expirationTimestamp", "2026-12-06T13:00:00Z"}}}};
+  for (std::size_t piece : {0, 1, 7}) {
+    bool ok = false;
+    const auto out = run(answer.dump(), plan.scope, piece, &ok);
+    REQUIRE(ok);
+    CHECK(out.find(token) == std::string::npos);
+    const auto masked = json::parse(out);
+    CHECK(masked["status"]["token"] == kMaskedText);
+    CHECK(masked["status"]["expirationTimestamp"] == "2026-12-06T13:00:00Z");
+    CHECK(masked["spec"] == answer["spec"]);
+  }
+  // Another kind in the same answer (a Status refusing the request) passes unchanged.
+  const json status = {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"}, {"code", 403}};
+  CHECK(json::parse(run(status.dump(), plan.scope, 0)) == status);
+}
