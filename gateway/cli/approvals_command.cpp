@@ -88,7 +88,11 @@ int api_error(const std::string& cmd, long code, const nlohmann::json& j) {
 std::string cell(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string() || it->get<std::string>().empty()) return "-";
-  return it->get<std::string>();
+  // Client-sent text (Kubectl-Command, names) reaches a reviewer's terminal: no escape sequences.
+  std::string out = it->get<std::string>();
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
 }
 
 // What the request would do, as the gateway previewed it for reviewers (approval_preview.h).
@@ -114,11 +118,22 @@ void print_preview(const nlohmann::json& p) {
     for (const auto& e : p["errors"]) std::cout << "Preview:     could not read " << e.get<std::string>() << "\n";
 }
 
+// The request as the gateway classified it: verb, resource/subresource, name, namespace.
+std::string classified(const nlohmann::json& a) {
+  std::string out = a.value("verb", "") + " " + a.value("resource", "");
+  if (!a.value("subresource", "").empty()) out += "/" + a.value("subresource", "");
+  if (!a.value("name", "").empty()) out += " " + a.value("name", "");
+  if (!a.value("namespace", "").empty()) out += " in namespace " + a.value("namespace", "");
+  if (!a.value("apiGroup", "").empty()) out += " (" + a.value("apiGroup", "") + ")";
+  return out;
+}
+
 void print_details(const nlohmann::json& a) {
   std::cout << "ID:          " << cell(a, "id") << "\nState:       " << cell(a, "state")
             << "\nCluster:     " << cell(a, "cluster") << "\nRequester:   " << a["requester"].value("username", "")
-            << " (" << a["requester"].value("authMethod", "") << ")\nCommand:     " << cell(a, "kubectlCommand")
-            << "\nRequest:     " << cell(a, "method") << " " << cell(a, "requestURI") << "\nRule:        "
+            << " (" << a["requester"].value("authMethod", "") << ")\nRequest:     " << classified(a)
+            << "\nHTTP:        " << cell(a, "method") << " " << cell(a, "requestURI")
+            << "\nClient says: " << cell(a, "kubectlCommand") << "  (its Kubectl-Command header: unverified)\nRule:        "
             << cell(a, "rule") << ": " << cell(a, "message") << "\nApprovers:   groups " << a["approvers"]["groups"].dump()
             << ", users " << a["approvers"]["users"].dump() << "; " << a.value("minApprovals", 1)
             << " needed\nCreated:     " << cell(a, "createdAt") << "\nExpires:     " << cell(a, "expiresAt") << "\n";

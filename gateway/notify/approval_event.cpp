@@ -25,13 +25,15 @@ std::vector<std::pair<std::string, std::string>> summary_fields(const json& even
   if (!a.value("subresource", "").empty()) object += "/" + a.value("subresource", "");
   if (!a.value("name", "").empty()) object += " " + a.value("name", "");
   if (!a.value("namespace", "").empty()) object += " in namespace " + a.value("namespace", "");
+  // What the gateway classified comes first; Kubectl-Command is whatever the client chose to send.
   std::string command = a.value("kubectlCommand", "");
-  if (command.empty()) command = a.value("method", "") + " " + a.value("requestURI", "");
+  if (command.empty()) command = "-";
   return {{"Requester", a["requester"].value("username", "")},
-          {"Command", command},
+          {"Request", a.value("verb", "") + " " + object},
           {"Cluster", a.value("cluster", "")},
-          {"Object", a.value("verb", "") + " " + object},
+          {"HTTP", a.value("method", "") + " " + a.value("requestURI", "")},
           {"Rule", a.value("rule", "") + (a.value("message", "").empty() ? "" : ": " + a.value("message", ""))},
+          {"Client's words (unverified)", command},
           {"Approval", a.value("id", "") + " (expires " + a.value("expiresAt", "") + ")"}};
 }
 

@@ -86,9 +86,14 @@ case "$case_name" in
 attack_corpus)
   # tests/security/attack_corpus.jsonl: each row a request the bot may send and what must come of
   # it, against the default policy (approvals asked asynchronously, so "held" is a 403 at once).
-  # every held row waits at once: more than the default cap of pending approvals per identity
+  # Every held row waits at once: more than the default cap of pending approvals per identity, and
+  # on a database of its own, since the cap counts the bot's approvals across all the gateways.
   printf 'approvals:\n  max_pending_per_identity: 200\n' >"$work/extra-gateway.yaml"
-  sed 's/mode: hold/mode: async/' "$(dirname "$0")/../../gateway/policy/default-policy.yaml" | policy_gateway corpus
+  fixture_url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
+  cdb=corpus_$RANDOM$RANDOM
+  psql "$fixture_url" -qAt -c "CREATE DATABASE $cdb" >/dev/null
+  db="$fixture_url dbname=$cdb"
+  sed 's/mode: hold/mode: async/' "$(dirname "$0")/../../gateway/policy/default-policy.yaml" | policy_gateway corpus "$db"
   gwd=$work/gw cbase="https://127.0.0.1:$(cat "$work/gw/https_port")" ctok=$(cat "$work/gw/bot.token")
   KUBECONFIG="$standin/kubeconfig" kubectl -n default create secret generic corpus-s1 --from-literal=password=hunter2 \
     >/dev/null 2>&1 || true
@@ -137,7 +142,6 @@ YAML
   "$gw" approve "$id" --reason "corpus" >/dev/null
   out=$(KUBECONFIG="$work/corpus.kubeconfig" kubectl -n default create token default 2>&1) || fail "the approved TokenRequest: $out"
   [ "$out" = '***MASKED***' ] || fail "the issued token reached the client: $out"
-  db=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
   tq="SELECT count(*) FROM recording_exchanges e JOIN recording_sessions s ON s.id = e.session_id
       WHERE s.cluster = 'corpus' AND e.request_uri LIKE '%/serviceaccounts/default/token%' AND e.finished_at IS NOT NULL AND e.response_code = 201"
   wait_for 10 sql_count "$db" "$tq" -ge 1 || fail "the approved TokenRequest was not recorded"
@@ -153,6 +157,19 @@ YAML
   wait_for 10 sql_count "$db" "SELECT count(*) FROM audit_events c JOIN audit_events p ON c.parent_id = p.id
     WHERE c.decision = 'gateway' AND c.dry_run AND p.cluster = 'corpus' AND p.verb = 'create' AND p.resource = 'rolebindings'" -ge 1 || fail "the policy dry run has no linked audit row"
   "$gw" audit verify --database "$db" >/dev/null || fail "the audit chain does not verify with gateway rows in it"
+  ;;
+failed_upgrade)
+  # CVE-2018-1002105: after a non-101 answer to an upgrade request the connection is not a raw
+  # channel; a credential-less request sent on it next never reaches the cluster.
+  gwd=$work/gw fc=fu$RANDOM$RANDOM mark=fumark$RANDOM$RANDOM
+  policy_gateway "$fc" <<<'defaultAction: allow'
+  wait_for 20 env KUBECONFIG="$work/$fc.kubeconfig" kubectl get ns -o name || fail "no request passed the gateway"
+  seq=$(standin_seq)
+  out=$(python3 "$(dirname "$0")/../security/failed_upgrade.py" 127.0.0.1 "$(cat "$gwd/https_port")" "$gwd/certs/ca.crt" \
+        "$(cat "$gwd/bot.token")" "$fc" "$mark" 2>&1) || fail "failed upgrade: $out"
+  contains "$out" "exec into a missing pod: 404"
+  standin_log_since "$seq" | grep -q "$mark" && fail "a request sent after a failed upgrade reached the cluster: $out"
+  echo "$out"
   ;;
 auth)
   out=$(curl_gw -w ' %{http_code}' "$base/clusters/c1/api/v1/namespaces"); contains "$out" ' 401'; contains "$out" '"kind":"Status"'
@@ -1417,7 +1434,8 @@ YAML
   [ "$(jq -c .to <<<"$mail")" = '["<oncall@example.test>","<sec@example.test>"]' ] || fail "email recipients: $mail"
   data=$(jq -r .data <<<"$mail")
   contains "$data" "Subject: [sluice] automation-bot wants to create clusterrolebindings on $nc"
-  contains "$data" "Requester: automation-bot"; contains "$data" "Command: kubectl create clusterrolebinding"
+  contains "$data" "Requester: automation-bot"; contains "$data" "Request: create clusterrolebindings"
+  contains "$data" "Client's words (unverified): kubectl create clusterrolebinding"
   contains "$data" "Rule: cluster-rbac: cluster-wide RBAC needs a reviewer"
   grep -qE "Approval: $appr \(expires [0-9]{4}-[0-9]{2}-[0-9]{2}T" <<<"$data" || fail "the email does not say when the approval expires: $data"
   contains "$data" "Approve: POST https://sluice.example.test:8443/api/v1/approvals/$appr/approve"

@@ -93,7 +93,8 @@ TEST_CASE("notification messages: the event, Slack's Block Kit, the email") {
   CHECK(mail.find("Subject: [sluice] automation-bot wants to create clusterrolebindings on prod (approval needed)\r\n") !=
         std::string::npos);
   CHECK(mail.find("Message-ID: <approval-3f2a0000-0000-4000-8000-000000000001.7@example.com>") != std::string::npos);
-  CHECK(mail.find("\r\n\r\n") < mail.find("Command: kubectl create clusterrolebinding\r\n"));
+  CHECK(mail.find("\r\n\r\n") < mail.find("Request: create clusterrolebindings\r\n"));
+  CHECK(mail.find("Request: ") < mail.find("Client's words (unverified): kubectl create clusterrolebinding\r\n"));
   // A line break in a field cannot start a header of its own.
   auto evil = event;
   evil["approval"]["requester"]["username"] = "bot\r\nBcc: everyone@example.com";
