@@ -20,6 +20,7 @@
 #include "gateway/policy/policy_loader.h"
 #include "gateway/recording/recording_writer.h"
 #include "gateway/server/https_server.h"
+#include "gateway/server/metrics_listener.h"
 #include "gateway/store/cluster_store.h"
 #include "gateway/store/migrator.h"
 #include "gateway/tunnel/tunnel_service.h"
@@ -209,6 +210,18 @@ int run_serve(const std::vector<std::string>& args) {
                      policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
     HttpsServer https(io, ctx);
     https.start();
+    std::unique_ptr<MetricsListener> metrics_listener;
+    if (!config->metrics.listen.empty()) {
+      std::string host;
+      unsigned short port = 0;
+      split_host_port(config->metrics.listen, host, port);
+      metrics_listener = std::make_unique<MetricsListener>(
+          io, host, port,
+          MetricsListener::Handlers{[&] { return metrics.render(registry.tunnel_stats()); },
+                                    [&] { return directory.database_ok(); }});
+      metrics_listener->start();
+      spdlog::info("metrics on http://{}:{}/metrics", host, metrics_listener->port());
+    }
     if (approval_gate && config->notifications.review_url == "https://" + config->listen) {
       std::string host;
       unsigned short port = 0;
@@ -221,7 +234,9 @@ int run_serve(const std::vector<std::string>& args) {
                  kVersion, config->listen, methods, static_tokens, config->agent_listen);
     if (!ready_file.empty())
       common::write_file(ready_file, "{\"https_port\": " + std::to_string(https.port()) +
-                                         ", \"agent_port\": " + std::to_string(agent_port) + "}\n");
+                                         ", \"agent_port\": " + std::to_string(agent_port) +
+                                         (metrics_listener ? ", \"metrics_port\": " + std::to_string(metrics_listener->port()) : "") +
+                                         "}\n");
 
     net::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {

@@ -92,6 +92,21 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
         return std::nullopt;
       }
     }
+    if (auto m = root["metrics"]) {
+      if (m["listen"]) c.metrics.listen = m["listen"].as<std::string>();
+      if (m["authenticate"]) c.metrics.authenticate = m["authenticate"].as<bool>();
+      if (m["groups"]) c.metrics.groups = m["groups"].as<std::vector<std::string>>();
+      std::string host;
+      unsigned short port = 0;
+      if (!c.metrics.listen.empty() && !split_host_port(c.metrics.listen, host, port)) {
+        error = path + ": metrics.listen must be host:port, got \"" + c.metrics.listen + "\"";
+        return std::nullopt;
+      }
+      if (c.metrics.groups.empty()) {
+        error = path + ": metrics.groups must name at least one group";
+        return std::nullopt;
+      }
+    }
     if (auto n = root["notifications"]) {
       if (n["review_url"]) c.notifications.review_url = n["review_url"].as<std::string>();
       if (n["max_attempts"]) c.notifications.max_attempts = n["max_attempts"].as<int>();

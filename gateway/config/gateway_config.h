@@ -103,6 +103,16 @@ struct ApprovalSettings {
   int max_pending_per_identity = 20;
 };
 
+// Prometheus metrics (gateway/server/metrics.h). By default /metrics is open on the client
+// listener, as kube-apiserver's is to anyone RBAC lets in; `authenticate` lets only members of
+// `groups` read it there, and `listen` moves it (with /healthz and /readyz) to a plain-HTTP
+// listener of its own, where the client listener no longer serves it.
+struct MetricsSettings {
+  std::string listen;
+  bool authenticate = false;
+  std::vector<std::string> groups = {"sluice-metrics", "sluice-auditors", "sluice-reviewers"};
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
   std::string public_url;  // default: https://<listen>
@@ -117,6 +127,7 @@ struct GatewayConfig {
   PolicySettings policy;
   NotificationSettings notifications;
   ApprovalSettings approvals;
+  MetricsSettings metrics;
   RecordingConfig recording;
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
 };

@@ -122,7 +122,11 @@ void ProxySession::on_request(beast::error_code ec) {
   if (req.method() == http::verb::get && target == "/readyz")
     return ctx_.clusters.database_ok() ? reply(200, "text/plain", "ok")
                                        : reply(503, "text/plain", "database unreachable");
-  if (req.method() == http::verb::get && target == "/metrics")
+  const bool metrics = req.method() == http::verb::get && target == "/metrics";
+  if (metrics && !ctx_.config.metrics.listen.empty())
+    return reply_status(404, "/metrics is served on the gateway's metrics listener (metrics.listen), not here",
+                        "NotFound");
+  if (metrics && !ctx_.config.metrics.authenticate)
     return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
 
   const std::string auth(req[http::field::authorization]);
@@ -136,6 +140,18 @@ void ProxySession::on_request(beast::error_code ec) {
   }));
 }
 
+void ProxySession::serve_metrics(const Identity& who) {
+  const auto& allowed = ctx_.config.metrics.groups;
+  for (const auto& g : who.groups)
+    if (std::find(allowed.begin(), allowed.end(), g) != allowed.end())
+      return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
+  std::string names;
+  for (const auto& g : allowed) names += (names.empty() ? "" : ", ") + g;
+  spdlog::info("403 /metrics for {}: in none of the metrics groups", who.user);
+  reply_status(403, "/metrics is for members of " + names + " (metrics.groups); " + who.user + " is in none of them",
+               "Forbidden");
+}
+
 void ProxySession::on_authenticated(std::optional<Identity> who, const std::string& why_not) {
   const auto& req = parser_->get();
   const std::string target(req.target());
@@ -143,6 +159,7 @@ void ProxySession::on_authenticated(std::optional<Identity> who, const std::stri
     spdlog::info("401 {} {} from {}: {}", std::string(req.method_string()), target, remote_, why_not);
     return reply_status(401, "Unauthorized", "Unauthorized");
   }
+  if (req.method() == http::verb::get && target == "/metrics") return serve_metrics(*who);  // metrics.authenticate
   if (is_approvals_api_path(target)) return serve_approvals_api(*who);
   if (is_sessions_api_path(target)) {
     if (!ctx_.sessions_api) return reply_status(404, "this gateway records nothing (recording.enabled: false)", "NotFound");

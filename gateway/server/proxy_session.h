@@ -66,6 +66,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void read_header();
   void on_header(beast::error_code ec);
   void on_request(beast::error_code ec);
+  void serve_metrics(const Identity& who);
   void on_authenticated(std::optional<Identity> who, const std::string& why_not);
   void reply(int code, const std::string& content_type, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {}, bool close = false);

@@ -158,6 +158,30 @@ YAML
     WHERE c.decision = 'gateway' AND c.dry_run AND p.cluster = 'corpus' AND p.verb = 'create' AND p.resource = 'rolebindings'" -ge 1 || fail "the policy dry run has no linked audit row"
   "$gw" audit verify --database "$db" >/dev/null || fail "the audit chain does not verify with gateway rows in it"
   ;;
+metrics_access)
+  # /metrics behind authentication (metrics.authenticate: members of metrics.groups only), then on
+  # a plain-HTTP listener of its own (metrics.listen), where the client listener stops serving it.
+  gwd=$work/gw mc=met$RANDOM$RANDOM
+  printf 'metrics:\n  authenticate: true\n' >"$work/extra-gateway.yaml"
+  policy_gateway "$mc" <<<'defaultAction: allow'
+  mbase="https://127.0.0.1:$(cat "$gwd/https_port")"
+  m() { curl -sS --cacert "$gwd/certs/ca.crt" -w ' %{http_code}' "$@" "$mbase/metrics"; }
+  out=$(m); contains "$out" ' 401'; contains "$out" '"kind":"Status"'
+  out=$(m -H "Authorization: Bearer $(cat "$gwd/bot.token")"); contains "$out" ' 403'; contains "$out" 'metrics.groups'
+  out=$(m -H "Authorization: Bearer $(cat "$gwd/reviewer.token")"); contains "$out" ' 200'; contains "$out" 'sluice_tunnels '
+  out=$(curl -sS --cacert "$gwd/certs/ca.crt" "$mbase/healthz"); [ "$out" = ok ] || fail "/healthz needs no login: $out"
+  sed -i 's/^  authenticate: true$/  listen: 127.0.0.1:0/' "$gwd/gateway.yaml"
+  restart_policy_gateway
+  port=$(sed -n 's/.*"metrics_port": \([0-9]*\).*/\1/p' "$gwd/ready.json")
+  [ -n "$port" ] || fail "the ready file names no metrics port: $(cat "$gwd/ready.json")"
+  wait_for 20 grep -q "agent connected: cluster=$mc" "$gwd/gateway.log" || fail "the agent did not reconnect"
+  out=$(curl -sS "http://127.0.0.1:$port/metrics" 2>&1) || fail "the metrics listener: $out"
+  contains "$out" 'sluice_tunnels 1'
+  for p in healthz readyz; do out=$(curl -sS "http://127.0.0.1:$port/$p"); [ "$out" = ok ] || fail "metrics listener /$p: $out"; done
+  out=$(curl -sS -w ' %{http_code}' "http://127.0.0.1:$port/api/v1/namespaces"); contains "$out" ' 404'
+  out=$(curl -sS -w ' %{http_code}' -X POST -d x "http://127.0.0.1:$port/metrics"); contains "$out" ' 405'
+  out=$(m -H "Authorization: Bearer $(cat "$gwd/reviewer.token")"); contains "$out" ' 404'; contains "$out" 'metrics.listen'
+  ;;
 failed_upgrade)
   # CVE-2018-1002105: after a non-101 answer to an upgrade request the connection is not a raw
   # channel; a credential-less request sent on it next never reaches the cluster.
