@@ -79,9 +79,10 @@ struct Gathering {
 
 void fetch(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::shared_ptr<Gathering>& g,
            std::string method, std::string target, std::string content_type, std::string body,
-           std::function<void(Gathering&, const tunnel::FetchResult&)> use) {
+           std::function<void(Gathering&, const tunnel::FetchResult&)> use, std::string accept = "") {
   HeaderList headers;
   if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
+  if (!accept.empty()) headers.emplace_back("Accept", accept);
   auto req = fetch_as(g->q.cluster, g->q.who, std::move(method), std::move(target), std::move(headers), std::move(body));
   req.max_bytes = 4 << 20;  // a dry run answers with the whole object
   ++g->outstanding;
@@ -106,10 +107,34 @@ void add_names(Gathering& g, const std::string& key, const tunnel::FetchResult& 
   for (const auto& item : list["items"])
     if (names.size() < kMaxNames && item.is_object() && item["metadata"].is_object())
       names.push_back(item["metadata"].value("name", ""));
-  const std::size_t count = list["items"].size();
+  // A page of kMaxNames: the API server counts the rest (remainingItemCount) without sending them.
+  std::size_t count = list["items"].size();
+  const json& meta = list["metadata"];
+  bool at_least = false;
+  if (meta.is_object()) {
+    if (meta.contains("remainingItemCount") && meta["remainingItemCount"].is_number_unsigned())
+      count += meta["remainingItemCount"].get<std::size_t>();
+    else if (!meta.value("continue", "").empty())
+      at_least = true;  // more pages and no count: "at least"
+  }
   if (count == 0) return;
   g.preview["deletes"][key] = {{"count", count}, {"names", names}};
+  if (at_least) {
+    g.preview["deletes"][key]["countIsLowerBound"] = true;
+    g.preview["countIsLowerBound"] = true;
+  }
   g.preview["count"] = g.preview.value("count", 0) + count;
+}
+
+// One page of names only: metadata (PartialObjectMetadataList, so no Secret value is even fetched),
+// at most kMaxNames items. A namespace delete lists 14 collections; this bounds what each costs.
+constexpr const char* kNamesOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+
+std::string first_page(std::string target) {
+  const auto q = target.find('?');
+  if (q != std::string::npos && (target.find("?limit=", q) != std::string::npos || target.find("&limit=", q) != std::string::npos))
+    return target;  // the client's own limit stays: one value for the API server to read
+  return target + (q == std::string::npos ? "?" : "&") + "limit=" + std::to_string(kMaxNames);
 }
 
 }  // namespace
@@ -144,8 +169,8 @@ void build_preview(net::any_io_executor executor, tunnel::TunnelRegistry& tunnel
     for (std::string path : kNamespacedCollections) {
       path.replace(path.find("{ns}"), 4, info.name);
       const std::string key = path.substr(path.rfind('/') + 1);
-      fetch(executor, tunnels, g, "GET", path, "", "",
-            [key](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); });
+      fetch(executor, tunnels, g, "GET", first_page(path), "", "",
+            [key](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); }, kNamesOnly);
     }
   } else if (info.verb == "delete" && !live_path.empty()) {
     g->preview["kind"] = "delete";
@@ -158,8 +183,8 @@ void build_preview(net::any_io_executor executor, tunnel::TunnelRegistry& tunnel
     g->preview["kind"] = "deletecollection";
     g->preview["count"] = 0;
     // The same path and selectors as a GET: exactly the objects the delete would remove.
-    fetch(executor, tunnels, g, "GET", g->q.target, "", "",
-          [key = info.resource](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); });
+    fetch(executor, tunnels, g, "GET", first_page(g->q.target), "", "",
+          [key = info.resource](Gathering& g, const tunnel::FetchResult& r) { add_names(g, key, r); }, kNamesOnly);
   } else {
     g->preview["kind"] = "none";  // exec, attach and other connects: the request itself is the preview
   }

@@ -106,7 +106,8 @@ void print_preview(const nlohmann::json& p) {
   } else if (kind == "delete" && p["live"].is_object()) {
     std::cout << "Deletes:\n" << p["live"].dump(2) << "\n";
   } else if (kind == "deletecollection" || kind == "namespaceDelete") {
-    std::cout << "Deletes:     " << p.value("count", 0) << " objects\n";
+    std::cout << "Deletes:     " << (p.value("countIsLowerBound", false) ? "at least " : "") << p.value("count", 0)
+              << " objects\n";
     if (p["deletes"].is_object())
       for (const auto& [resource, what] : p["deletes"].items()) {
         std::cout << "  " << resource << " (" << what.value("count", 0) << "):";

@@ -1327,6 +1327,7 @@ YAML
   direct create ns "nsdel-$id" >/dev/null
   cleanup_extra+=("KUBECONFIG='$standin/kubeconfig' kubectl delete ns nsdel-$id --wait=false")
   for n in one two; do direct create cm "$n-$id" -n "nsdel-$id" >/dev/null; done
+  nseq=$(standin_seq)
   k delete ns "nsdel-$id" >"$work/ns.out" 2>&1 &
   nd=$!
   wait_for 20 has_pending || fail "the namespace deletion did not wait: $(cat "$work/ns.out")"
@@ -1335,6 +1336,11 @@ YAML
   [ "$(jq -c '.preview.deletes.configmaps.names | map(select(endswith("-'"$id"'"))) | sort' <<<"$a")" = "[\"one-$id\",\"two-$id\"]" ] ||
     fail "the namespace preview does not list its configmaps: $a"
   [ "$(jq -r '.preview.count' <<<"$a")" -ge 2 ] || fail "the namespace preview has no count: $a"
+  # its 14 lists are one page of names each: metadata only, at most 500 items
+  lists=$(standin_log_since "$nseq" | jq -c 'select(.method == "GET" and (.uri | contains("/namespaces/nsdel-'"$id"'/")))')
+  [ "$(wc -l <<<"$lists")" -ge 14 ] || fail "the preview listed too few collections: $lists"
+  jq -e 'select((.uri | test("[?&]limit=500($|&)") | not) or (.accept | startswith("application/json;as=PartialObjectMetadataList") | not))' \
+    <<<"$lists" >/dev/null && fail "a preview list was not one page of metadata: $lists"
   "$gw" reject "$appr" --reason "keep it" >/dev/null
   if wait $nd; then fail "a rejected namespace deletion went through"; fi
   contains "$(cat "$work/ns.out")" "rejected by alice-reviewer: keep it"
