@@ -75,6 +75,9 @@ gw_bin=$build_dir/gateway/sluice-gateway
 gw_dir=$state/gateway
 rm -rf "$gw_dir"   # tokens and certificates of an earlier demo belong to its database
 gateway_setup "$gw_bin" "$gw_dir" "$database_url"
+# The gateway's keys, tokens and policy are its user's alone (the stand-in's pods also run
+# sandboxed, as nobody when the demo runs as root, and see none of this).
+chmod 700 "$gw_dir" "$gw_dir/certs"
 # The shipped default policy (gateway/policy/default-policy.yaml): edit $gw_dir/policy.yaml and
 # the gateway reloads it.
 cp "$root/gateway/policy/default-policy.yaml" "$gw_dir/policy.yaml"

@@ -1,12 +1,16 @@
 #include "pod_runtime.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -14,17 +18,66 @@ namespace sluice::standin {
 namespace fs = std::filesystem;
 
 namespace {
+constexpr uid_t kPodUid = 65534;  // nobody: what a root stand-in runs pods as
+constexpr gid_t kPodGid = 65534;
+
+// Whether `command` names something the sandbox can run: a path (relative to the pod's directory,
+// or under /usr, which the sandbox shows) or a name on PATH. The container runtime's own message
+// and exit code (127) when not, as kubectl shows them.
+bool runnable(const std::string& command) {
+  if (command.find('/') != std::string::npos) return ::access(command.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (std::size_t at = 0; at <= dirs.size();) {
+    const auto end = std::min(dirs.find(':', at), dirs.size());
+    const std::string candidate = dirs.substr(at, end - at) + "/" + command;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+// A pod's process sees /usr (read-only, with the merged-/usr links), /etc (read-only), its own
+// directory as /pod, a private /tmp, /proc and /dev: nothing of the gateway's or the stand-in's
+// files. It has its own PID, IPC and UTS namespaces and shares the network (port-forward).
+std::vector<std::string> sandboxed(const std::string& dir, const std::vector<std::string>& argv) {
+  std::vector<std::string> out = {"bwrap", "--die-with-parent", "--unshare-user", "--unshare-pid", "--unshare-ipc",
+                                  "--unshare-uts", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+                                  "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink",
+                                  "usr/sbin", "/sbin", "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
+                                  "--tmpfs", "/tmp", "--bind", dir, "/pod", "--chdir", "/pod", "--setenv", "HOME", "/pod",
+                                  };
+  // With a tty (exec -t) the pty stays the host's /dev/pts/N, as a container sees its own pty;
+  // bwrap would otherwise show it as /dev/console.
+  if (::isatty(0)) out.insert(out.end(), {"--dev-bind", "/dev/pts", "/dev/pts"});
+  out.push_back("--");
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 [[noreturn]] void exec_child(const std::string& dir, const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& env) {
   if (::chdir(dir.c_str()) != 0) _exit(126);
   for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  if (!runnable(argv[0])) {
+    std::string msg = "exec: \"" + argv[0] + "\": executable file not found in $PATH\n";
+    [[maybe_unused]] auto n = ::write(2, msg.data(), msg.size());
+    _exit(127);
+  }
+  if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(kPodGid) != 0 || ::setuid(kPodUid) != 0)) {
+    const std::string msg = "the stand-in could not drop to an unprivileged user for the pod\n";
+    [[maybe_unused]] auto n = ::write(2, msg.data(), msg.size());
+    _exit(126);
+  }
+  const auto full = sandboxed(dir, argv);
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : full) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   ::execvp(args[0], args.data());
-  std::string msg = "exec: \"" + argv[0] + "\": executable file not found in $PATH\n";
+  const std::string msg = "the stand-in runs pods in bubblewrap (bwrap), which could not start: " +
+                          std::string(std::strerror(errno)) + "\n";
   [[maybe_unused]] auto n = ::write(2, msg.data(), msg.size());
-  _exit(127);
+  _exit(126);
 }
 
 void set_cloexec_nonblock(int fd) {
@@ -51,6 +104,8 @@ PodRuntime::~PodRuntime() {
 std::string PodRuntime::pod_dir(const std::string& ns, const std::string& pod) {
   std::string dir = root_ + "/pods/" + ns + "/" + pod;
   fs::create_directories(dir);
+  // A root stand-in runs the pod as nobody: its directory is the pod's to write.
+  if (::geteuid() == 0 && ::chown(dir.c_str(), kPodUid, kPodGid) != 0) return dir;
   return dir;
 }
 

@@ -1,5 +1,7 @@
 // Pods' processes: a container with a command runs as a child of the stand-in in a per-pod scratch
 // directory, its output goes to a log file; exec starts further children there (pipes or a pty).
+// Each runs in bubblewrap (only /usr, /etc and its own directory visible) and, when the stand-in
+// is root, as nobody: a demo pod is not a root shell on the gateway's machine.
 #pragma once
 #include <utility>
 #include <boost/asio/io_context.hpp>

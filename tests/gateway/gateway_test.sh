@@ -1115,6 +1115,7 @@ recording)
   k get secret rec applied -o yaml >/dev/null
   k run box --image=busybox -- sleep 3600 >/dev/null
   openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$standin/runtime/pods/$ns/box/key.pem" 2>/dev/null
+  chmod 644 "$standin/runtime/pods/$ns/box/key.pem"  # the pod runs as nobody
   body_line=$(sed -n 2p "$standin/runtime/pods/$ns/box/key.pem")
   set +e; out=$(k exec box -- sh -c 'echo hello-out; echo hello-err >&2; cat key.pem; exit 3' 2>&1); code=$?; set -e
   [ $code = 3 ] || fail "exec exit code $code: $out"

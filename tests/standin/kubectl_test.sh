@@ -277,6 +277,17 @@ exec_tty)
   out=$( (sleep 2) | script -qc "stty cols 100 rows 30; kubectl -n $ns exec -it box -- sh -c 'tty; stty size; echo done'" /dev/null 2>&1)
   contains "$out" "/dev/pts/" "tty"; contains "$out" "30 100" "terminal size"; contains "$out" "done"
   ;;
+sandbox)
+  # A pod is no shell on the stand-in's machine: it sees /usr, /etc and its own directory only,
+  # cannot write /usr, and runs as nobody when the stand-in is root.
+  k run box --image=busybox -- sleep 3600 >/dev/null
+  out=$(k exec box -- sh -c "id -u; cat '$dir/token' '$dir/kubeconfig' 2>&1; touch /usr/sluice-x 2>&1; pwd; echo end")
+  contains "$out" "end"
+  lacks "$out" "$(cat "$dir/token")" "the pod's view of the stand-in's token"
+  contains "$out" "$dir/token: No such file or directory"
+  contains "$out" "Read-only file system"
+  if [ "$(id -u)" = 0 ]; then [ "$(head -1 <<<"$out")" = 65534 ] || fail "a root stand-in's pod runs as uid $(head -1 <<<"$out")"; fi
+  ;;
 cp)
   k run box --image=busybox -- sleep 3600 >/dev/null
   head -c 300000 /dev/urandom >"$work/blob"
