@@ -132,7 +132,7 @@ constexpr const char* kNamesOnly = "application/json;as=PartialObjectMetadataLis
 
 std::string first_page(std::string target) {
   const auto q = target.find('?');
-  if (q != std::string::npos && (target.find("?limit=", q) != std::string::npos || target.find("&limit=", q) != std::string::npos))
+  if (q != std::string::npos && common::query_value(common::decode_query(target.substr(q + 1)).params, "limit"))
     return target;  // the client's own limit stays: one value for the API server to read
   return target + (q == std::string::npos ? "?" : "&") + "limit=" + std::to_string(kMaxNames);
 }

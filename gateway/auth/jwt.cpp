@@ -1,5 +1,7 @@
 #include "gateway/auth/jwt.h"
 
+#include "common/base64.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -108,7 +110,7 @@ PkeyPtr ec_key(const std::string& crv, const std::string& x, const std::string& 
 std::optional<std::string> member_bytes(const nlohmann::json& jwk, const char* name) {
   auto it = jwk.find(name);
   if (it == jwk.end() || !it->is_string()) return std::nullopt;
-  return base64url_decode(it->get<std::string>());
+  return common::base64url_decode(it->get<std::string>());
 }
 
 PkeyPtr key_from_jwk(const nlohmann::json& jwk) {
@@ -173,47 +175,6 @@ bool signature_valid(const Algorithm& alg, EVP_PKEY* key, std::string_view input
 
 }  // namespace
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-std::string base64url_encode(std::string_view in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 63];
-  return out;
-}
-
 std::optional<std::vector<PublicKey>> parse_jwks(std::string_view json, std::string& error) {
   auto doc = nlohmann::json::parse(json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -247,9 +208,9 @@ VerifyResult verify(std::string_view token, const std::vector<PublicKey>& keys) 
     r.error = "malformed token: not three dot-separated parts (encrypted tokens are not supported)";
     return r;
   }
-  auto header_bytes = base64url_decode(token.substr(0, dot1));
-  auto payload_bytes = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-  auto signature = base64url_decode(token.substr(dot2 + 1));
+  auto header_bytes = common::base64url_decode(token.substr(0, dot1));
+  auto payload_bytes = common::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto signature = common::base64url_decode(token.substr(dot2 + 1));
   if (!header_bytes || !payload_bytes || !signature) {
     r.error = "malformed token: invalid base64url";
     return r;

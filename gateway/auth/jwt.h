@@ -41,8 +41,4 @@ constexpr std::size_t kMaxTokenBytes = 16 * 1024;
 // Checks structure, size, algorithm and signature. Claims are not validated here.
 VerifyResult verify(std::string_view token, const std::vector<PublicKey>& keys);
 
-// base64url without padding, as JWS uses it; nullopt on any other character.
-std::optional<std::string> base64url_decode(std::string_view in);
-std::string base64url_encode(std::string_view in);
-
 }  // namespace sluice::gateway::jwt

@@ -1,5 +1,7 @@
 #include "gateway/auth/oidc_authenticator.h"
 
+#include "common/base64.h"
+
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -64,7 +66,7 @@ std::optional<std::string> unverified_issuer(const std::string& token) {
   if (dot1 == std::string::npos || token.size() > jwt::kMaxTokenBytes) return std::nullopt;
   const auto dot2 = token.find('.', dot1 + 1);
   if (dot2 == std::string::npos) return std::nullopt;
-  auto payload = jwt::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
+  auto payload = common::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
   if (!payload) return std::nullopt;
   auto claims = nlohmann::json::parse(*payload, nullptr, false);
   if (!claims.is_object() || !claims.contains("iss") || !claims["iss"].is_string()) return std::nullopt;

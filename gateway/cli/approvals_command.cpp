@@ -11,6 +11,7 @@
 
 #include "common/request_info.h"
 #include "gateway/cli/command_line.h"
+#include "gateway/notify/approval_event.h"
 
 namespace po = boost::program_options;
 
@@ -119,12 +120,9 @@ void print_preview(const nlohmann::json& p) {
     for (const auto& e : p["errors"]) std::cout << "Preview:     could not read " << e.get<std::string>() << "\n";
 }
 
-// The request as the gateway classified it: verb, resource/subresource, name, namespace.
+// The request as the gateway classified it, with its API group.
 std::string classified(const nlohmann::json& a) {
-  std::string out = a.value("verb", "") + " " + a.value("resource", "");
-  if (!a.value("subresource", "").empty()) out += "/" + a.value("subresource", "");
-  if (!a.value("name", "").empty()) out += " " + a.value("name", "");
-  if (!a.value("namespace", "").empty()) out += " in namespace " + a.value("namespace", "");
+  std::string out = notify::classified_request(a);
   if (!a.value("apiGroup", "").empty()) out += " (" + a.value("apiGroup", "") + ")";
   return out;
 }

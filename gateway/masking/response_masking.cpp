@@ -52,7 +52,6 @@ MaskingPlan plan_masking(const common::RequestInfo& info, std::shared_ptr<const 
   if (info.api_group.empty() && info.resource == "serviceaccounts" && info.subresource == "token") {
     plan.scope.token_requests = true;
     plan.scope.reveal = reveal;
-    plan.scope.profile = profile.get();
     if (!reveal) plan.kind = MaskingPlan::Kind::json;
     return plan;
   }

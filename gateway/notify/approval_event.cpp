@@ -19,17 +19,21 @@ json approval_event(const approval::ApprovalRequest& a, const std::string& revie
             {"cli", "sluice-gateway approvals show " + a.id}}}};
 }
 
+std::string classified_request(const json& a) {
+  std::string out = a.value("verb", "") + " " + a.value("resource", "");
+  if (!a.value("subresource", "").empty()) out += "/" + a.value("subresource", "");
+  if (!a.value("name", "").empty()) out += " " + a.value("name", "");
+  if (!a.value("namespace", "").empty()) out += " in namespace " + a.value("namespace", "");
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> summary_fields(const json& event) {
   const auto& a = event["approval"];
-  std::string object = a.value("resource", "");
-  if (!a.value("subresource", "").empty()) object += "/" + a.value("subresource", "");
-  if (!a.value("name", "").empty()) object += " " + a.value("name", "");
-  if (!a.value("namespace", "").empty()) object += " in namespace " + a.value("namespace", "");
   // What the gateway classified comes first; Kubectl-Command is whatever the client chose to send.
   std::string command = a.value("kubectlCommand", "");
   if (command.empty()) command = "-";
   return {{"Requester", a["requester"].value("username", "")},
-          {"Request", a.value("verb", "") + " " + object},
+          {"Request", classified_request(a)},
           {"Cluster", a.value("cluster", "")},
           {"HTTP", a.value("method", "") + " " + a.value("requestURI", "")},
           {"Rule", a.value("rule", "") + (a.value("message", "").empty() ? "" : ": " + a.value("message", ""))},

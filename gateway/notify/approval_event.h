@@ -16,7 +16,12 @@ inline constexpr const char* kApprovalRequested = "approval.requested";
 
 nlohmann::json approval_event(const approval::ApprovalRequest& a, const std::string& review_url);
 
-// The facts a reviewer reads first, as label/value pairs: requester, command, cluster, object, rule.
+// The request as the gateway classified it, from an approval's JSON (approval::to_json):
+// "delete pods/exec web-0 in namespace shop".
+std::string classified_request(const nlohmann::json& approval);
+
+// The facts a reviewer reads first, as label/value pairs: requester, classified request, cluster,
+// HTTP request, rule, the client's own words (unverified), approval.
 std::vector<std::pair<std::string, std::string>> summary_fields(const nlohmann::json& event);
 std::string headline(const nlohmann::json& event);  // "automation-bot wants to create clusterrolebindings/x on demo"
 

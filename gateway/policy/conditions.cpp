@@ -119,32 +119,29 @@ bool grants_verb(const json& object, const std::vector<std::string>& wanted) {
   return false;
 }
 
-bool adds_capability(const json& spec, const std::vector<std::string>& wanted) {
+// Whether some container's securityContext.capabilities.add holds an entry for which `hit` is true.
+template <class Hit>
+bool any_added_capability(const json& spec, Hit hit) {
   return any_container(spec, [&](const json& c) {
     const json* add = child(child(child(&c, "securityContext"), "capabilities"), "add");
-    if (!add || !add->is_array()) return false;
-    for (const auto& cap : *add) {
-      if (!cap.is_string()) continue;
-      const auto name = capability_name(cap.get<std::string>());
-      for (const auto& w : wanted)
-        if (w == "*" || capability_name(w) == name) return true;
-    }
-    return false;
+    return add && add->is_array() && std::any_of(add->begin(), add->end(), hit);
+  });
+}
+
+bool adds_capability(const json& spec, const std::vector<std::string>& wanted) {
+  return any_added_capability(spec, [&](const json& cap) {
+    if (!cap.is_string()) return false;
+    const auto name = capability_name(cap.get<std::string>());
+    return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return w == "*" || capability_name(w) == name; });
   });
 }
 
 // Whether some container adds a capability that `allowed` does not list.
 bool adds_capability_outside(const json& spec, const std::vector<std::string>& allowed) {
-  return any_container(spec, [&](const json& c) {
-    const json* add = child(child(child(&c, "securityContext"), "capabilities"), "add");
-    if (!add || !add->is_array()) return false;
-    for (const auto& cap : *add) {
-      if (!cap.is_string()) return true;  // not a name the gateway can vouch for
-      const auto name = capability_name(cap.get<std::string>());
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return capability_name(a) == name; }))
-        return true;
-    }
-    return false;
+  return any_added_capability(spec, [&](const json& cap) {
+    if (!cap.is_string()) return true;  // not a name the gateway can vouch for
+    const auto name = capability_name(cap.get<std::string>());
+    return std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return capability_name(a) == name; });
   });
 }
 

@@ -46,10 +46,7 @@ void serve_approvals_api(approval::ApprovalService& service, const std::string& 
       return status(400, "limit must be a number", "BadRequest");
     }
     // Members of a viewer group read everything; anyone else only what may_read lets them.
-    const bool viewer = std::any_of(who.groups.begin(), who.groups.end(), [&](const std::string& g) {
-      return std::find(viewer_groups.begin(), viewer_groups.end(), g) != viewer_groups.end();
-    });
-    if (!viewer) filter.reader = who;
+    if (!in_any_group(who, viewer_groups)) filter.reader = who;
     return service.run([filter, reply](approval::ApprovalStore& store) {
       try {
         nlohmann::json items = nlohmann::json::array();

@@ -1,5 +1,7 @@
 #include "gateway/server/proxy_session.h"
 
+#include <boost/algorithm/string/join.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <sstream>
@@ -142,14 +144,11 @@ void ProxySession::on_request(beast::error_code ec) {
 
 void ProxySession::serve_metrics(const Identity& who) {
   const auto& allowed = ctx_.config.metrics.groups;
-  for (const auto& g : who.groups)
-    if (std::find(allowed.begin(), allowed.end(), g) != allowed.end())
-      return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
-  std::string names;
-  for (const auto& g : allowed) names += (names.empty() ? "" : ", ") + g;
+  if (in_any_group(who, allowed))
+    return reply(200, "text/plain; version=0.0.4", ctx_.metrics.render(ctx_.tunnels.tunnel_stats()));
   spdlog::info("403 /metrics for {}: in none of the metrics groups", who.user);
-  reply_status(403, "/metrics is for members of " + names + " (metrics.groups); " + who.user + " is in none of them",
-               "Forbidden");
+  reply_status(403, "/metrics is for members of " + boost::join(allowed, ", ") + " (metrics.groups); " + who.user +
+                        " is in none of them", "Forbidden");
 }
 
 void ProxySession::on_authenticated(std::optional<Identity> who, const std::string& why_not) {

@@ -1,5 +1,7 @@
 #include "gateway/server/sessions_api.h"
 
+#include <boost/algorithm/string/join.hpp>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -53,15 +55,9 @@ void SessionsApi::serve(const std::string& method, const std::string& target, co
     reply(code, "application/json", common::make_status(code, message, reason).dump());
   };
   if (method != "GET") return status(405, "recordings are read-only: use GET", "MethodNotAllowed");
-  const bool viewer = std::any_of(who.groups.begin(), who.groups.end(), [this](const std::string& g) {
-    return std::find(viewer_groups_.begin(), viewer_groups_.end(), g) != viewer_groups_.end();
-  });
-  if (!viewer) {
-    std::string groups;
-    for (const auto& g : viewer_groups_) groups += (groups.empty() ? "" : ", ") + g;
-    return status(403, "reading recordings needs membership in one of the groups " + groups + " (recording.viewer_groups); " +
-                           who.user + " has none of them", "Forbidden");
-  }
+  if (!in_any_group(who, viewer_groups_))
+    return status(403, "reading recordings needs membership in one of the groups " + boost::join(viewer_groups_, ", ") +
+                           " (recording.viewer_groups); " + who.user + " has none of them", "Forbidden");
   const auto q = target.find('?');
   std::string rest = target.substr(kPrefix.size(), q == std::string::npos ? std::string::npos : q - kPrefix.size());
   if (!rest.empty() && rest.front() == '/') rest.erase(0, 1);

@@ -105,7 +105,9 @@ std::string PodRuntime::pod_dir(const std::string& ns, const std::string& pod) {
   std::string dir = root_ + "/pods/" + ns + "/" + pod;
   fs::create_directories(dir);
   // A root stand-in runs the pod as nobody: its directory is the pod's to write.
-  if (::geteuid() == 0 && ::chown(dir.c_str(), kPodUid, kPodGid) != 0) return dir;
+  if (::geteuid() == 0 && ::chown(dir.c_str(), kPodUid, kPodGid) != 0) {
+    // Nothing to do here: the pod's own writes there then fail and say so.
+  }
   return dir;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "api_server.h"
+#include "common/base64.h"
 #include "common/k8s_status.h"
 #include "common/token_compare.h"
 #include "patch.h"
@@ -20,12 +21,6 @@ bool wants_partial(const HttpRequest& req) {
 }
 bool is_dry_run(const HttpRequest& req) { return req.param("dryRun") == "All"; }
 
-std::string base64url(const std::string& in) {
-  std::string out = base64_encode(in);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return out;
-}
 
 
 std::string field_manager(const HttpRequest& req) {
@@ -377,8 +372,8 @@ void ApiServer::do_token_request(const SessionPtr& s, HttpRequest& req, const Re
     const json claims = {{"iss", "https://kubernetes.default.svc.cluster.local"},
                          {"sub", "system:serviceaccount:" + rp.ns + ":" + rp.name},
                          {"aud", spec["audiences"]}};
-    out["status"]["token"] = base64url(R"({"alg":"RS256","kid":"standin"})") + "." + base64url(claims.dump()) + "." +
-                             base64url(sluice::common::random_token_hex(32));
+    out["status"]["token"] = sluice::common::base64url_encode(R"({"alg":"RS256","kid":"standin"})") + "." + sluice::common::base64url_encode(claims.dump()) + "." +
+                             sluice::common::base64url_encode(sluice::common::random_token_hex(32));
   }
   s->respond_json(201, out);
 }

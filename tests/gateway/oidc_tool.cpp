@@ -15,11 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/auth/jwt.h"
+#include "common/base64.h"
 #include "tests/support/jwt_signer.h"
 
 using nlohmann::json;
-namespace jwt = sluice::gateway::jwt;
 
 namespace {
 
@@ -70,8 +69,8 @@ int main(int argc, char** argv) {
     if (!header.contains("kid")) header["kid"] = argv[3];
     if (header["kid"].is_null()) header.erase("kid");
     const std::string input =
-        jwt::base64url_encode(header.dump()) + "." + jwt::base64url_encode(json::parse(argv[5]).dump());
-    std::cout << input << "." << jwt::base64url_encode(sluice::test::sign_jws(key, argv[4], input)) << "\n";
+        sluice::common::base64url_encode(header.dump()) + "." + sluice::common::base64url_encode(json::parse(argv[5]).dump());
+    std::cout << input << "." << sluice::common::base64url_encode(sluice::test::sign_jws(key, argv[4], input)) << "\n";
     EVP_PKEY_free(key);
     return 0;
   }

@@ -8,12 +8,11 @@
 
 #include <stdexcept>
 
-#include "gateway/auth/jwt.h"
+#include "common/base64.h"
 
 namespace sluice::test {
 
 using nlohmann::json;
-namespace jwt = sluice::gateway::jwt;
 
 namespace {
 std::string bn(EVP_PKEY* key, const char* name) {
@@ -31,8 +30,8 @@ json public_jwk(EVP_PKEY* key, const std::string& kid) {
   json j = {{"kid", kid}, {"use", "sig"}};
   if (EVP_PKEY_is_a(key, "RSA")) {
     j["kty"] = "RSA";
-    j["n"] = jwt::base64url_encode(bn(key, OSSL_PKEY_PARAM_RSA_N));
-    j["e"] = jwt::base64url_encode(bn(key, OSSL_PKEY_PARAM_RSA_E));
+    j["n"] = sluice::common::base64url_encode(bn(key, OSSL_PKEY_PARAM_RSA_N));
+    j["e"] = sluice::common::base64url_encode(bn(key, OSSL_PKEY_PARAM_RSA_E));
   } else if (EVP_PKEY_is_a(key, "EC")) {
     unsigned char point[256];
     size_t len = 0;
@@ -40,15 +39,15 @@ json public_jwk(EVP_PKEY* key, const std::string& kid) {
     const size_t half = (len - 1) / 2;
     j["kty"] = "EC";
     j["crv"] = half == 32 ? "P-256" : "P-384";
-    j["x"] = jwt::base64url_encode(std::string(reinterpret_cast<char*>(point) + 1, half));
-    j["y"] = jwt::base64url_encode(std::string(reinterpret_cast<char*>(point) + 1 + half, half));
+    j["x"] = sluice::common::base64url_encode(std::string(reinterpret_cast<char*>(point) + 1, half));
+    j["y"] = sluice::common::base64url_encode(std::string(reinterpret_cast<char*>(point) + 1 + half, half));
   } else {
     unsigned char raw[32];
     size_t len = sizeof raw;
     EVP_PKEY_get_raw_public_key(key, raw, &len);
     j["kty"] = "OKP";
     j["crv"] = "Ed25519";
-    j["x"] = jwt::base64url_encode(std::string(reinterpret_cast<char*>(raw), len));
+    j["x"] = sluice::common::base64url_encode(std::string(reinterpret_cast<char*>(raw), len));
   }
   return j;
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base64.h"
 #include "gateway/auth/jwt.h"
 #include "gateway/auth/oidc_claims.h"
 #include "tests/support/jwt_signer.h"
@@ -34,8 +35,8 @@ TestKey make_key(const std::string& type, const std::string& kid) {
 std::string mint(const TestKey& k, const std::string& alg, const json& claims, json header = json::object()) {
   header["alg"] = alg;
   if (!header.contains("kid")) header["kid"] = k.jwk["kid"];
-  const std::string input = jwt::base64url_encode(header.dump()) + "." + jwt::base64url_encode(claims.dump());
-  return input + "." + jwt::base64url_encode(sluice::test::sign_jws(k.key.get(), alg, input));
+  const std::string input = sluice::common::base64url_encode(header.dump()) + "." + sluice::common::base64url_encode(claims.dump());
+  return input + "." + sluice::common::base64url_encode(sluice::test::sign_jws(k.key.get(), alg, input));
 }
 
 std::vector<jwt::PublicKey> jwks_of(std::initializer_list<const TestKey*> keys) {
@@ -85,10 +86,10 @@ TEST_CASE("jwt: refusals") {
   const std::string good = mint(rsa, "RS256", good_claims());
   const auto dot1 = good.find('.'), dot2 = good.rfind('.');
   auto with_header = [&](const json& header) {
-    return jwt::base64url_encode(header.dump()) + good.substr(dot1);
+    return sluice::common::base64url_encode(header.dump()) + good.substr(dot1);
   };
   SUBCASE("alg none") {
-    auto r = jwt::verify(jwt::base64url_encode(R"({"alg":"none"})") + good.substr(dot1, dot2 - dot1) + ".", keys);
+    auto r = jwt::verify(sluice::common::base64url_encode(R"({"alg":"none"})") + good.substr(dot1, dot2 - dot1) + ".", keys);
     CHECK_FALSE(r.token);
     CHECK(r.error.find("not accepted") != std::string::npos);
   }
@@ -100,7 +101,7 @@ TEST_CASE("jwt: refusals") {
   SUBCASE("tampered payload") {
     json claims = good_claims();
     claims["sub"] = "admin";
-    auto r = jwt::verify(good.substr(0, dot1 + 1) + jwt::base64url_encode(claims.dump()) + good.substr(dot2), keys);
+    auto r = jwt::verify(good.substr(0, dot1 + 1) + sluice::common::base64url_encode(claims.dump()) + good.substr(dot2), keys);
     CHECK_FALSE(r.token);
     CHECK(r.error == "invalid signature");
     CHECK_FALSE(r.unknown_key);
@@ -119,7 +120,7 @@ TEST_CASE("jwt: refusals") {
   }
   SUBCASE("malformed") {
     for (const std::string& t : {std::string(""), std::string("abc"), std::string("a.b"), good + ".x",
-                                 std::string("!!.??.**"), jwt::base64url_encode("[1]") + good.substr(dot1)}) {
+                                 std::string("!!.??.**"), sluice::common::base64url_encode("[1]") + good.substr(dot1)}) {
       CAPTURE(t);
       auto r = jwt::verify(t, keys);
       CHECK_FALSE(r.token);

@@ -44,6 +44,15 @@ Decision decide(const PolicyEngine& engine, const Ask& a, const Evidence& ev = {
   return engine.evaluate({a.cluster, a.who, c.info}, ev);
 }
 
+// The shipped default-policy.yaml.
+Policy default_policy() {
+  std::string error;
+  auto loaded = load_policy_file(std::string(SLUICE_SOURCE_DIR) + "/gateway/policy/default-policy.yaml", error);
+  INFO(error);
+  REQUIRE(loaded);
+  return std::move(*loaded);
+}
+
 std::string rule_of(const Decision& d) { return d.rule ? d.rule->name : "(default)"; }
 
 // Manifests as kubectl sends them.
@@ -255,11 +264,7 @@ TEST_CASE("policy: conditions over real manifests") {
 }
 
 TEST_CASE("policy: the shipped default policy covers the seed's list") {
-  std::string error;
-  auto loaded = load_policy_file(std::string(SLUICE_SOURCE_DIR) + "/gateway/policy/default-policy.yaml", error);
-  INFO(error);
-  REQUIRE(loaded);
-  const PolicyEngine engine(std::move(*loaded));
+  const PolicyEngine engine(default_policy());
   const auto approve = [&](const Ask& a, const Evidence& ev = {}) {
     const auto d = decide(engine, a, ev);
     INFO(a.method << " " << a.target << " -> " << explain(d, engine.policy()));
@@ -425,11 +430,7 @@ TEST_CASE("policy: durations print the way they are written") {
 // judged by the shipped default policy on its own body, as the demo bot. The integration runner
 // sends the same rows through gateway, agent and stand-in.
 TEST_CASE("policy: the attack corpus rows are held by the default policy's named rules") {
-  std::string error;
-  auto loaded = load_policy_file(std::string(SLUICE_SOURCE_DIR) + "/gateway/policy/default-policy.yaml", error);
-  INFO(error);
-  REQUIRE(loaded);
-  const PolicyEngine engine(std::move(*loaded));
+  const PolicyEngine engine(default_policy());
   std::ifstream corpus(std::string(SLUICE_SOURCE_DIR) + "/tests/security/attack_corpus.jsonl");
   REQUIRE(corpus);
   const Identity bot{"automation-bot", "uid-automation-bot", {"ci", "bots"}, {}, "static-token"};
