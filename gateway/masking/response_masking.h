@@ -14,7 +14,7 @@
 #include "gateway/masking/json_stream_masker.h"
 #include "gateway/masking/stream_redactor.h"
 #include "gateway/masking/websocket_redactor.h"
-#include "gateway/server/request_rewrite.h"
+#include "common/header_list.h"
 
 namespace sluice::gateway::masking {
 

@@ -1,6 +1,7 @@
 // What goes upstream: the /clusters/<name> route and the request head as the cluster must see it
 // (the client's credentials and impersonation removed, the caller's identity impersonated).
 #pragma once
+#include "common/header_list.h"
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,7 +19,7 @@ struct Route {
 // nullopt when `target` is not under /clusters/<name>.
 std::optional<Route> route_request(const std::string& target);
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using sluice::HeaderList;
 
 // Drops Authorization, every Impersonate-*, the hop-by-hop headers and every header the client's
 // Connection names (an upgrade gets a plain "Connection: Upgrade" and its Upgrade header, never the

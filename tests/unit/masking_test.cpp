@@ -269,10 +269,10 @@ TEST_CASE("requests that need masking ask for plain JSON") {
   info.resource = "secrets";
   auto plan = plan_masking(info, nullptr, false);
   REQUIRE(plan.kind == MaskingPlan::Kind::json);
-  sluice::gateway::HeaderList h = {{"Accept", "application/vnd.kubernetes.protobuf, */*"}, {"Accept-Encoding", "gzip"},
+  sluice::HeaderList h = {{"Accept", "application/vnd.kubernetes.protobuf, */*"}, {"Accept-Encoding", "gzip"},
                                    {"User-Agent", "kubectl"}};
   prepare_request(plan, h);
-  CHECK(h == sluice::gateway::HeaderList{{"User-Agent", "kubectl"}, {"Accept", "application/json"}});
+  CHECK(h == sluice::HeaderList{{"User-Agent", "kubectl"}, {"Accept", "application/json"}});
   CHECK(plan_masking(info, nullptr, true).kind == MaskingPlan::Kind::none);  // an approved reveal
 
   std::string refusal;
