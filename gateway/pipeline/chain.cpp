@@ -53,12 +53,17 @@ void Chain::continue_request() {
 
 void Chain::send_local_reply(int code, const std::string& message, const std::string& reason, HeaderList headers,
                              nlohmann::json details) {
+  send_reply(code, "application/json", common::make_status(code, message, reason, std::move(details)).dump(),
+             std::move(headers));
+}
+
+void Chain::send_reply(int code, const std::string& content_type, std::string body, HeaderList headers) {
   if (completed_) return;
   auto downstream = downstream_;
   complete(code);
-  auto body = common::make_status(code, message, reason, std::move(details)).dump();
-  downstream->stop_watching([downstream, code, body = std::move(body), headers = std::move(headers)]() mutable {
-    downstream->local_reply(code, "application/json", std::move(body), headers);
+  downstream->stop_watching([downstream, code, content_type, body = std::move(body),
+                             headers = std::move(headers)]() mutable {
+    downstream->local_reply(code, content_type, std::move(body), headers);
   });
 }
 

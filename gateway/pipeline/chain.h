@@ -42,6 +42,12 @@ class Chain : public std::enable_shared_from_this<Chain> {
   // Ends the request with a Kubernetes Status of the gateway's own.
   void send_local_reply(int code, const std::string& message, const std::string& reason,
                         HeaderList headers = {}, nlohmann::json details = nullptr);
+  // Ends the request with an answer of the gateway's own in any content type (/healthz, the REST APIs).
+  void send_reply(int code, const std::string& content_type, std::string body, HeaderList headers = {});
+  // The stage that holds the request waits long: the front watches for the client leaving.
+  void watch_client() {
+    if (downstream_) downstream_->watch_client_while_waiting();
+  }
   // The request ended with `code` (the last stage's answer went out, or the exchange broke off).
   void complete(int code);
   // The client went away: the stage that holds the request cancels its wait, then it completes (499).

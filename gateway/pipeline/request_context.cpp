@@ -11,10 +11,18 @@ std::string RequestContext::header(std::string_view name) const {
 }
 
 std::string RequestContext::metrics_verb() const {
-  if (classified && !info.verb.empty()) return info.verb;
-  std::string v = method;
+  // Labels come from a fixed set: a client must not be able to mint new time series.
+  static constexpr const char* kVerbs[] = {"get", "list", "watch", "create", "update", "patch", "delete",
+                                           "deletecollection", "proxy", "head", "options"};
+  std::string v = classified && !info.verb.empty() ? info.verb : method;
   for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return v;
+  if (!classified) {
+    if (v == "post") v = "create";
+    else if (v == "put") v = "update";
+  }
+  for (const char* known : kVerbs)
+    if (v == known) return v;
+  return "other";
 }
 
 }  // namespace sluice::gateway::pipeline

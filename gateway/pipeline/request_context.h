@@ -17,6 +17,7 @@
 #include "gateway/audit/audit_event.h"
 #include "gateway/auth/identity.h"
 #include "gateway/masking/response_masking.h"
+#include "gateway/policy/policy.h"
 
 namespace sluice::gateway::recording {
 class ExchangeRecorder;
@@ -48,20 +49,28 @@ struct RequestContext {
   std::string cluster, cluster_target;    // route: the cluster and the path the cluster sees
   common::RequestInfo info;               // classify
   bool classified = false;
+  // policy: the `approve` rule this request needs reviewers for (the approval stage asks them)
+  struct ApprovalNeeded {
+    std::string rule, message;
+    policy::ApprovalSpec spec;
+    bool reveal = false;
+  };
+  std::optional<ApprovalNeeded> approval_needed;
   std::string decision_reason;            // policy / approval: why it was allowed
   std::string approval_id;                // approval: the approval that decided
   std::shared_ptr<const masking::MaskingProfile> masking_profile;  // policy: the rule's choice; null: built-in
   bool reveal = false;                    // approval: an approved `reveal` rule
   masking::MaskingPlan masking_plan;      // masking: what the response filter must do
   recording::ExchangeRecorder* recorder = nullptr;  // recording: null when nothing is recorded
-  bool intent_committed = false;          // audit commit: an outcome row follows
+  bool intent_written = false;            // audit commit: the intent row went out, an outcome row follows
+  std::string refusal;                    // why a stage refused the request (audited as denied)
 
   // The answer.
   int status = 0;  // the response code the client got (0: none yet)
   bool response_started = false;  // a response head reached the client
   std::uint64_t bytes_in = 0, bytes_out = 0;
 
-  // The verb for metrics: the classified one once known, else the method in lower case.
+  // The verb for metrics: the classified one once known, else from the method; "other" outside the known set.
   std::string metrics_verb() const;
 };
 

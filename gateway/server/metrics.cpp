@@ -46,18 +46,4 @@ std::string Metrics::render(const std::vector<tunnel::TunnelRegistry::TunnelStat
   return o.str();
 }
 
-std::string metrics_verb(const std::string& method, const std::string& target) {
-  if (method == "GET") {
-    if (target.find("watch=true") != std::string::npos || target.find("watch=1") != std::string::npos ||
-        target.find("/watch/") != std::string::npos)
-      return "watch";
-    return "get";
-  }
-  if (method == "POST") return "create";
-  if (method == "PUT") return "update";
-  if (method == "PATCH") return "patch";
-  if (method == "DELETE") return "delete";
-  return "other";
-}
-
 }  // namespace sluice::gateway

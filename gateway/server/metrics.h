@@ -34,7 +34,4 @@ class Metrics {
   std::atomic<long long> open_exchanges_{0};
 };
 
-// The verb for metrics from the method and query (the full RequestInfo classifier comes later).
-std::string metrics_verb(const std::string& method, const std::string& target);
-
 }  // namespace sluice::gateway

@@ -224,7 +224,12 @@ routing)
   out=$(KUBECONFIG="$work/nope.kubeconfig" kubectl get ns 2>&1) && fail "kubectl succeeded on an unknown cluster"
   contains "$out" 'Error from server (NotFound)'
   for p in healthz readyz; do out=$(curl_gw "$base/$p"); [ "$out" = ok ] || fail "/$p: $out"; done
+  curl_gw -o /dev/null "$base/clusters/c1/api/v1/namespaces"  # no credentials: 401
   out=$(curl_gw "$base/metrics")
+  # the gateway's own refusals are counted too; a cluster name nobody registered is no label
+  contains "$out" 'sluice_requests_total{cluster="",verb="get",code="401"}'
+  contains "$out" 'sluice_requests_total{cluster="",verb="get",code="404"}'
+  grep -q 'cluster="nope"' <<<"$out" && fail "an unknown cluster's name became a metrics label"
   contains "$out" 'sluice_requests_total{cluster="c1"'; contains "$out" 'sluice_tunnels '
   contains "$out" 'sluice_request_duration_seconds_bucket'; contains "$out" 'sluice_bytes_total{direction="to_client"}'
   ;;
@@ -491,6 +496,8 @@ audit)
   kubectl run "$pod" -n default --image=busybox -- sleep 3600 >/dev/null
   cleanup_extra+=("KUBECONFIG='$dir/kubeconfig' kubectl delete pod $pod -n default --wait=false")
   kubectl exec "$pod" -n default -- true
+  # counted once, at the chain's completion point, with the classified verb (an exec is a create)
+  contains "$(curl_gw "$base/metrics")" 'sluice_requests_total{cluster="c1",verb="create",code="101"}'
   kubectl get cm -n default -w --field-selector "metadata.name=$name" >"$work/watch.out" 2>&1 &
   watcher=$!
   sleep 1.5

@@ -205,3 +205,19 @@ TEST_CASE("chain: a chain whose stages all pass on is a bug, answered 500") {
   CHECK(r.front->code == 500);
   CHECK(r.counted.size() == 1);
 }
+
+TEST_CASE("request context: metrics verbs come from a fixed set") {
+  RequestContext c;
+  c.method = "GET";
+  CHECK(c.metrics_verb() == "get");
+  c.method = "POST";
+  CHECK(c.metrics_verb() == "create");
+  c.method = "X-MINTED-BY-A-CLIENT";
+  CHECK(c.metrics_verb() == "other");
+  c.method = "GET";
+  c.classified = true;
+  c.info.verb = "watch";
+  CHECK(c.metrics_verb() == "watch");
+  c.info.verb = "brew";  // the classifier's lower-cased unknown method
+  CHECK(c.metrics_verb() == "other");
+}

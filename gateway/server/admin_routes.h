@@ -1,0 +1,30 @@
+// The gateway's own endpoints on its HTTPS port, answered before anything is routed to a cluster:
+// probes (/healthz, /readyz) and an open /metrics before authentication; the approvals and
+// sessions REST APIs and an authenticated /metrics after it.
+#pragma once
+#include "gateway/pipeline/chain.h"
+#include "gateway/stages/stage_order.h"
+
+namespace sluice::gateway {
+
+class ProbeRoutesStage : public pipeline::Stage {
+ public:
+  explicit ProbeRoutesStage(ProxyContext& ctx) : ctx_(ctx) {}
+  const char* name() const override { return "probe routes"; }
+  pipeline::Next on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) override;
+
+ private:
+  ProxyContext& ctx_;
+};
+
+class ApiRoutesStage : public pipeline::Stage {
+ public:
+  explicit ApiRoutesStage(ProxyContext& ctx) : ctx_(ctx) {}
+  const char* name() const override { return "api routes"; }
+  pipeline::Next on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) override;
+
+ private:
+  ProxyContext& ctx_;
+};
+
+}  // namespace sluice::gateway

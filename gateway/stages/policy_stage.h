@@ -1,0 +1,20 @@
+// allow, deny or approve, by the policy's rules (gateway/policy/), with what their conditions read
+// fetched through the tunnel as the requester (server/policy_check.h). An `approve` decision is
+// left to the approval stage; a gateway without a policy lets every authenticated request on.
+#pragma once
+#include "gateway/pipeline/chain.h"
+#include "gateway/stages/stage_order.h"
+
+namespace sluice::gateway::stages {
+
+class PolicyStage : public pipeline::Stage {
+ public:
+  explicit PolicyStage(ProxyContext& ctx) : ctx_(ctx) {}
+  const char* name() const override { return "policy"; }
+  pipeline::Next on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) override;
+
+ private:
+  ProxyContext& ctx_;
+};
+
+}  // namespace sluice::gateway::stages
