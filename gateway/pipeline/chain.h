@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,28 @@
 
 namespace sluice::gateway::pipeline {
 
+// A response head as the client gets it (server/response_rewrite.h built it from the cluster's).
+struct ResponseHead {
+  int status = 0;
+  HeaderList headers;       // end-to-end fields only; Connection and Upgrade for a 101
+  bool has_length = false;  // a Content-Length among them: the body goes as it is, else it streams
+  bool bodiless = false;    // HEAD, 1xx, 204, 304
+};
+
 // The side of the client: the front that read the request (HTTP/1.1 now, HTTP/2 later).
 class Downstream {
  public:
+  using Written = std::function<void(bool ok)>;  // ok false: the client is gone (chain.client_gone() follows)
   virtual ~Downstream() = default;
+  // The response, in order: a head with the body so far, then data; `end` after the last piece.
+  // After a 101 the data are the upgraded stream's bytes. `written` (may be empty) runs once the
+  // client took them, so the sender reads its next piece only then.
+  virtual void send_head(ResponseHead head, std::string body, bool end, Written written) = 0;
+  virtual void send_data(std::string data, bool end, Written written) = 0;
+  // After a 101: the client's next bytes of the upgraded stream; nullopt when it closed.
+  virtual void read_upgraded(std::function<void(std::optional<std::string>)> got) = 0;
+  // The response is over: `reusable` when it ended cleanly and the connection may serve another.
+  virtual void finish_response(bool reusable) = 0;
   // An answer of the gateway's own; the request has already completed when this runs.
   virtual void local_reply(int code, const std::string& content_type, std::string body, const HeaderList& headers) = 0;
   // A stage waits long (reviewers): notice the client leaving, and call chain.client_gone() then.
@@ -44,6 +63,8 @@ class Chain : public std::enable_shared_from_this<Chain> {
                         HeaderList headers = {}, nlohmann::json details = nullptr);
   // Ends the request with an answer of the gateway's own in any content type (/healthz, the REST APIs).
   void send_reply(int code, const std::string& content_type, std::string body, HeaderList headers = {});
+  Downstream& downstream() { return *downstream_; }  // until the request completes
+  std::shared_ptr<Downstream> downstream_ptr() const { return downstream_; }
   // The stage that holds the request waits long: the front watches for the client leaving.
   void watch_client() {
     if (downstream_) downstream_->watch_client_while_waiting();

@@ -36,7 +36,7 @@ void HttpsServer::accept() {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
       socket.set_option(net::ip::tcp::no_delay(true));
-      std::make_shared<ProxySession>(std::move(socket), tls_, ctx_)->start();
+      std::make_shared<HttpsSession>(std::move(socket), tls_, ctx_)->start();
     }
     accept();
   });

@@ -1,11 +1,11 @@
-// The client-facing HTTPS listener: TLS 1.2+, one ProxySession per connection on its own strand.
+// The client-facing HTTPS listener: TLS 1.2+, one HttpsSession per connection on its own strand.
 #pragma once
 #include <utility>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 
-#include "gateway/server/proxy_session.h"
+#include "gateway/server/https_session.h"
 
 namespace sluice::gateway {
 

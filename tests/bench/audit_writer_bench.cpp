@@ -1,7 +1,7 @@
 // The audit writer alone against a real PostgreSQL: CPU per request in the database backend and
 // in the writer, for the batch sizes the proxy produces. Each simulated client records an intent,
 // waits for its commit, "proxies" for --think-us, records the outcome, and starts over, as
-// ProxySession does. Run by hand (tests/bench/bench.sh prints the command); not part of ctest.
+// the audit commit stage does. Run by hand (tests/bench/bench.sh prints the command); not part of ctest.
 //
 //   audit_writer_bench DATABASE_URL [--clients 32] [--seconds 10] [--think-us 6000]
 #include <atomic>

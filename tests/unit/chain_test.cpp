@@ -35,6 +35,16 @@ struct FakeFront : Downstream {
     body = std::move(b);
     log.events.push_back("reply:" + std::to_string(c));
   }
+  void send_head(ResponseHead head, std::string, bool end, Written written) override {
+    log.events.push_back("head:" + std::to_string(head.status) + (end ? ":end" : ""));
+    if (written) written(true);
+  }
+  void send_data(std::string data, bool end, Written written) override {
+    log.events.push_back("data:" + data + (end ? ":end" : ""));
+    if (written) written(true);
+  }
+  void read_upgraded(std::function<void(std::optional<std::string>)> got) override { got(std::nullopt); }
+  void finish_response(bool reusable) override { log.events.push_back(reusable ? "reusable" : "closed"); }
   void watch_client_while_waiting() override { watching = true; }
   void stop_watching(std::function<void()> resume) override {
     if (watching) log.events.push_back("unwatch");

@@ -1,0 +1,319 @@
+#include "gateway/tunnel/upstream_exchange.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/recording/exchange_recorder.h"
+#include "gateway/server/request_rewrite.h"
+#include "gateway/server/response_rewrite.h"
+#include "gateway/tunnel/request_frames.h"
+
+namespace sluice::gateway::tunnel {
+namespace {
+constexpr auto kIdleFlushAfter = std::chrono::milliseconds(250);
+// client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
+// reconnecting; 2 s keeps that wait short without hammering the gateway.
+constexpr const char* kRetryAfterSeconds = "2";
+}  // namespace
+
+template <class F>
+auto UpstreamExchange::on_strand(F&& f) {
+  return [chain = chain_->shared_from_this(), f = std::forward<F>(f)](auto&&... args) mutable {
+    auto strand = chain->executor();
+    boost::asio::post(strand, [chain = std::move(chain), f = std::move(f),
+                               ... a = std::forward<decltype(args)>(args)]() mutable { f(std::move(a)...); });
+  };
+}
+
+pipeline::Next UpstreamExchange::on_request(pipeline::RequestContext& r, pipeline::Chain& chain) {
+  chain_ = &chain;
+  client_ = chain.downstream_ptr();
+  auto upstream_headers = rewrite_request_headers(r.headers, *r.identity, r.upgrade);
+  masking::prepare_request(r.masking_plan, upstream_headers);
+  pb::GatewayFrame head;
+  auto* h = head.mutable_request_head();
+  h->set_method(r.method);
+  h->set_target(r.cluster_target);
+  auto add_header = [h](const std::string& k, const std::string& v) {
+    auto* hh = h->add_headers();
+    hh->set_name(k);
+    hh->set_value(v);
+  };
+  for (const auto& [k, v] : upstream_headers)
+    if (!boost::beast::iequals(k, "Audit-ID")) add_header(k, v);
+  add_header("Audit-ID", r.audit_id);  // the cluster's own audit log records the same id
+  metrics_.add_bytes_in(r.body.size());
+  r.bytes_in += r.body.size();
+  append_request_frames(std::move(head), std::move(r.body), frames_out_);
+  acquire();
+  return pipeline::Next::Stop;
+}
+
+void UpstreamExchange::acquire() {
+  const std::string cluster = chain_->context().cluster;
+  wait_timer_.emplace(chain_->executor());
+  wait_timer_->expires_after(wait_limit_);
+  wait_ticket_ = tunnels_.acquire(cluster, on_strand([this](std::shared_ptr<ExchangeChannel> ch) {
+    on_exchange(std::move(ch));
+  }));
+  if (wait_ticket_ == 0) {
+    done_ = true;
+    client_.reset();
+    return chain_->send_local_reply(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly",
+                                    "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
+  }
+  wait_timer_->async_wait(on_strand([this](boost::system::error_code ec) {
+    if (ec || done_ || channel_ || wait_ticket_ == 0) return;
+    const std::string cluster = chain_->context().cluster;
+    tunnels_.cancel_wait(cluster, wait_ticket_);
+    wait_ticket_ = 0;
+    done_ = true;
+    client_.reset();
+    chain_->send_local_reply(503, "cluster \"" + cluster + "\" did not accept the request within " +
+                                      std::to_string(wait_limit_.count()) + "s; retry shortly",
+                             "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
+  }));
+}
+
+void UpstreamExchange::on_exchange(std::shared_ptr<ExchangeChannel> channel) {
+  if (done_ || wait_ticket_ == 0 || channel_) {  // the wait ended meanwhile: give it back unused
+    channel->finish(false);
+    return;
+  }
+  wait_ticket_ = 0;
+  wait_timer_->cancel();
+  channel_ = std::move(channel);
+  metrics_.exchange_opened();
+  write_next_frame();
+  read_frame();
+}
+
+void UpstreamExchange::send_frame(pb::GatewayFrame frame) {
+  frames_out_.push_back(std::move(frame));
+  write_next_frame();
+}
+
+void UpstreamExchange::write_next_frame() {
+  if (frame_writing_ || frames_out_.empty() || !channel_) return;
+  frame_writing_ = true;
+  auto frame = std::move(frames_out_.front());
+  frames_out_.pop_front();
+  channel_->write(std::move(frame), on_strand([this, ch = channel_](bool ok) {
+    frame_writing_ = false;
+    if (release_after_write_) {
+      // The response ended before gRPC confirmed the request's last frame: only now may the
+      // call go back to the idle pool.
+      release_after_write_ = false;
+      if (ok) ch->release();
+      else ch->finish(false);
+      return;
+    }
+    if (done_) return;
+    if (!ok) return abort("the tunnel failed while sending the request");
+    if (upgraded_ && frames_out_.empty()) return relay_from_client();
+    write_next_frame();
+  }));
+}
+
+void UpstreamExchange::read_frame() {
+  if (done_ || !channel_) return;
+  channel_->read(on_strand([this](std::optional<pb::AgentFrame> f) {
+    if (!done_) on_frame(std::move(f));
+  }));
+}
+
+void UpstreamExchange::on_frame(std::optional<pb::AgentFrame> frame) {
+  if (!frame || frame->has_reset()) {
+    const std::string why = frame ? frame->reset().reason() : "the tunnel closed";
+    if (head_sent_) return abort(why);
+    return fail_before_head(502, "the agent of cluster \"" + chain_->context().cluster +
+                                     "\" could not complete the request: " + why);
+  }
+  if (frame->has_response_head()) return on_response_head(*frame->mutable_response_head());
+  if (frame->has_body() || frame->has_upgraded()) {
+    std::string data = std::move(frame->has_body() ? *frame->mutable_body() : *frame->mutable_upgraded());
+    if (filter_) {
+      std::string masked;
+      if (!filter_->feed(data, masked)) return abort_masking(filter_->error());
+      data = std::move(masked);
+      arm_idle_flush();
+    }
+    count_out(data);
+    if (data.empty()) return read_frame();
+    return send(std::move(data), false, false);
+  }
+  if (frame->has_end()) {
+    std::string tail;
+    if (filter_ && !filter_->finish(tail)) return abort_masking(filter_->error());
+    count_out(tail);
+    if (upgraded_) {
+      if (tail.empty()) return abort("");
+      return send(std::move(tail), true, true);
+    }
+    return send(std::move(tail), true, false);
+  }
+  read_frame();  // a frame kind this gateway does not know: skip it
+}
+
+void UpstreamExchange::on_response_head(pb::ResponseHead& rh) {
+  auto& r = chain_->context();
+  status_ = static_cast<int>(rh.status());
+  upgraded_ = status_ == 101;
+  HeaderList headers;
+  std::string content_type, content_encoding, protocol;
+  for (const auto& hh : rh.headers()) {
+    headers.emplace_back(hh.name(), hh.value());
+    if (boost::beast::iequals(hh.name(), "Content-Type")) content_type = hh.value();
+    if (boost::beast::iequals(hh.name(), "Content-Encoding")) content_encoding = hh.value();
+    if (boost::beast::iequals(hh.name(), "Sec-WebSocket-Protocol")) protocol = hh.value();
+  }
+  const bool bodiless = is_bodiless(status_, r.method == "HEAD");
+  // Masking: a response that must be checked but cannot be read never reaches the client.
+  if (r.masking_plan.kind != masking::MaskingPlan::Kind::none && (!bodiless || upgraded_)) {
+    std::string refusal;
+    filter_ = masking::ResponseFilter::start(r.masking_plan, status_, content_type, content_encoding, protocol, refusal);
+    if (!refusal.empty()) {
+      spdlog::warn("502 {} {} on {}: {}", r.metrics_verb(), r.audit_id, r.cluster, refusal);
+      return fail_before_head(502, refusal);
+    }
+  }
+  std::string body = std::move(*rh.mutable_body());
+  if (filter_) {
+    std::string masked;
+    bool ok = filter_->feed(body, masked);
+    if (ok && rh.complete()) ok = filter_->finish(masked);
+    if (!ok) {
+      spdlog::warn("502 {} {} on {}: masking failed: {}", r.metrics_verb(), r.audit_id, r.cluster, filter_->error());
+      return fail_before_head(502, "the cluster's answer could not be checked for secrets (" + filter_->error() +
+                                       "); it was not passed on");
+    }
+    body = std::move(masked);
+  }
+  r.response_started = true;
+  if (r.recorder) {
+    auto recorded = nlohmann::json::array();
+    for (const auto& [k, v] : headers) recorded.push_back({k, v});
+    r.recorder->response_head(status_, std::move(recorded));
+  }
+  head_sent_ = true;
+  count_out(body);
+  auto head = rewrite_response_head(status_, headers, filter_ != nullptr, r.method == "HEAD");
+  if (upgraded_) {
+    client_->send_head(std::move(head), std::move(body), false, written([this] { read_frame(); }));
+    return relay_from_client();  // at once: the client may speak first (a shell's input)
+  }
+  if (!rh.complete()) {
+    arm_idle_flush();
+    return client_->send_head(std::move(head), std::move(body), false, written([this] { read_frame(); }));
+  }
+  client_->send_head(std::move(head), std::move(body), true, written([this] { finish(); }));
+}
+
+void UpstreamExchange::send(std::string data, bool end, bool abort_after) {
+  if (!end) return client_->send_data(std::move(data), false, written([this] { read_frame(); }));
+  if (abort_after) return client_->send_data(std::move(data), true, written([this] { abort(""); }));
+  client_->send_data(std::move(data), true, written([this] { finish(); }));
+}
+
+void UpstreamExchange::relay_from_client() {
+  if (done_) return;
+  client_->read_upgraded([this, keep = chain_->shared_from_this()](std::optional<std::string> data) {
+    if (done_) return;
+    if (!data) return abort("the client closed the upgraded connection");
+    auto& r = chain_->context();
+    metrics_.add_bytes_in(data->size());
+    r.bytes_in += data->size();
+    if (r.recorder) r.recorder->from_client(*data);
+    pb::GatewayFrame f;
+    f.set_upgraded(std::move(*data));
+    send_frame(std::move(f));  // its completion reads the next piece: one in flight at a time
+  });
+}
+
+void UpstreamExchange::count_out(const std::string& data) {
+  auto& r = chain_->context();
+  metrics_.add_bytes_out(data.size());
+  r.bytes_out += data.size();
+  if (r.recorder) r.recorder->from_cluster(data);
+}
+
+void UpstreamExchange::arm_idle_flush() {
+  // Detectors hold back a tail that may begin a secret; when nothing follows for a moment (a shell
+  // waiting for its echo, a log between lines) it is passed on, masked if it is long enough.
+  if (!filter_ || !filter_->holding()) return;
+  if (!idle_flush_timer_) idle_flush_timer_.emplace(chain_->executor());
+  idle_flush_timer_->expires_after(kIdleFlushAfter);
+  idle_flush_timer_->async_wait(on_strand([this](boost::system::error_code ec) {
+    if (ec || done_ || !filter_ || !filter_->holding()) return;
+    std::string out;
+    filter_->idle_flush(out);
+    if (out.empty()) return;
+    count_out(out);
+    client_->send_data(std::move(out), false, nullptr);
+  }));
+}
+
+void UpstreamExchange::fail_before_head(int code, const std::string& message) {
+  end_channel();
+  channel_->finish(false);
+  channel_.reset();
+  client_.reset();
+  // the connection is not reused: the cluster's side of it ended in an unknown state
+  chain_->send_local_reply(code, message, "InternalError", {{"Connection", "close"}});
+}
+
+void UpstreamExchange::abort_masking(const std::string& why) {
+  const auto& r = chain_->context();
+  spdlog::warn("{} {} on {}: the response was cut off, it could not be checked for secrets: {}", r.metrics_verb(),
+               r.audit_id, r.cluster, why);
+  abort("the response could not be checked for secrets: " + why);
+}
+
+void UpstreamExchange::end_channel() {
+  done_ = true;
+  if (idle_flush_timer_) idle_flush_timer_->cancel();
+  if (wait_timer_) wait_timer_->cancel();
+  filter_.reset();
+  if (channel_) metrics_.exchange_closed();
+}
+
+void UpstreamExchange::finish() {
+  if (done_) return;
+  end_channel();
+  if (!upgraded_ && frames_out_.empty() && frame_writing_) release_after_write_ = true;  // see write_next_frame
+  else if (!upgraded_ && frames_out_.empty()) channel_->release();
+  else channel_->finish(true);
+  channel_.reset();
+  auto client = std::move(client_);
+  chain_->complete(status_);
+  client->finish_response(true);
+}
+
+void UpstreamExchange::abort(const std::string& why) {
+  if (done_) return;
+  if (wait_ticket_) {  // still waiting for a free exchange
+    tunnels_.cancel_wait(chain_->context().cluster, wait_ticket_);
+    wait_ticket_ = 0;
+  }
+  auto ch = channel_;
+  end_channel();
+  channel_.reset();
+  frames_out_.clear();
+  if (ch) {
+    if (!why.empty()) spdlog::debug("exchange to {} ended: {}", chain_->context().cluster, why);
+    if (frame_writing_) {
+      ch->finish(false);
+    } else {
+      pb::GatewayFrame reset;
+      reset.mutable_reset()->set_reason(why.empty() ? "closed" : why);
+      ch->write(std::move(reset), [ch](bool) { ch->finish(false); });
+    }
+  }
+  auto client = std::move(client_);
+  chain_->complete(status_ ? status_ : 499);
+  if (client) client->finish_response(false);
+}
+
+}  // namespace sluice::gateway::tunnel
