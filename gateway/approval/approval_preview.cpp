@@ -4,7 +4,7 @@
 
 #include "gateway/approval/unified_diff.h"
 #include "gateway/masking/secret_masker.h"
-#include "gateway/server/policy_check.h"
+#include "gateway/pipeline/request_rewrite.h"
 
 namespace sluice::gateway::approval {
 namespace {

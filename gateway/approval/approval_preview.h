@@ -13,7 +13,7 @@
 #include "common/request_info.h"
 #include "gateway/masking/masking_profile.h"
 #include "gateway/auth/identity.h"
-#include "gateway/server/audited_fetch.h"
+#include "gateway/tunnel/audited_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway::approval {

@@ -1,5 +1,7 @@
 #include "gateway/audit/audit_event.h"
 
+#include <regex>
+
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -28,6 +30,19 @@ std::string to_pg_timestamp(Clock::time_point t) {
   std::snprintf(out, sizeof out, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
   return out;
+}
+
+std::string since_to_timestamp(const std::string& since) {
+  static const std::regex duration(R"(^([0-9]{1,9})([smhd])$)");
+  static const std::regex timestamp(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$)");
+  std::smatch m;
+  if (std::regex_match(since, m, duration)) {
+    const long long n = std::stoll(m[1]);
+    const long long unit = m[2] == "s" ? 1 : m[2] == "m" ? 60 : m[2] == "h" ? 3600 : 86400;
+    return to_pg_timestamp(Clock::now() - std::chrono::seconds(n * unit));
+  }
+  if (std::regex_match(since, timestamp)) return since;
+  return "";
 }
 
 }  // namespace sluice::gateway::audit

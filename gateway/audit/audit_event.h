@@ -49,4 +49,7 @@ std::string new_audit_id();
 // "2026-11-25 03:40:00.123456+00": what PostgreSQL reads as timestamptz.
 std::string to_pg_timestamp(Clock::time_point t);
 
+// "90s", "10m", "2h", "7d" ago, or an RFC 3339 / PostgreSQL timestamp as given; "" when malformed.
+std::string since_to_timestamp(const std::string& since);
+
 }  // namespace sluice::gateway::audit

@@ -20,19 +20,6 @@ namespace po = boost::program_options;
 
 namespace sluice::gateway::cli {
 
-std::string since_to_timestamp(const std::string& since) {
-  static const std::regex duration(R"(^([0-9]{1,9})([smhd])$)");
-  static const std::regex timestamp(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$)");
-  std::smatch m;
-  if (std::regex_match(since, m, duration)) {
-    const long long n = std::stoll(m[1]);
-    const long long unit = m[2] == "s" ? 1 : m[2] == "m" ? 60 : m[2] == "h" ? 3600 : 86400;
-    return audit::to_pg_timestamp(audit::Clock::now() - std::chrono::seconds(n * unit));
-  }
-  if (std::regex_match(since, timestamp)) return since;
-  return "";
-}
-
 namespace {
 std::string cell(const nlohmann::json& v) {
   if (v.is_null()) return "-";
@@ -86,7 +73,7 @@ int run_audit(const std::vector<std::string>& args) {
   }
   for (auto [flag, given, into] : {std::tuple{"--since", &since, &q.since}, {"--until", &until, &until}}) {
     if (given->empty()) continue;
-    *into = since_to_timestamp(*given);
+    *into = audit::since_to_timestamp(*given);
     if (into->empty()) {
       std::cerr << "sluice-gateway audit " << action << ": " << flag
                 << " takes a duration (30s, 10m, 2h, 7d: that long ago) or a timestamp (2026-11-25T10:00:00Z), not \""

@@ -15,12 +15,13 @@
 #include "gateway/auth/client_cert_authenticator.h"
 #include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
-#include "gateway/audit/audit_exporter.h"
+#include "gateway/notify/audit_exporter.h"
 #include "gateway/notify/outbox.h"
 #include "gateway/policy/policy_loader.h"
 #include "gateway/recording/recording_writer.h"
 #include "gateway/server/https_server.h"
 #include "gateway/server/metrics_listener.h"
+#include "gateway/stages/stage_order.h"
 #include "gateway/store/cluster_store.h"
 #include "gateway/store/migrator.h"
 #include "gateway/tunnel/tunnel_service.h"
@@ -31,6 +32,21 @@ namespace net = boost::asio;
 
 namespace sluice::gateway::cli {
 namespace {
+
+// The tunnel's view of registered clusters, kept in PostgreSQL.
+class StoredAgents final : public tunnel::AgentDirectory {
+ public:
+  explicit StoredAgents(const std::string& database_url) : store_(database_url) {}
+  bool verify_agent_token(const std::string& cluster, const std::string& token) override {
+    return store_.verify_agent_token(cluster, token);
+  }
+  void record_check_in(const std::string& cluster, const std::string& agent_version) override {
+    store_.record_check_in(cluster, agent_version);
+  }
+
+ private:
+  store::ClusterStore store_;
+};
 
 // A handler that throws is a bug, but it must not let one request end the gateway for every
 // client (an agent could aim for it): log it and keep serving. The request it belonged to ends
@@ -101,7 +117,7 @@ int run_serve(const std::vector<std::string>& args) {
 
   try {
     tunnel::TunnelRegistry registry;
-    store::ClusterStore agent_clusters(config->database_url);
+    StoredAgents agent_clusters(config->database_url);
     tunnel::TunnelService service(registry, agent_clusters, 4);
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({common::read_file(config->tls.key_file), common::read_file(config->tls.cert_file)});
@@ -208,7 +224,7 @@ int run_serve(const std::vector<std::string>& args) {
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
                      policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
-    HttpsServer https(io, ctx);
+    HttpsServer https(io, ctx, [&ctx] { return build_stages(ctx); });
     https.start();
     std::unique_ptr<MetricsListener> metrics_listener;
     if (!config->metrics.listen.empty()) {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "gateway/audit/audit_event.h"
 #include "gateway/cli/audit_command.h"
 #include "gateway/cli/cluster_command.h"
 #include "gateway/cli/command_line.h"
@@ -97,7 +98,7 @@ int run_sessions(const std::vector<std::string>& args) {
     return 2;
   }
   if (!since.empty()) {
-    q.since = since_to_timestamp(since);
+    q.since = audit::since_to_timestamp(since);
     if (q.since.empty()) {
       std::cerr << "sluice-gateway sessions: --since takes a duration (30s, 10m, 2h, 7d) or a timestamp, not \"" << since
                 << "\"\n";

@@ -37,7 +37,7 @@ struct OidcIssuerSettings {
   int min_refresh_seconds = 10;        // unknown key ids fetch the JWKS again at most this often
 };
 
-// Where audit events go besides PostgreSQL (gateway/audit/audit_exporter.h). `type`: file (JSON
+// Where audit events go besides PostgreSQL (gateway/notify/audit_exporter.h). `type`: file (JSON
 // lines, rotated at max_bytes, max_files kept) or webhook (EventList batches, POST).
 struct AuditSinkSettings {
   std::string name;  // unique: the export cursors name their sink
@@ -103,7 +103,7 @@ struct ApprovalSettings {
   int max_pending_per_identity = 20;
 };
 
-// Prometheus metrics (gateway/server/metrics.h). By default /metrics is open on the client
+// Prometheus metrics (gateway/pipeline/metrics.h). By default /metrics is open on the client
 // listener, as kube-apiserver's is to anyone RBAC lets in; `authenticate` lets only members of
 // `groups` read it there, and `listen` moves it (with /healthz and /readyz) to a plain-HTTP
 // listener of its own, where the client listener no longer serves it.

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "common/base64.h"
-#include "gateway/policy/glob.h"
+#include "common/glob.h"
 
 namespace sluice::gateway::masking {
 namespace {
@@ -26,7 +26,7 @@ void apply_path(Json& node, const std::vector<PathStep>& steps, std::size_t i) {
     case PathStep::Kind::member:
       if (node.is_object())
         for (auto it = node.begin(); it != node.end(); ++it)
-          if (policy::glob_match(step.pattern, it.key())) apply_path(it.value(), steps, i + 1);
+          if (common::glob_match(step.pattern, it.key())) apply_path(it.value(), steps, i + 1);
       break;
     case PathStep::Kind::index:
       if (node.is_array() && step.index < node.size()) apply_path(node[step.index], steps, i + 1);
@@ -42,7 +42,7 @@ void apply_path(Json& node, const std::vector<PathStep>& steps, std::size_t i) {
         for (auto& e : node) {
           if (!e.is_object()) continue;
           auto f = e.find(step.where_field);
-          if (f != e.end() && f->is_string() && policy::glob_match(step.pattern, f->template get_ref<const std::string&>()))
+          if (f != e.end() && f->is_string() && common::glob_match(step.pattern, f->template get_ref<const std::string&>()))
             apply_path(e, steps, i + 1);
         }
       break;

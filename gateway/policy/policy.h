@@ -9,13 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "gateway/policy/glob.h"
+#include "common/glob.h"
 
 namespace sluice::gateway::masking {
 struct MaskingProfile;
 }
 
 namespace sluice::gateway::policy {
+
+using common::glob_match;
+using common::NameList;
 
 // Ordered by strictness: among the matching rules the strictest action wins.
 enum class Action { allow = 0, approve = 1, deny = 2 };

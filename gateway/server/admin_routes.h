@@ -3,7 +3,7 @@
 // sessions REST APIs and an authenticated /metrics after it.
 #pragma once
 #include "gateway/pipeline/chain.h"
-#include "gateway/stages/stage_order.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway {
 

@@ -18,7 +18,7 @@
 #include "gateway/auth/identity.h"
 #include "gateway/masking/masking_profile.h"
 #include "gateway/policy/policy.h"
-#include "gateway/server/audited_fetch.h"
+#include "gateway/tunnel/audited_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway {

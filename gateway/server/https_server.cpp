@@ -7,8 +7,8 @@
 
 namespace sluice::gateway {
 
-HttpsServer::HttpsServer(net::io_context& io, ProxyContext& ctx)
-    : io_(io), ctx_(ctx), tls_(net::ssl::context::tls_server), acceptor_(io) {
+HttpsServer::HttpsServer(net::io_context& io, ProxyContext& ctx, StageFactory stages)
+    : io_(io), ctx_(ctx), stages_(std::move(stages)), tls_(net::ssl::context::tls_server), acceptor_(io) {
   tls_.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
                    net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
   // OpenSSL frees a connection's record buffers while it is idle: thousands of open watches.
@@ -36,7 +36,7 @@ void HttpsServer::accept() {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
       socket.set_option(net::ip::tcp::no_delay(true));
-      std::make_shared<HttpsSession>(std::move(socket), tls_, ctx_)->start();
+      std::make_shared<HttpsSession>(std::move(socket), tls_, ctx_, stages_)->start();
     }
     accept();
   });

@@ -12,7 +12,7 @@ namespace sluice::gateway {
 class HttpsServer {
  public:
   // Throws std::runtime_error when the certificate cannot be loaded or the address bound.
-  HttpsServer(net::io_context& io, ProxyContext& ctx);
+  HttpsServer(net::io_context& io, ProxyContext& ctx, StageFactory stages);
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
   void start() { accept(); }
 
@@ -20,6 +20,7 @@ class HttpsServer {
   void accept();
   net::io_context& io_;
   ProxyContext& ctx_;
+  const StageFactory stages_;
   net::ssl::context tls_;
   net::ip::tcp::acceptor acceptor_;
 };

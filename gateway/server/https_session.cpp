@@ -6,7 +6,6 @@
 
 #include "common/k8s_status.h"
 #include "gateway/server/source_address.h"
-#include "gateway/tunnel/upstream_exchange.h"
 
 namespace sluice::gateway {
 namespace {
@@ -22,8 +21,9 @@ std::string chunk_encode(const std::string& data) {
 }
 }  // namespace
 
-HttpsSession::HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx)
-    : stream_(std::move(socket), tls.native_handle()), ctx_(ctx) {
+HttpsSession::HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx,
+                           const StageFactory& stages)
+    : stream_(std::move(socket), tls.native_handle()), ctx_(ctx), stages_(stages) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -100,10 +100,8 @@ void HttpsSession::on_request(beast::error_code ec) {
   r.connection_id = connection_id_;
   responding_ = chunked_ = upgraded_ = false;
   auto& metrics = ctx_.metrics;
-  auto upstream = std::make_unique<tunnel::UpstreamExchange>(
-      ctx_.tunnels, metrics, std::chrono::seconds(ctx_.config.limits.exchange_wait_seconds));
   chain_ = std::make_shared<pipeline::Chain>(
-      stream_.get_executor(), build_stages(ctx_, std::move(upstream)), shared_from_this(),
+      stream_.get_executor(), stages_(), shared_from_this(),
       [&metrics](const pipeline::RequestContext& c, int code, double seconds) {
         metrics.request_done(c.cluster, c.metrics_verb(), code, seconds);
       },

@@ -1,6 +1,6 @@
 // One client connection over HTTP/1.1 and TLS (Beast's advanced server, ../shared/STYLE.md §2):
 // header and body limits, timeouts, one write at a time in order, lingering close. It reads each
-// request into a RequestContext and hands it to a new stage chain (gateway/stages/stage_order.cpp);
+// request into a RequestContext and hands it to a new stage chain (from the injected StageFactory);
 // it is that chain's Downstream: it writes the answer (chunked when it streams) and relays an
 // upgraded stream, and it tells the chain when the client goes away.
 #pragma once
@@ -20,7 +20,7 @@
 
 #include "common/tls_socket_stream.h"
 #include "gateway/pipeline/chain.h"
-#include "gateway/stages/stage_order.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway {
 
@@ -28,9 +28,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 
+// A new request's stages (stages/stage_order.h builds them; injected so the front knows none of them).
+using StageFactory = std::function<std::vector<std::unique_ptr<pipeline::Stage>>()>;
+
 class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public pipeline::Downstream {
  public:
-  HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx);
+  HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx, const StageFactory& stages);
   void start();
 
   // pipeline::Downstream
@@ -58,6 +61,7 @@ class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public p
 
   common::TlsSocketStream stream_;
   ProxyContext& ctx_;
+  const StageFactory& stages_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "gateway/server/request_rewrite.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "gateway/tunnel/tunnel_fetch.h"
 
 namespace sluice::gateway {
@@ -100,26 +100,6 @@ void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels,
 }
 
 }  // namespace
-
-tunnel::FetchRequest fetch_as(const std::string& cluster, const Identity& who, std::string method, std::string target,
-                              HeaderList headers, std::string body) {
-  tunnel::FetchRequest req;
-  req.cluster = cluster;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  headers.emplace_back("Accept", "application/json");
-  req.headers = rewrite_request_headers(headers, who, false);
-  req.body = std::move(body);
-  return req;
-}
-
-std::string live_object_path(const common::RequestInfo& info) {
-  if (!info.is_resource_request || info.name.empty()) return "";
-  std::string p = info.api_group.empty() ? "/api/" + info.api_version : "/apis/" + info.api_group + "/" + info.api_version;
-  if (info.resource == "namespaces") return p + "/namespaces/" + info.name;
-  if (!info.namespace_name.empty()) p += "/namespaces/" + info.namespace_name;
-  return p + "/" + info.resource + "/" + info.name;
-}
 
 void check_policy(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels,
                   std::shared_ptr<const policy::PolicyEngine> engine, PolicyQuestion question,

@@ -12,9 +12,9 @@
 
 #include "common/request_info.h"
 #include "gateway/auth/identity.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "gateway/policy/policy_engine.h"
-#include "gateway/server/audited_fetch.h"
-#include "gateway/server/request_rewrite.h"
+#include "gateway/tunnel/audited_fetch.h"
 #include "gateway/tunnel/tunnel_fetch.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
@@ -39,14 +39,5 @@ struct PolicyQuestion {
 void check_policy(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels,
                   std::shared_ptr<const policy::PolicyEngine> engine, PolicyQuestion question,
                   std::function<void(PolicyVerdict)> done);
-
-// A request of the gateway's own (the live object, a dry run) as `who` sends it, so RBAC applies
-// to the look-up too, answered in JSON. `headers` adds to it (a Content-Type).
-tunnel::FetchRequest fetch_as(const std::string& cluster, const Identity& who, std::string method, std::string target,
-                              HeaderList headers = {}, std::string body = {});
-
-// Where the object a request is about can be read: "/api/v1/namespaces/shop/pods/web-0" for an
-// exec into web-0; "" when the request names no object.
-std::string live_object_path(const common::RequestInfo& info);
 
 }  // namespace sluice::gateway

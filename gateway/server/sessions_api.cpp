@@ -10,7 +10,7 @@
 
 #include "common/k8s_status.h"
 #include "common/request_info.h"
-#include "gateway/cli/audit_command.h"
+#include "gateway/audit/audit_event.h"
 #include "gateway/store/recording_store.h"
 
 namespace sluice::gateway {
@@ -70,7 +70,7 @@ void SessionsApi::serve(const std::string& method, const std::string& target, co
   filter.user = common::query_value(query, "user").value_or("");
   filter.cluster = common::query_value(query, "cluster").value_or("");
   if (auto since = common::query_value(query, "since")) {
-    filter.since = cli::since_to_timestamp(*since);
+    filter.since = audit::since_to_timestamp(*since);
     if (filter.since.empty()) return status(400, "since takes a duration (10m, 2h) or a timestamp", "BadRequest");
   }
   if (auto limit = common::query_value(query, "limit")) {

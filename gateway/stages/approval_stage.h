@@ -3,7 +3,7 @@
 // approval instead of leaving it waiting for nobody.
 #pragma once
 #include "gateway/pipeline/chain.h"
-#include "gateway/stages/stage_order.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway::stages {
 

@@ -1,7 +1,7 @@
 #include "gateway/stages/guard_stage.h"
 
 #include "gateway/masking/secret_patch_guard.h"
-#include "gateway/server/request_rewrite.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "gateway/stages/refuse.h"
 
 namespace sluice::gateway::stages {

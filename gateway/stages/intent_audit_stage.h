@@ -5,7 +5,7 @@
 #pragma once
 #include "gateway/audit/audit_writer.h"
 #include "gateway/pipeline/chain.h"
-#include "gateway/server/audited_fetch.h"
+#include "gateway/tunnel/audited_fetch.h"
 
 namespace sluice::gateway::stages {
 

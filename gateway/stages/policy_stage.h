@@ -3,7 +3,7 @@
 // left to the approval stage; a gateway without a policy lets every authenticated request on.
 #pragma once
 #include "gateway/pipeline/chain.h"
-#include "gateway/stages/stage_order.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway::stages {
 

@@ -7,7 +7,7 @@
 
 #include "gateway/pipeline/chain.h"
 #include "gateway/recording/exchange_recorder.h"
-#include "gateway/stages/stage_order.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway::stages {
 

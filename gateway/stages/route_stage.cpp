@@ -1,6 +1,6 @@
 #include "gateway/stages/route_stage.h"
 
-#include "gateway/server/request_rewrite.h"
+#include "gateway/pipeline/request_rewrite.h"
 
 namespace sluice::gateway::stages {
 

@@ -11,10 +11,11 @@
 #include "gateway/stages/policy_stage.h"
 #include "gateway/stages/recording_stage.h"
 #include "gateway/stages/route_stage.h"
+#include "gateway/tunnel/upstream_exchange.h"
 
 namespace sluice::gateway {
 
-std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, std::unique_ptr<pipeline::Stage> upstream) {
+std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx) {
   std::vector<std::unique_ptr<pipeline::Stage>> s;
   s.push_back(std::make_unique<ProbeRoutesStage>(ctx));          // /healthz, /readyz, an open /metrics
   s.push_back(std::make_unique<stages::AuthenticateStage>(ctx.auth));  // who: 401 otherwise
@@ -28,7 +29,8 @@ std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, st
   s.push_back(std::make_unique<stages::MaskingStage>());         // what the answer must not show
   s.push_back(std::make_unique<stages::RecordingStage>(ctx));    // the exchange, as the client sees it
   s.push_back(std::make_unique<stages::AuditCommitStage>(ctx.audit));  // the intent row committed before forwarding
-  s.push_back(std::move(upstream));                              // the cluster, through its agent's tunnel
+  s.push_back(std::make_unique<tunnel::UpstreamExchange>(        // the cluster, through its agent's tunnel
+      ctx.tunnels, ctx.metrics, std::chrono::seconds(ctx.config.limits.exchange_wait_seconds)));
   return s;
 }
 

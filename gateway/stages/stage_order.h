@@ -1,41 +1,14 @@
-// The order every request goes through, written once (stage_order.cpp), and what the stages use.
+// The order every request goes through, written once (stage_order.cpp).
 #pragma once
 #include <memory>
 #include <vector>
 
-#include "gateway/approval/approval_service.h"
-#include "gateway/audit/audit_writer.h"
-#include "gateway/auth/authenticator.h"
-#include "gateway/config/gateway_config.h"
 #include "gateway/pipeline/stage.h"
-#include "gateway/policy/policy_store.h"
-#include "gateway/recording/recording_writer.h"
-#include "gateway/server/approval_gate.h"
-#include "gateway/server/cluster_directory.h"
-#include "gateway/server/metrics.h"
-#include "gateway/server/sessions_api.h"
-#include "gateway/server/source_address.h"
-#include "gateway/tunnel/tunnel_registry.h"
+#include "gateway/server/proxy_context.h"
 
 namespace sluice::gateway {
 
-// What the stages share: built once in serve_command, read by every request.
-struct ProxyContext {
-  const GatewayConfig& config;
-  const AuthenticatorChain& auth;
-  tunnel::TunnelRegistry& tunnels;
-  ClusterDirectory& clusters;
-  Metrics& metrics;
-  audit::AuditWriter* audit;  // nullptr: intent audit switched off (the benchmark's comparison run)
-  const TrustedProxies& trusted_proxies;
-  policy::PolicyStore* policy;  // nullptr: no policy configured, every authenticated request flows
-  approval::ApprovalService* approvals;  // nullptr: no approvals API
-  ApprovalGate* approval_gate;           // nullptr: `approve` decisions fail closed
-  recording::RecordingWriter* recordings;  // nullptr: recording switched off
-  SessionsApi* sessions_api;               // nullptr: recording switched off
-};
-
-// A request's stages, first to last, ending with `upstream` (the stage that sends it to the cluster).
-std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, std::unique_ptr<pipeline::Stage> upstream);
+// A request's stages, first to last, ending with the one that sends it to the cluster.
+std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx);
 
 }  // namespace sluice::gateway

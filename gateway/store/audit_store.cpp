@@ -2,7 +2,6 @@
 
 #include <pqxx/pqxx>
 
-#include "gateway/audit/k8s_audit_event.h"
 
 #include <algorithm>
 
@@ -109,8 +108,8 @@ std::size_t export_audit_events(const std::string& database_url, const std::stri
 
 namespace sluice::gateway::store {
 
-std::vector<nlohmann::json> chain_events(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
-                                         int limit, std::int64_t& last_seq) {
+std::vector<nlohmann::json> chain_rows(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
+                                       int limit, std::int64_t& last_seq) {
   const auto rows = tx.exec_params(
       std::string("SELECT ") + kAuditColumns + ", x.kind, x.chain_seq FROM (SELECT 'intent' AS kind, chain_seq, "
       "received_at, id FROM audit_events WHERE chain_id = $1::uuid AND chain_seq > $2 UNION ALL SELECT 'outcome', "
@@ -122,7 +121,7 @@ std::vector<nlohmann::json> chain_events(pqxx::transaction_base& tx, const std::
     auto r = row_json(row);
     if (std::string(row[kCursorColumn + 1].c_str()) == "intent")
       for (const char* k : {"responseCode", "durationMs", "bytesIn", "bytesOut", "finishedAt"}) r[k] = nullptr;
-    events.push_back(audit::to_k8s_audit_event(r));
+    events.push_back(std::move(r));
     last_seq = row[kCursorColumn + 2].as<std::int64_t>();
   }
   return events;

@@ -28,10 +28,10 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
 std::size_t export_audit_events(const std::string& database_url, const std::string& since, const std::string& until,
                                 const std::function<void(const nlohmann::json&)>& each);
 
-// The links of one hash chain after `after_seq`, in order, at most `limit`: each as a Kubernetes
-// audit.k8s.io/v1 Event (an intent link is the request's RequestReceived stage, an outcome link its
-// ResponseComplete stage, as the API server writes both). `last_seq` gets the last link read.
-std::vector<nlohmann::json> chain_events(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
-                                         int limit, std::int64_t& last_seq);
+// The links of one hash chain after `after_seq`, in order, at most `limit`, as audit rows (an
+// intent link without its outcome's fields; audit/k8s_audit_event.h makes Events of them).
+// `last_seq` gets the last link read.
+std::vector<nlohmann::json> chain_rows(pqxx::transaction_base& tx, const std::string& chain_id, std::int64_t after_seq,
+                                       int limit, std::int64_t& last_seq);
 
 }  // namespace sluice::gateway::store

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/pipeline/metrics.h"
 #include "gateway/tunnel/exchange_channel.h"
 
 namespace sluice::gateway::tunnel {
@@ -33,11 +34,7 @@ class TunnelRegistry {
   std::uint64_t acquire(const std::string& cluster, Acquired done);
   void cancel_wait(const std::string& cluster, std::uint64_t ticket);
 
-  struct TunnelStats {
-    std::string cluster, id;
-    std::uint64_t exchanges;  // exchanges handed to requests over this tunnel
-    std::uint64_t calls;      // Exchange calls the agent opened on it (fewer than exchanges: reuse)
-  };
+  using TunnelStats = gateway::TunnelStats;
   std::vector<TunnelStats> tunnel_stats() const;
 
  private:

@@ -25,7 +25,7 @@ std::string metadata(grpc::CallbackServerContext* ctx, const char* key) {
 
 class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::GatewayMessage> {
  public:
-  ControlReactor(TunnelRegistry& registry, store::ClusterStore& clusters, std::string cluster, std::string peer,
+  ControlReactor(TunnelRegistry& registry, AgentDirectory& clusters, std::string cluster, std::string peer,
                  unsigned idle)
       : registry_(registry), clusters_(clusters), cluster_(std::move(cluster)), peer_(std::move(peer)), idle_(idle) {
     StartRead(&in_);
@@ -101,7 +101,7 @@ class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::Gate
   }
 
   TunnelRegistry& registry_;
-  store::ClusterStore& clusters_;
+  AgentDirectory& clusters_;
   std::string cluster_, peer_, version_, tunnel_id_;
   unsigned idle_;
   pb::AgentMessage in_;

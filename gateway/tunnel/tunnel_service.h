@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-#include "gateway/store/cluster_store.h"
+#include "gateway/tunnel/agent_directory.h"
 #include "gateway/tunnel/tunnel_registry.h"
 #include "proto/tunnel.grpc.pb.h"
 
@@ -14,7 +14,7 @@ namespace sluice::gateway::tunnel {
 
 class TunnelService final : public pb::Tunnel::CallbackService {
  public:
-  TunnelService(TunnelRegistry& registry, store::ClusterStore& clusters, unsigned idle_exchanges)
+  TunnelService(TunnelRegistry& registry, AgentDirectory& clusters, unsigned idle_exchanges)
       : registry_(registry), clusters_(clusters), idle_exchanges_(idle_exchanges) {}
 
   grpc::ServerBidiReactor<pb::AgentMessage, pb::GatewayMessage>* Control(grpc::CallbackServerContext* ctx) override;
@@ -25,7 +25,7 @@ class TunnelService final : public pb::Tunnel::CallbackService {
   std::string authenticate(grpc::CallbackServerContext* ctx);
 
   TunnelRegistry& registry_;
-  store::ClusterStore& clusters_;
+  AgentDirectory& clusters_;
   unsigned idle_exchanges_;
   std::mutex cache_mu_;
   // Accepted (cluster, token hash) pairs, so every Exchange call does not cost a database round trip.

@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/recording/exchange_recorder.h"
-#include "gateway/server/request_rewrite.h"
-#include "gateway/server/response_rewrite.h"
+#include "gateway/pipeline/request_rewrite.h"
+#include "gateway/pipeline/response_rewrite.h"
 #include "gateway/tunnel/request_frames.h"
 
 namespace sluice::gateway::tunnel {

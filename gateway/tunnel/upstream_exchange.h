@@ -11,7 +11,7 @@
 
 #include "gateway/masking/response_masking.h"
 #include "gateway/pipeline/chain.h"
-#include "gateway/server/metrics.h"
+#include "gateway/pipeline/metrics.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway::tunnel {

@@ -6,7 +6,7 @@
 
 #include "common/request_info.h"
 #include "gateway/policy/conditions.h"
-#include "gateway/policy/glob.h"
+#include "common/glob.h"
 #include "gateway/policy/kubectl_request.h"
 #include "gateway/policy/policy_engine.h"
 #include "gateway/policy/policy_loader.h"

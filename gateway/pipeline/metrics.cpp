@@ -1,4 +1,4 @@
-#include "gateway/server/metrics.h"
+#include "gateway/pipeline/metrics.h"
 
 #include <sstream>
 
@@ -13,7 +13,7 @@ void Metrics::request_done(const std::string& cluster, const std::string& verb, 
   duration_sum_ += seconds;
 }
 
-std::string Metrics::render(const std::vector<tunnel::TunnelRegistry::TunnelStats>& tunnels) const {
+std::string Metrics::render(const std::vector<TunnelStats>& tunnels) const {
   std::ostringstream o;
   std::lock_guard lock(mu_);
   o << "# HELP sluice_requests_total Requests proxied, by cluster, verb and HTTP code.\n"

@@ -1,4 +1,4 @@
-#include "gateway/server/request_rewrite.h"
+#include "gateway/pipeline/request_rewrite.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,12 +1,12 @@
-// Shell-style globs for policy lists: '*' matches any run of characters (also none), '?' one
-// character; everything else matches itself. No character classes: names in Kubernetes never
+// Shell-style globs for name lists (policy rules, masking profiles): '*' matches any run of
+// characters (also none), '?' one character; everything else matches itself. No character classes: names in Kubernetes never
 // need them, and a policy author should not have to escape '[' in a user name.
 #pragma once
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace sluice::gateway::policy {
+namespace sluice::common {
 
 bool glob_match(std::string_view pattern, std::string_view text);
 
@@ -27,4 +27,4 @@ class NameList {
   std::vector<std::string> globs_;
 };
 
-}  // namespace sluice::gateway::policy
+}  // namespace sluice::common

@@ -1,10 +1,11 @@
-#include "gateway/server/audited_fetch.h"
+#include "gateway/tunnel/audited_fetch.h"
 
 #include <boost/asio/post.hpp>
 
 #include <memory>
 
 #include "common/request_info.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "sluice/version.h"
 
 namespace sluice::gateway {
@@ -54,6 +55,26 @@ void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry
       });
     });
   });
+}
+
+tunnel::FetchRequest fetch_as(const std::string& cluster, const Identity& who, std::string method, std::string target,
+                              HeaderList headers, std::string body) {
+  tunnel::FetchRequest req;
+  req.cluster = cluster;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  headers.emplace_back("Accept", "application/json");
+  req.headers = rewrite_request_headers(headers, who, false);
+  req.body = std::move(body);
+  return req;
+}
+
+std::string live_object_path(const common::RequestInfo& info) {
+  if (!info.is_resource_request || info.name.empty()) return "";
+  std::string p = info.api_group.empty() ? "/api/" + info.api_version : "/apis/" + info.api_group + "/" + info.api_version;
+  if (info.resource == "namespaces") return p + "/namespaces/" + info.name;
+  if (!info.namespace_name.empty()) p += "/namespaces/" + info.namespace_name;
+  return p + "/" + info.resource + "/" + info.name;
 }
 
 }  // namespace sluice::gateway

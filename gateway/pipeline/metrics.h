@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -10,9 +11,15 @@
 #include <tuple>
 #include <vector>
 
-#include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway {
+
+// One live tunnel, as the registry reports it (tunnel/tunnel_registry.h).
+struct TunnelStats {
+  std::string cluster, id;
+  std::uint64_t exchanges = 0;  // exchanges handed to requests over this tunnel
+  std::uint64_t calls = 0;      // Exchange calls the agent opened on it (fewer than exchanges: reuse)
+};
 
 class Metrics {
  public:
@@ -21,7 +28,7 @@ class Metrics {
   void add_bytes_out(std::size_t n) { bytes_out_ += n; }
   void exchange_opened() { ++open_exchanges_; }
   void exchange_closed() { --open_exchanges_; }
-  std::string render(const std::vector<tunnel::TunnelRegistry::TunnelStats>& tunnels) const;
+  std::string render(const std::vector<TunnelStats>& tunnels) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30};

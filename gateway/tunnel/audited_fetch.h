@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "common/header_list.h"
+#include "common/request_info.h"
 #include "gateway/audit/audit_writer.h"
 #include "gateway/auth/identity.h"
 #include "gateway/tunnel/tunnel_fetch.h"
@@ -27,5 +29,14 @@ struct FetchAudit {
 void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels, const FetchAudit& audit,
                    const Identity& who, const std::string& purpose, tunnel::FetchRequest request,
                    std::function<void(tunnel::FetchResult)> done);
+
+// A request of the gateway's own (the live object, a dry run) as `who` sends it, so RBAC applies
+// to the look-up too, answered in JSON. `headers` adds to it (a Content-Type).
+tunnel::FetchRequest fetch_as(const std::string& cluster, const Identity& who, std::string method, std::string target,
+                              HeaderList headers = {}, std::string body = {});
+
+// Where the object a request is about can be read: "/api/v1/namespaces/shop/pods/web-0" for an
+// exec into web-0; "" when the request names no object.
+std::string live_object_path(const common::RequestInfo& info);
 
 }  // namespace sluice::gateway

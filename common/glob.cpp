@@ -1,8 +1,8 @@
-#include "gateway/policy/glob.h"
+#include "common/glob.h"
 
 #include <algorithm>
 
-namespace sluice::gateway::policy {
+namespace sluice::common {
 
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Linear-time matching with one backtrack point (the last '*'): no recursion, so a hostile
@@ -44,4 +44,4 @@ bool NameList::matches(std::string_view text) const {
   return std::any_of(globs_.begin(), globs_.end(), [&](const std::string& g) { return glob_match(g, text); });
 }
 
-}  // namespace sluice::gateway::policy
+}  // namespace sluice::common

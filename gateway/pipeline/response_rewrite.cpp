@@ -1,4 +1,4 @@
-#include "gateway/server/response_rewrite.h"
+#include "gateway/pipeline/response_rewrite.h"
 
 #include <boost/beast/core/string.hpp>
 

@@ -1,4 +1,4 @@
-#include "gateway/audit/audit_exporter.h"
+#include "gateway/notify/audit_exporter.h"
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "gateway/audit/k8s_audit_event.h"
 #include "gateway/notify/http_post.h"
 #include "gateway/store/audit_store.h"
 
@@ -106,7 +107,10 @@ void AuditExporter::export_pending(AuditEventSink& sink) {
     for (const auto& c : cursors) {
       const std::string chain = c[0].c_str();
       std::int64_t last = c[1].as<std::int64_t>();
-      const auto events = store::chain_events(tx, chain, last, sink.max_batch(), last);
+      std::vector<nlohmann::json> events;
+      // an intent link is the request's RequestReceived stage, an outcome link its ResponseComplete
+      for (const auto& row : store::chain_rows(tx, chain, last, sink.max_batch(), last))
+        events.push_back(audit::to_k8s_audit_event(row));
       if (events.empty()) continue;
       const auto d = sink.deliver(events);
       if (d.ok) {

@@ -1,12 +1,12 @@
 // What goes upstream: the /clusters/<name> route and the request head as the cluster must see it
 // (the client's credentials and impersonation removed, the caller's identity impersonated).
 #pragma once
-#include "common/header_list.h"
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/header_list.h"
 #include "gateway/auth/identity.h"
 
 namespace sluice::gateway {
