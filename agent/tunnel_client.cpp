@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "agent/frame_window.h"
 #include "common/tls_certs.h"
 
 namespace sluice::agent {
@@ -11,6 +12,7 @@ namespace sluice::agent {
 class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::GatewayMessage> {
  public:
   ControlCall(TunnelClient& client, const std::string& token) : client_(client) {
+    client.call_started(this, [this] { ctx_.TryCancel(); });
     ctx_.AddMetadata("authorization", "Bearer " + token);
     ctx_.AddMetadata("x-sluice-cluster", client.options_.cluster);
     client.stub_->async()->Control(&ctx_, this);
@@ -49,7 +51,10 @@ class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::Gateway
 
   void OnDone(const grpc::Status& status) override {
     client_.on_control_done(status);
+    auto& client = client_;
+    client.call_ending(this);
     delete this;
+    client.call_ended();
   }
 
  private:
@@ -68,52 +73,23 @@ class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::Gateway
   bool closed_ = false;
 };
 
-// Writes toward the gateway from the API-server side; outlives the call it writes to. Up to
-// kWindowBytes may be queued before a writer is told to wait: the upstream read for the next chunk
-// overlaps the gRPC write of this one, and a stalled gateway still stops the agent reading.
+// Writes toward the gateway from the API-server side; outlives the call it writes to. Its
+// FrameWindow paces the writer (agent/frame_window.h).
 struct ExchangeWriter {
-  static constexpr std::size_t kWindowBytes = 256 * 1024;
-  struct Pending {
-    pb::AgentFrame frame;
-    std::size_t bytes;
-    std::function<void(bool)> accepted;  // empty when the writer was already told to go on
-  };
   std::mutex mu;
   grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame>* call = nullptr;
-  std::deque<Pending> queue;
-  std::size_t queued_bytes = 0;
+  FrameWindow window;
   bool closed = false;
   bool busy = false;                // carrying an exchange (else idle, ready for a request head)
   std::function<void()> released;   // the exchange's last frame is queued: the call is idle again
 };
-
-namespace {
-constexpr std::size_t kMaxCoalescedBytes = 1024 * 1024;  // well under gRPC's 4 MiB message limit
-
-// Appends `next` to the waiting frame `into` when both carry the same kind of data; returns the
-// bytes added (0: not joined).
-std::size_t coalesce(ExchangeWriter::Pending& into, pb::AgentFrame& next) {
-  std::string* dst = nullptr;
-  std::string* src = nullptr;
-  if (into.frame.has_body() && next.has_body()) {
-    dst = into.frame.mutable_body();
-    src = next.mutable_body();
-  } else if (into.frame.has_upgraded() && next.has_upgraded()) {
-    dst = into.frame.mutable_upgraded();
-    src = next.mutable_upgraded();
-  }
-  if (!dst || dst->size() + src->size() > kMaxCoalescedBytes) return 0;
-  dst->append(*src);
-  into.bytes += src->size();
-  return src->size();
-}
-}  // namespace
 
 // One Exchange call: idle until the gateway sends a request head, then one proxied exchange.
 class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayFrame> {
  public:
   ExchangeCall(TunnelClient& client, const std::string& token, const std::string& tunnel_id)
       : client_(client), writer_(std::make_shared<ExchangeWriter>()) {
+    client.call_started(this, [this] { ctx_.TryCancel(); });
     writer_->call = this;
     writer_->released = [&client] { client.on_exchange_released(); };
     ctx_.AddMetadata("authorization", "Bearer " + token);
@@ -142,41 +118,20 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
       w->busy = false;
       released = w->released;
     }
-    // Data that arrives while earlier frames wait joins the last waiting frame: under load, fewer
-    // and larger gRPC messages (each message costs thread hand-offs in gRPC).
-    if (const std::size_t added = w->queue.size() > 1 ? coalesce(w->queue.back(), frame) : 0) {
-      w->queued_bytes += added;
-      const bool go_on = w->queued_bytes < ExchangeWriter::kWindowBytes;
-      if (!go_on && !w->queue.back().accepted) w->queue.back().accepted = std::move(accepted);
-      else if (!go_on) {  // two writers waiting on one frame: both resume when it is written
-        w->queue.back().accepted = [a = std::move(w->queue.back().accepted), b = std::move(accepted)](bool ok) {
-          a(ok);
-          b(ok);
-        };
-      }
-      lock.unlock();
-      if (go_on) accepted(true);
-      return;
-    }
-    const std::size_t bytes = frame.ByteSizeLong();
-    w->queued_bytes += bytes;
-    const bool go_on = w->queued_bytes < ExchangeWriter::kWindowBytes;
-    w->queue.push_back({std::move(frame), bytes, go_on ? std::function<void(bool)>() : std::move(accepted)});
-    if (w->queue.size() == 1) w->call->StartWrite(&w->queue.front().frame);
+    auto pushed = w->window.push(std::move(frame), std::move(accepted));
+    if (pushed.start_write) w->call->StartWrite(&w->window.front());
     lock.unlock();
     if (released) released();
-    if (go_on) accepted(true);
+    if (pushed.go_on) pushed.go_on(true);
   }
 
   void OnWriteDone(bool ok) override {
     std::function<void(bool)> accepted;
     {
       std::lock_guard lock(writer_->mu);
-      accepted = std::move(writer_->queue.front().accepted);
-      writer_->queued_bytes -= writer_->queue.front().bytes;
-      writer_->queue.pop_front();
+      accepted = writer_->window.pop();
       if (!ok) writer_->closed = true;
-      if (ok && !writer_->queue.empty()) StartWrite(&writer_->queue.front().frame);
+      if (ok && !writer_->window.empty()) StartWrite(&writer_->window.front());
     }
     if (accepted) accepted(ok);
   }
@@ -220,15 +175,14 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
   }
 
   void OnDone(const grpc::Status&) override {
-    std::deque<ExchangeWriter::Pending> unsent;
+    std::deque<FrameWindow::Accepted> unsent;
     {
       std::lock_guard lock(writer_->mu);
       writer_->call = nullptr;
       writer_->closed = true;
-      unsent.swap(writer_->queue);
+      unsent = writer_->window.close();
     }
-    for (auto& p : unsent)
-      if (p.accepted) p.accepted(false);
+    for (auto& accepted : unsent) accepted(false);
     bool busy;
     {
       std::lock_guard lock(writer_->mu);
@@ -236,7 +190,10 @@ class ExchangeCall : public grpc::ClientBidiReactor<pb::AgentFrame, pb::GatewayF
     }
     if (exchange_) exchange_->cancel();
     client_.on_exchange_done(busy);
+    auto& client = client_;
+    client.call_ending(this);
     delete this;
+    client.call_ended();
   }
 
  private:
@@ -275,7 +232,38 @@ TunnelClient::TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOpti
   stub_ = pb::Tunnel::NewStub(channel_);
 }
 
-TunnelClient::~TunnelClient() = default;
+TunnelClient::~TunnelClient() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = draining_ = true;  // nothing new opens from here
+  }
+  std::unique_lock calls(calls_mu_);
+  for (auto& [call, cancel] : open_calls_) cancel();
+  while (!calls_ended_.wait_for(calls, std::chrono::seconds(5), [this] { return live_calls_ == 0; }))
+    spdlog::warn("waiting for {} tunnel calls to end", live_calls_);
+}
+
+void TunnelClient::call_started(const void* call, std::function<void()> cancel) {
+  std::lock_guard lock(calls_mu_);
+  ++live_calls_;
+  open_calls_[call] = std::move(cancel);
+}
+
+void TunnelClient::call_ending(const void* call) {
+  std::lock_guard lock(calls_mu_);
+  open_calls_.erase(call);
+}
+
+void TunnelClient::call_ended() {
+  std::lock_guard lock(calls_mu_);
+  --live_calls_;
+  calls_ended_.notify_all();
+}
+
+unsigned TunnelClient::live_calls() const {
+  std::lock_guard lock(calls_mu_);
+  return live_calls_;
+}
 
 std::string TunnelClient::token() const {
   try {
@@ -397,8 +385,10 @@ void TunnelClient::heartbeat() {
 }
 
 void TunnelClient::drain(std::chrono::seconds grace, std::function<void()> done) {
+  unsigned active;
   {
     std::lock_guard lock(mu_);
+    active = active_;
     draining_ = true;
     drained_ = std::move(done);
     if (control_) {
@@ -407,15 +397,15 @@ void TunnelClient::drain(std::chrono::seconds grace, std::function<void()> done)
       control_->send(std::move(m));
     }
   }
-  spdlog::info("draining: no new exchanges; waiting up to {}s for {} in flight", grace.count(), active_);
+  spdlog::info("draining: no new exchanges; waiting up to {}s for {} in flight", grace.count(), active);
   reconnect_timer_.cancel();
   drain_timer_.expires_after(grace);
   drain_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    spdlog::warn("grace period over with {} exchanges in flight", active_);
     std::function<void()> done;
     {
       std::lock_guard lock(mu_);
+      spdlog::warn("grace period over with {} exchanges in flight", active_);
       stopped_ = true;
       done = std::move(drained_);
     }

@@ -4,10 +4,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <map>
 #include <string>
 
 #include "agent/apiserver_client.h"
@@ -31,10 +33,14 @@ class ExchangeCall;
 class TunnelClient {
  public:
   TunnelClient(net::io_context& io, ConnectionPool& pool, TunnelOptions options);
+  // Cancels the calls still open and waits until gRPC has ended every one of them (OnDone):
+  // no reactor outlives the client it reports to.
   ~TunnelClient();
   void start();
   // Stops taking exchanges, lets in-flight ones finish up to `grace`, then calls `done`.
   void drain(std::chrono::seconds grace, std::function<void()> done);
+  // Control and Exchange calls gRPC has not ended yet.
+  unsigned live_calls() const;
 
  private:
   friend class ControlCall;
@@ -50,6 +56,11 @@ class TunnelClient {
   void heartbeat();
   void check_drained();
   std::string token() const;
+  // A reactor's life as the destructor sees it: started (with how to cancel it), ending (in
+  // OnDone, before it deletes itself: no longer cancellable), ended (its very last step).
+  void call_started(const void* call, std::function<void()> cancel);
+  void call_ending(const void* call);
+  void call_ended();
 
   net::io_context& io_;
   ConnectionPool& pool_;
@@ -59,6 +70,12 @@ class TunnelClient {
   std::unique_ptr<pb::Tunnel::Stub> stub_;
   std::mutex mu_;
   ControlCall* control_ = nullptr;
+  // Every reactor still open, so the destructor can cancel them and wait for their OnDone.
+  // Recursive: a cancellation may end a call on this thread.
+  mutable std::recursive_mutex calls_mu_;
+  std::condition_variable_any calls_ended_;
+  std::map<const void*, std::function<void()>> open_calls_;
+  unsigned live_calls_ = 0;
   std::string tunnel_id_;
   unsigned idle_target_ = 4, idle_ = 0, active_ = 0;
   bool draining_ = false, stopped_ = false;
