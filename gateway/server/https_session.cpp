@@ -96,6 +96,7 @@ void HttpsSession::on_request(beast::error_code ec) {
   r.source_ip = source_address(remote_, std::string_view(forwarded_for.data(), forwarded_for.size()), ctx_.trusted_proxies);
   r.tls = stream_.native_handle();
   r.upgrade = req.find(http::field::upgrade) != req.end();
+  parser_.reset();  // the context holds what the request said: a day-long watch keeps one copy
   if (connection_id_.empty()) connection_id_ = audit::new_audit_id();
   r.connection_id = connection_id_;
   responding_ = chunked_ = upgraded_ = false;

@@ -5,9 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "gateway/recording/exchange_recorder.h"
+#include <utility>
+
 #include "gateway/pipeline/request_rewrite.h"
 #include "gateway/pipeline/response_rewrite.h"
+#include "gateway/recording/exchange_recorder.h"
 #include "gateway/tunnel/request_frames.h"
 
 namespace sluice::gateway::tunnel {
@@ -20,11 +22,31 @@ constexpr const char* kRetryAfterSeconds = "2";
 
 template <class F>
 auto UpstreamExchange::on_strand(F&& f) {
-  return [chain = chain_->shared_from_this(), f = std::forward<F>(f)](auto&&... args) mutable {
+  return [this, chain = chain_->shared_from_this(), f = std::forward<F>(f)](auto&&... args) mutable {
     auto strand = chain->executor();
-    boost::asio::post(strand, [chain = std::move(chain), f = std::move(f),
-                               ... a = std::forward<decltype(args)>(args)]() mutable { f(std::move(a)...); });
+    boost::asio::post(strand, [this, chain = std::move(chain), f = std::move(f),
+                               ... a = std::forward<decltype(args)>(args)]() mutable {
+      try {
+        f(std::move(a)...);
+      } catch (const std::exception& e) {
+        failed(e.what());
+      }
+    });
   };
+}
+
+void UpstreamExchange::failed(const char* what) {
+  // An exception ends this exchange (500 when nothing was answered yet), never the process.
+  spdlog::error("request {}: the upstream exchange failed: {}", chain_->context().audit_id, what);
+  if (done_) return;
+  if (!head_sent_ && channel_) return fail_before_head(500, "the gateway failed while relaying this request");
+  if (!head_sent_ && !channel_) {
+    if (wait_ticket_) tunnels_.cancel_wait(chain_->context().cluster, std::exchange(wait_ticket_, 0));
+    end_channel();
+    client_.reset();
+    return chain_->send_local_reply(500, "the gateway failed while relaying this request", "InternalError");
+  }
+  abort("the gateway failed while relaying the response");
 }
 
 pipeline::Next UpstreamExchange::on_request(pipeline::RequestContext& r, pipeline::Chain& chain) {

@@ -44,6 +44,7 @@ class UpstreamExchange : public pipeline::Stage {
   void finish();  // the response is complete and written
   void abort(const std::string& why);
   void end_channel();
+  void failed(const char* what);  // a handler threw
   // A client write's completion: `then` runs once it went out, while the exchange is still on.
   template <class F>
   pipeline::Downstream::Written written(F then) {
