@@ -33,8 +33,6 @@ class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::Gateway
     if (out_.size() == 1) StartWrite(&out_.front());
   }
 
-  void cancel() { ctx_.TryCancel(); }
-
   void OnReadDone(bool ok) override {
     if (!ok) return close();
     if (in_.has_welcome()) client_.on_welcome(in_.welcome().tunnel_id(), in_.welcome().idle_exchanges());

@@ -45,6 +45,10 @@ class Downstream {
   virtual void stop_watching(std::function<void()> resume) = 0;
 };
 
+// client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
+// reconnecting or a slow audit commit; 2 s keeps that wait short without hammering the gateway.
+inline constexpr const char* kRetryAfterSeconds = "2";
+
 // Counts each request once, when it completes (the gateway's metrics).
 using RequestCounter = std::function<void(const RequestContext&, int code, double seconds)>;
 
@@ -63,7 +67,6 @@ class Chain : public std::enable_shared_from_this<Chain> {
                         HeaderList headers = {}, nlohmann::json details = nullptr);
   // Ends the request with an answer of the gateway's own in any content type (/healthz, the REST APIs).
   void send_reply(int code, const std::string& content_type, std::string body, HeaderList headers = {});
-  Downstream& downstream() { return *downstream_; }  // until the request completes
   std::shared_ptr<Downstream> downstream_ptr() const { return downstream_; }
   // The stage that holds the request waits long: the front watches for the client leaving.
   void watch_client() {

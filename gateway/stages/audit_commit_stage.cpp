@@ -5,11 +5,6 @@
 #include "gateway/stages/intent_audit_stage.h"
 
 namespace sluice::gateway::stages {
-namespace {
-// client-go retries a 503 that carries Retry-After (up to 10 times); 2 s keeps that wait short.
-constexpr const char* kRetryAfterSeconds = "2";
-}  // namespace
-
 pipeline::Next AuditCommitStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
   if (!writer_) return pipeline::Next::Continue;
   ctx.intent_written = true;
@@ -32,7 +27,7 @@ void AuditCommitStage::committed(pipeline::Chain& chain, bool ok) {
   spdlog::warn("503 {} {} on {}: the audit row was not committed in time; not forwarded", ctx.metrics_verb(),
                ctx.audit_id, ctx.cluster);
   chain.send_local_reply(503, "audit store unavailable; request not forwarded", "ServiceUnavailable",
-                         {{"Retry-After", kRetryAfterSeconds}});
+                         {{"Retry-After", pipeline::kRetryAfterSeconds}});
 }
 
 }  // namespace sluice::gateway::stages

@@ -15,9 +15,6 @@
 namespace sluice::gateway::tunnel {
 namespace {
 constexpr auto kIdleFlushAfter = std::chrono::milliseconds(250);
-// client-go retries a 503 that carries Retry-After (up to 10 times), so kubectl rides out an agent
-// reconnecting; 2 s keeps that wait short without hammering the gateway.
-constexpr const char* kRetryAfterSeconds = "2";
 }  // namespace
 
 template <class F>
@@ -84,7 +81,7 @@ void UpstreamExchange::acquire() {
     done_ = true;
     client_.reset();
     return chain_->send_local_reply(503, "cluster \"" + cluster + "\" has no connected agent; retry shortly",
-                                    "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
+                                    "ServiceUnavailable", {{"Retry-After", pipeline::kRetryAfterSeconds}});
   }
   wait_timer_->async_wait(on_strand([this](boost::system::error_code ec) {
     if (ec || done_ || channel_ || wait_ticket_ == 0) return;
@@ -95,7 +92,7 @@ void UpstreamExchange::acquire() {
     client_.reset();
     chain_->send_local_reply(503, "cluster \"" + cluster + "\" did not accept the request within " +
                                       std::to_string(wait_limit_.count()) + "s; retry shortly",
-                             "ServiceUnavailable", {{"Retry-After", kRetryAfterSeconds}});
+                             "ServiceUnavailable", {{"Retry-After", pipeline::kRetryAfterSeconds}});
   }));
 }
 
