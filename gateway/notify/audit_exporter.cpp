@@ -25,14 +25,27 @@ void FileAuditSink::rotate() {
   fs::rename(path_, path_ + ".1", ec);
 }
 
+// Rotation is checked before each line, not once per batch: one batch of 1000 events must not
+// grow a file far past max_bytes.
 notify::Delivery FileAuditSink::deliver(const std::vector<nlohmann::json>& events) {
   std::error_code ec;
-  const auto size = std::filesystem::file_size(path_, ec);
-  if (!ec && max_bytes_ > 0 && size >= max_bytes_) rotate();
-  std::ofstream out(path_, std::ios::app);
-  for (const auto& e : events) out << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  out.flush();
-  if (!out) return {false, "cannot write " + path_};
+  std::uint64_t size = std::filesystem::file_size(path_, ec);
+  if (ec) size = 0;
+  std::ofstream out;
+  for (const auto& e : events) {
+    const std::string line = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (max_bytes_ > 0 && size > 0 && size + line.size() > max_bytes_) {
+      if (out.is_open()) out.close();
+      rotate();
+      size = 0;
+    }
+    if (!out.is_open()) out.open(path_, std::ios::app);
+    out << line;
+    if (!out) return {false, "cannot write " + path_};
+    size += line.size();
+  }
+  if (out.is_open()) out.flush();
+  if (out.is_open() && !out) return {false, "cannot write " + path_};
   return {true, ""};
 }
 

@@ -1227,13 +1227,16 @@ YAML
   jq -e '.body | fromjson | .items[] | select(.stage == "ResponseComplete" and .responseStatus.code == 403) |
          .annotations["authorization.k8s.io/decision"] == "forbid"' "$work/hook.jsonl" >/dev/null || fail "the refusal is missing"
   # the file: rotated, every line an Event, every event there
-  ls "$work/audit.jsonl.1" >/dev/null 2>&1 || fail "the file sink did not rotate: $(ls -la "$work")"
   file_has_all() {
     local got
     got=$(cat "$work"/audit.jsonl* | jq -r 'select(.kind == "Event" and .apiVersion == "audit.k8s.io/v1") | .auditID + " " + .stage' | sort -u)
     for id in $ids; do grep -qx "$id ResponseComplete" <<<"$got" || return 1; done
   }
   wait_for 10 file_has_all || fail "the file sink lacks events"
+  ls "$work/audit.jsonl.1" >/dev/null 2>&1 || fail "the file sink did not rotate: $(ls -la "$work")"
+  for f in "$work"/audit.jsonl*; do
+    [ "$(stat -c %s "$f")" -le 3000 ] || fail "$f grew past max_bytes: $(stat -c %s "$f") bytes"
+  done
   ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits
