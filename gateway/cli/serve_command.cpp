@@ -23,6 +23,7 @@
 #include "gateway/server/metrics_listener.h"
 #include "gateway/stages/stage_order.h"
 #include "gateway/store/cluster_store.h"
+#include "gateway/store/database.h"
 #include "gateway/store/migrator.h"
 #include "gateway/tunnel/tunnel_service.h"
 #include "sluice/version.h"
@@ -33,19 +34,24 @@ namespace net = boost::asio;
 namespace sluice::gateway::cli {
 namespace {
 
-// The tunnel's view of registered clusters, kept in PostgreSQL.
+// The tunnel's view of registered clusters, kept in PostgreSQL and read through the Database's
+// threads (never on the gRPC thread that asks).
 class StoredAgents final : public tunnel::AgentDirectory {
  public:
-  explicit StoredAgents(const std::string& database_url) : store_(database_url) {}
-  bool verify_agent_token(const std::string& cluster, const std::string& token) override {
-    return store_.verify_agent_token(cluster, token);
+  explicit StoredAgents(store::Database& db) : db_(db) {}
+  void verify_agent_token(const std::string& cluster, const std::string& token,
+                          std::function<void(common::Result<bool>)> done) override {
+    db_.run([cluster, token](pqxx::connection& c) { return store::ClusterStore(c).verify_agent_token(cluster, token); },
+            std::move(done));
   }
   void record_check_in(const std::string& cluster, const std::string& agent_version) override {
-    store_.record_check_in(cluster, agent_version);
+    db_.run_detached("cannot record the check-in of cluster " + cluster, [cluster, agent_version](pqxx::connection& c) {
+      store::ClusterStore(c).record_check_in(cluster, agent_version);
+    });
   }
 
  private:
-  store::ClusterStore store_;
+  store::Database& db_;
 };
 
 // A handler that throws is a bug, but it must not let one request end the gateway for every
@@ -117,7 +123,9 @@ int run_serve(const std::vector<std::string>& args) {
 
   try {
     tunnel::TunnelRegistry registry;
-    StoredAgents agent_clusters(config->database_url);
+    // Request handling's way to PostgreSQL: 2 connections, jobs queued for their threads.
+    store::Database database(config->database_url, 2);
+    StoredAgents agent_clusters(database);
     tunnel::TunnelService service(registry, agent_clusters, 4);
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({common::read_file(config->tls.key_file), common::read_file(config->tls.cert_file)});

@@ -10,6 +10,7 @@ ClusterStore::ClusterStore(std::string database_url) : url_(std::move(database_u
 ClusterStore::~ClusterStore() = default;
 
 pqxx::connection& ClusterStore::conn() {
+  if (borrowed_) return *borrowed_;
   if (!conn_ || !conn_->is_open()) conn_ = std::make_unique<pqxx::connection>(url_);
   return *conn_;
 }

@@ -1,5 +1,5 @@
 // The clusters table: registration (agent token hash), agent check-in, listing. Blocking
-// libpqxx calls: used by the CLI and from gRPC threads, never from an Asio thread.
+// libpqxx calls: used by the CLI and in Database jobs, never on an Asio or a gRPC thread.
 #pragma once
 #include <memory>
 #include <mutex>
@@ -22,6 +22,8 @@ struct ClusterRecord {
 class ClusterStore {
  public:
   explicit ClusterStore(std::string database_url);
+  // On a connection someone else owns (a Database job's).
+  explicit ClusterStore(pqxx::connection& borrowed) : borrowed_(&borrowed) {}
   ~ClusterStore();
 
   // Registers a cluster and returns its new agent token (only the SHA-256 is stored).
@@ -39,6 +41,7 @@ class ClusterStore {
   std::string url_;
   std::mutex mu_;
   std::unique_ptr<pqxx::connection> conn_;
+  pqxx::connection* borrowed_ = nullptr;
 };
 
 }  // namespace sluice::gateway::store

@@ -6,18 +6,60 @@
 
 namespace sluice::gateway::tunnel {
 
-class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame> {
+class ExchangeReactor : public AdmittedReactor<pb::AgentFrame, pb::GatewayFrame> {
  public:
-  ExchangeReactor(TunnelRegistry& registry, std::string cluster)
-      : registry_(registry), cluster_(std::move(cluster)), channel_(std::make_shared<ExchangeChannel>()) {
+  explicit ExchangeReactor(TunnelRegistry& registry) : registry_(registry), channel_(std::make_shared<ExchangeChannel>()) {
     std::lock_guard lock(channel_->mu_);
     channel_->reactor_ = this;
     channel_->registry_ = &registry_;
+  }
+
+  void admit(std::string cluster) override {
+    cluster_ = std::move(cluster);
+    std::lock_guard lock(channel_->mu_);
     channel_->read_pending_ = true;
     StartRead(&channel_->in_);  // the agent's ExchangeReady
   }
 
+  void refuse(grpc::Status why) override {
+    std::lock_guard lock(channel_->mu_);
+    channel_->finished_ = channel_->broken_ = true;
+    Finish(std::move(why));
+  }
+
+  // A reaction that throws is a bug: it ends this exchange (its session answers or resets), never
+  // the gateway.
   void OnReadDone(bool ok) override {
+    try {
+      read_done(ok);
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    try {
+      write_done(ok);
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+
+ private:
+  void fail(const char* what) {
+    spdlog::error("an exchange call's handler failed and the exchange was ended (a bug: please report it): {}", what);
+    {
+      std::lock_guard lock(channel_->mu_);
+      channel_->broken_ = true;
+      if (!channel_->finished_) {
+        channel_->finished_ = true;
+        Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the gateway failed on this exchange"));
+      }
+    }
+    registry_.remove_idle(channel_);
+  }
+
+  void read_done(bool ok) {
     ExchangeChannel::ReadHandler handler;
     std::optional<pb::AgentFrame> frame;
     bool register_idle = false, drop_idle = false;
@@ -67,7 +109,7 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
     if (handler) handler(std::move(frame));
   }
 
-  void OnWriteDone(bool ok) override {
+  void write_done(bool ok) {
     ExchangeChannel::WriteHandler handler;
     {
       std::lock_guard lock(channel_->mu_);
@@ -76,6 +118,7 @@ class ExchangeReactor : public grpc::ServerBidiReactor<pb::AgentFrame, pb::Gatew
     if (handler) handler(ok);
   }
 
+ public:
   void OnCancel() override {
     // The agent's side went away; pending reads and writes complete with ok=false.
   }
@@ -170,9 +213,8 @@ void ExchangeChannel::release() {
   registry_->add_idle(tunnel_id_, shared_from_this());
 }
 
-grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry,
-                                                                                  std::string cluster) {
-  return new ExchangeReactor(registry, std::move(cluster));
+AdmittedReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry) {
+  return new ExchangeReactor(registry);
 }
 
 }  // namespace sluice::gateway::tunnel

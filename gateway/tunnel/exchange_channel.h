@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "gateway/tunnel/admission.h"
 #include "proto/tunnel.grpc.pb.h"
 
 namespace sluice::gateway::tunnel {
@@ -52,8 +53,7 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
   ReadHandler on_read_;
 };
 
-// Creates the reactor for a new Exchange call from an authenticated agent of `cluster`.
-grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry,
-                                                                                  std::string cluster);
+// Creates the reactor for a new Exchange call; it reads once admitted for an agent's cluster.
+AdmittedReactor<pb::AgentFrame, pb::GatewayFrame>* make_exchange_reactor(TunnelRegistry& registry);
 
 }  // namespace sluice::gateway::tunnel

@@ -10,28 +10,52 @@ namespace sluice::gateway::tunnel {
 namespace {
 constexpr auto kAcceptCacheTtl = std::chrono::seconds(30);
 
-template <class In, class Out>
-class Refusal : public grpc::ServerBidiReactor<In, Out> {
- public:
-  explicit Refusal(grpc::Status status) { this->Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 std::string metadata(grpc::CallbackServerContext* ctx, const char* key) {
   const auto& md = ctx->client_metadata();
   auto it = md.find(key);
   return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
-class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::GatewayMessage> {
+class ControlReactor : public AdmittedReactor<pb::AgentMessage, pb::GatewayMessage> {
  public:
-  ControlReactor(TunnelRegistry& registry, AgentDirectory& clusters, std::string cluster, std::string peer,
-                 unsigned idle)
-      : registry_(registry), clusters_(clusters), cluster_(std::move(cluster)), peer_(std::move(peer)), idle_(idle) {
+  ControlReactor(TunnelRegistry& registry, AgentDirectory& clusters, std::string peer, unsigned idle)
+      : registry_(registry), clusters_(clusters), peer_(std::move(peer)), idle_(idle) {}
+
+  void admit(std::string cluster) override {
+    cluster_ = std::move(cluster);
     StartRead(&in_);
   }
 
+  void refuse(grpc::Status why) override {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    Finish(std::move(why));
+  }
+
+  // A reaction that throws is a bug: it ends this agent's control call (the agent dials again),
+  // never the gateway.
   void OnReadDone(bool ok) override {
+    try {
+      read_done(ok);
+    } catch (const std::exception& e) {
+      spdlog::error("the control call of cluster {} failed and was ended (a bug: please report it): {}", cluster_, e.what());
+      end("control call ended");
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    out_.pop_front();
+    if (ok && !out_.empty() && !finished_) StartWrite(&out_.front());
+  }
+
+  void OnDone() override {
+    if (!tunnel_id_.empty()) registry_.remove_tunnel(tunnel_id_);
+    delete this;
+  }
+
+ private:
+  void read_done(bool ok) {
     if (!ok) return end("agent disconnected");
     if (tunnel_id_.empty()) {
       if (!in_.has_hello() || in_.hello().cluster() != cluster_) {
@@ -61,18 +85,6 @@ class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::Gate
     StartRead(&in_);
   }
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    out_.pop_front();
-    if (ok && !out_.empty() && !finished_) StartWrite(&out_.front());
-  }
-
-  void OnDone() override {
-    if (!tunnel_id_.empty()) registry_.remove_tunnel(tunnel_id_);
-    delete this;
-  }
-
- private:
   void send(pb::GatewayMessage m) {
     std::lock_guard lock(mu_);
     if (finished_) return;
@@ -80,13 +92,7 @@ class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::Gate
     if (out_.size() == 1) StartWrite(&out_.front());
   }
 
-  void check_in() {
-    try {
-      clusters_.record_check_in(cluster_, version_);
-    } catch (const std::exception& e) {
-      spdlog::warn("cannot record the check-in of cluster {}: {}", cluster_, e.what());
-    }
-  }
+  void check_in() { clusters_.record_check_in(cluster_, version_); }
 
   void end(const char* why) {
     if (!tunnel_id_.empty()) {
@@ -111,50 +117,54 @@ class ControlReactor : public grpc::ServerBidiReactor<pb::AgentMessage, pb::Gate
 };
 }  // namespace
 
-std::string TunnelService::authenticate(grpc::CallbackServerContext* ctx) {
+template <class In, class Out>
+void TunnelService::authenticate(grpc::CallbackServerContext* ctx, AdmittedReactor<In, Out>* call) {
+  const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "unknown cluster or wrong agent token");
   const std::string cluster = metadata(ctx, "x-sluice-cluster");
   const std::string auth = metadata(ctx, "authorization");
   if (cluster.empty() || auth.rfind("Bearer ", 0) != 0) {
     spdlog::warn("agent refused: missing cluster name or bearer token (peer {})", ctx->peer());
-    return "";
+    return call->refuse(refused);
   }
   const std::string token = auth.substr(7);
-  const std::string key = cluster + "/" + common::sha256_hex(token);
+  std::string key = cluster + "/" + common::sha256_hex(token);
   {
     std::lock_guard lock(cache_mu_);
     auto it = accepted_.find(key);
-    if (it != accepted_.end() && std::chrono::steady_clock::now() - it->second < kAcceptCacheTtl) return cluster;
+    if (it != accepted_.end() && std::chrono::steady_clock::now() - it->second < kAcceptCacheTtl)
+      return call->admit(cluster);
   }
-  bool ok = false;
-  try {
-    ok = clusters_.verify_agent_token(cluster, token);
-  } catch (const std::exception& e) {
-    spdlog::error("agent refused: cannot check its token, the database failed: {}", e.what());
-    return "";
-  }
-  if (!ok) {
-    spdlog::warn("agent refused: wrong token or unknown cluster '{}' (peer {})", cluster, ctx->peer());
-    return "";
-  }
-  std::lock_guard lock(cache_mu_);
-  accepted_[key] = std::chrono::steady_clock::now();
-  return cluster;
+  // The call stays open (and so this service alive: the server's shutdown waits for every call)
+  // until the answer admits or refuses it.
+  clusters_.verify_agent_token(
+      cluster, token, [this, call, cluster, key = std::move(key), peer = ctx->peer(), refused](common::Result<bool> ok) {
+        if (!ok) {
+          spdlog::error("agent refused: cannot check its token: {}", ok.error().message);
+          return call->refuse(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                           "the gateway cannot check agent tokens now (its database is unreachable)"));
+        }
+        if (!*ok) {
+          spdlog::warn("agent refused: wrong token or unknown cluster '{}' (peer {})", cluster, peer);
+          return call->refuse(refused);
+        }
+        {
+          std::lock_guard lock(cache_mu_);
+          accepted_[key] = std::chrono::steady_clock::now();
+        }
+        call->admit(cluster);
+      });
 }
 
 grpc::ServerBidiReactor<pb::AgentMessage, pb::GatewayMessage>* TunnelService::Control(grpc::CallbackServerContext* ctx) {
-  std::string cluster = authenticate(ctx);
-  if (cluster.empty())
-    return new Refusal<pb::AgentMessage, pb::GatewayMessage>(
-        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown cluster or wrong agent token"));
-  return new ControlReactor(registry_, clusters_, std::move(cluster), ctx->peer(), idle_exchanges_);
+  auto* call = new ControlReactor(registry_, clusters_, ctx->peer(), idle_exchanges_);
+  authenticate(ctx, call);
+  return call;
 }
 
 grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* TunnelService::Exchange(grpc::CallbackServerContext* ctx) {
-  std::string cluster = authenticate(ctx);
-  if (cluster.empty())
-    return new Refusal<pb::AgentFrame, pb::GatewayFrame>(
-        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown cluster or wrong agent token"));
-  return make_exchange_reactor(registry_, std::move(cluster));
+  auto* call = make_exchange_reactor(registry_);
+  authenticate(ctx, call);
+  return call;
 }
 
 }  // namespace sluice::gateway::tunnel

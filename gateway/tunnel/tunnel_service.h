@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "gateway/tunnel/admission.h"
 #include "gateway/tunnel/agent_directory.h"
 #include "gateway/tunnel/tunnel_registry.h"
 #include "proto/tunnel.grpc.pb.h"
@@ -21,8 +22,10 @@ class TunnelService final : public pb::Tunnel::CallbackService {
   grpc::ServerBidiReactor<pb::AgentFrame, pb::GatewayFrame>* Exchange(grpc::CallbackServerContext* ctx) override;
 
  private:
-  // The authenticated cluster name, or "" (the refusal is logged without the token).
-  std::string authenticate(grpc::CallbackServerContext* ctx);
+  // Admits `call` for the cluster its agent token belongs to, or refuses it (logged without the
+  // token). A token not accepted in the last 30 s is checked by the directory, off this thread.
+  template <class In, class Out>
+  void authenticate(grpc::CallbackServerContext* ctx, AdmittedReactor<In, Out>* call);
 
   TunnelRegistry& registry_;
   AgentDirectory& clusters_;

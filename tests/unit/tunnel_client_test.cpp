@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <thread>
@@ -14,12 +15,16 @@ using namespace sluice::agent;
 
 TEST_CASE("tunnel client: the destructor waits for every reactor's OnDone") {
   boost::asio::io_context io;
+  // A listener that never accepts: TCP connects through the backlog and the TLS handshake waits,
+  // so the Control call stays pending (a closed port would fail it at once, racing the check).
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto silent_port = silent.local_endpoint().port();
   UpstreamConfig upstream;
   upstream.host = "127.0.0.1";
   upstream.port = 1;
   ConnectionPool pool(io, upstream);
   TunnelOptions options;
-  options.gateway = "127.0.0.1:1";  // nothing listens: the Control call stays pending, reconnecting
+  options.gateway = "127.0.0.1:" + std::to_string(silent_port);
   options.cluster = "c1";
   options.token_file = "/nonexistent/token";
   options.agent_version = "test";
