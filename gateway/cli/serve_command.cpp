@@ -123,7 +123,8 @@ int run_serve(const std::vector<std::string>& args) {
 
   try {
     tunnel::TunnelRegistry registry;
-    // Request handling's way to PostgreSQL: 2 connections, jobs queued for their threads.
+    // Request handling's way to PostgreSQL (agent-token checks, recording reads): 2 connections,
+    // jobs queued for their threads. Declared before what uses it, so it outlives them.
     store::Database database(config->database_url, 2);
     StoredAgents agent_clusters(database);
     tunnel::TunnelService service(registry, agent_clusters, 4);
@@ -180,7 +181,7 @@ int run_serve(const std::vector<std::string>& args) {
       if (!config->recording.retention.empty()) o.retention = *policy::parse_duration(config->recording.retention);
       o.retention_check = std::chrono::seconds(config->recording.retention_check_seconds);
       recordings = std::make_unique<recording::RecordingWriter>(o);
-      sessions_api = std::make_unique<SessionsApi>(config->database_url, config->recording.viewer_groups);
+      sessions_api = std::make_unique<SessionsApi>(database, config->recording.viewer_groups);
     } else {
       spdlog::warn("session recording is OFF (recording.enabled: false)");
     }

@@ -112,13 +112,14 @@ int run_sessions(const std::vector<std::string>& args) {
     return 2;
   }
   try {
+    pqxx::connection conn(url);
     if (action == "export") {
-      if (store::write_asciicast(url, id, std::cout)) return 0;
+      if (store::write_asciicast(conn, id, std::cout)) return 0;
       std::cerr << "sluice-gateway sessions export: no exec recording with id " << id << "\n";
       return 1;
     }
     if (action == "show") {
-      const auto s = store::session_detail(url, id);
+      const auto s = store::session_detail(conn, id);
       if (s.is_null()) {
         std::cerr << "sluice-gateway sessions show: no session with id " << id << "\n";
         return 1;
@@ -132,7 +133,7 @@ int run_sessions(const std::vector<std::string>& args) {
       for (const auto& e : s["exchanges"]) print_exchange(e);
       return 0;
     }
-    const auto sessions = store::list_sessions(url, q);
+    const auto sessions = store::list_sessions(conn, q);
     if (output == "json") {
       std::cout << nlohmann::json{{"items", sessions}}.dump(2) << "\n";
       return 0;
@@ -180,7 +181,8 @@ int run_replay(const std::vector<std::string>& args) {
   }
   std::stringstream cast;
   try {
-    if (!store::write_asciicast(url, id, cast)) {
+    pqxx::connection conn(url);
+    if (!store::write_asciicast(conn, id, cast)) {
       std::cerr << "sluice-gateway replay: no exec recording with id " << id << "\n";
       return 1;
     }

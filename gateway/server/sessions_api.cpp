@@ -16,38 +16,11 @@
 namespace sluice::gateway {
 namespace {
 constexpr std::string_view kPrefix = "/api/v1/sessions";
-constexpr std::size_t kMaxQueued = 64;
 }  // namespace
 
 bool is_sessions_api_path(const std::string& target) {
   if (target.compare(0, kPrefix.size(), kPrefix) != 0) return false;
   return target.size() == kPrefix.size() || target[kPrefix.size()] == '/' || target[kPrefix.size()] == '?';
-}
-
-SessionsApi::SessionsApi(std::string database_url, std::vector<std::string> viewer_groups)
-    : database_url_(std::move(database_url)), viewer_groups_(std::move(viewer_groups)), thread_([this] { work(); }) {}
-
-SessionsApi::~SessionsApi() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void SessionsApi::work() {
-  for (;;) {
-    std::function<void()> job;
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    job();
-  }
 }
 
 void SessionsApi::serve(const std::string& method, const std::string& target, const Identity& who, Reply reply) {
@@ -77,34 +50,31 @@ void SessionsApi::serve(const std::string& method, const std::string& target, co
     filter.limit = std::atoi(limit->c_str());
     if (filter.limit < 1 || filter.limit > 10000) return status(400, "limit must be between 1 and 10000", "BadRequest");
   }
-  std::lock_guard lock(mu_);
-  if (jobs_.size() >= kMaxQueued) {
-    return reply(503, "application/json",
-                 common::make_status(503, "too many recording reads at once; retry shortly", "ServiceUnavailable").dump());
-  }
-  jobs_.push_back([this, id, what, filter, reply = std::move(reply)] {
-    auto fail = [&reply](int code, const std::string& message, const std::string& reason) {
-      reply(code, "application/json", common::make_status(code, message, reason).dump());
+  struct Answer {
+    int code;
+    std::string content_type, body;
+  };
+  auto read = [id, what, filter](pqxx::connection& conn) -> Answer {
+    auto not_found = [](const std::string& message) {
+      return Answer{404, "application/json", common::make_status(404, message, "NotFound").dump()};
     };
-    try {
-      if (id.empty()) {
-        return reply(200, "application/json", nlohmann::json{{"items", store::list_sessions(database_url_, filter)}}.dump());
-      }
-      if (what == "asciicast") {
-        std::ostringstream out;
-        if (!store::write_asciicast(database_url_, id, out))
-          return fail(404, "no recorded exec session with id " + id, "NotFound");
-        return reply(200, "application/x-asciicast", out.str());
-      }
-      const auto s = store::session_detail(database_url_, id);
-      if (s.is_null()) return fail(404, "no recorded session with id " + id, "NotFound");
-      reply(200, "application/json", s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    } catch (const std::exception& e) {
-      spdlog::warn("sessions API: {}", e.what());
-      fail(503, "the recording store is unavailable", "ServiceUnavailable");
+    if (id.empty()) return {200, "application/json", nlohmann::json{{"items", store::list_sessions(conn, filter)}}.dump()};
+    if (what == "asciicast") {
+      std::ostringstream out;
+      if (!store::write_asciicast(conn, id, out)) return not_found("no recorded exec session with id " + id);
+      return {200, "application/x-asciicast", out.str()};
     }
-  });
-  wake_.notify_one();
+    const auto s = store::session_detail(conn, id);
+    if (s.is_null()) return not_found("no recorded session with id " + id);
+    return {200, "application/json", s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  };
+  database_.run(std::move(read), std::function<void(common::Result<Answer>)>([reply](common::Result<Answer> r) {
+                  if (r) return reply(r->code, std::move(r.value().content_type), std::move(r.value().body));
+                  spdlog::warn("sessions API: {}", r.error().message);  // the client gets no database detail
+                  reply(503, "application/json",
+                        common::make_status(503, "the recording store is unavailable; retry shortly", "ServiceUnavailable")
+                            .dump());
+                }));
 }
 
 }  // namespace sluice::gateway

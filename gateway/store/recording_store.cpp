@@ -64,8 +64,7 @@ void each_chunk(pqxx::transaction_base& tx, const std::string& exchange, const s
 
 }  // namespace
 
-std::vector<nlohmann::json> list_sessions(const std::string& database_url, const SessionQuery& q) {
-  pqxx::connection conn(database_url);
+std::vector<nlohmann::json> list_sessions(pqxx::connection& conn, const SessionQuery& q) {
   pqxx::read_transaction tx(conn);
   std::string where = "TRUE";
   if (!q.user.empty()) where += " AND s.username = " + tx.quote(q.user);
@@ -85,9 +84,8 @@ std::vector<nlohmann::json> list_sessions(const std::string& database_url, const
   return out;
 }
 
-nlohmann::json session_detail(const std::string& database_url, const std::string& session_id) {
+nlohmann::json session_detail(pqxx::connection& conn, const std::string& session_id) {
   if (!is_uuid(session_id)) return nullptr;
-  pqxx::connection conn(database_url);
   pqxx::read_transaction tx(conn);
   const auto s = tx.exec_params("SELECT id, cluster, username, kubectl_command, started_at, last_at FROM "
                                 "recording_sessions WHERE id = $1::uuid", session_id);
@@ -134,9 +132,8 @@ nlohmann::json session_detail(const std::string& database_url, const std::string
   return out;
 }
 
-bool write_asciicast(const std::string& database_url, const std::string& id, std::ostream& out) {
+bool write_asciicast(pqxx::connection& conn, const std::string& id, std::ostream& out) {
   if (!is_uuid(id)) return false;
-  pqxx::connection conn(database_url);
   pqxx::read_transaction tx(conn);
   const auto r = tx.exec_params(
       "SELECT e.id, extract(epoch FROM e.started_at)::bigint, e.terminal, e.exit_status, e.request_uri, s.cluster, "
