@@ -98,6 +98,43 @@ void Chain::client_gone() {
   complete(499);
 }
 
+// The stages before the one that holds the request: it is the caller of what follows. A stage that
+// throws here ends the exchange through the caller's own try boundary.
+Passed Chain::response_head(ResponseStart& head) {
+  for (std::size_t i = holder_index(); i-- > 0;)
+    if (auto r = stages_[i]->on_response_head(ctx_, head); !r) return r;
+  return common::Done{};
+}
+
+Passed Chain::response_data(std::string& data, bool end) {
+  for (std::size_t i = holder_index(); i-- > 0;)
+    if (auto r = stages_[i]->on_response_data(ctx_, data, end); !r) return r;
+  return common::Done{};
+}
+
+void Chain::request_data(const std::string& data) {
+  for (std::size_t i = 0; i + 1 < entered_; ++i) stages_[i]->on_request_data(ctx_, data);
+}
+
+bool Chain::response_holding() const {
+  for (std::size_t i = 0; i + 1 < entered_; ++i)
+    if (stages_[i]->holding()) return true;
+  return false;
+}
+
+void Chain::response_idle(std::string& out) {
+  // The stage nearest the cluster that holds something lets it go; the stages after it on the way
+  // back see it as data (recorded, counted).
+  for (std::size_t i = holder_index(); i-- > 0;) {
+    if (out.empty()) stages_[i]->on_response_idle(ctx_, out);
+    else (void)stages_[i]->on_response_data(ctx_, out, false);
+  }
+}
+
+std::string ResponseStart::header(std::string_view name) const {
+  return first_header(headers, name);
+}
+
 void Chain::fail(const char* where, const char* what) {
   spdlog::error("request {} ({} {}): {} threw: {}", ctx_.audit_id, ctx_.method, ctx_.cluster, where, what);
   if (completed_) return;

@@ -77,6 +77,13 @@ class Chain : public std::enable_shared_from_this<Chain> {
   // The client went away: the stage that holds the request cancels its wait, then it completes (499).
   void client_gone();
 
+  // The way back (stage.h), called by the stage that holds the request (the terminal one).
+  Passed response_head(ResponseStart& head);
+  Passed response_data(std::string& data, bool end);
+  void request_data(const std::string& data);
+  bool response_holding() const;
+  void response_idle(std::string& out);
+
   bool completed() const { return completed_; }
   RequestContext& context() { return ctx_; }
   boost::asio::any_io_executor executor() const { return strand_; }
@@ -96,6 +103,7 @@ class Chain : public std::enable_shared_from_this<Chain> {
 
  private:
   void run_from_next();
+  std::size_t holder_index() const { return entered_ == 0 ? 0 : entered_ - 1; }
   // An exception from a stage ends its request with a 500 Status and a log line, never the process.
   template <class F>
   void guarded(const char* where, F&& f);

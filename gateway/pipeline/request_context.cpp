@@ -1,13 +1,9 @@
 #include "gateway/pipeline/request_context.h"
 
-#include <boost/beast/core/string.hpp>
-
 namespace sluice::gateway::pipeline {
 
 std::string RequestContext::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (boost::beast::iequals(k, boost::beast::string_view(name.data(), name.size()))) return v;
-  return {};
+  return first_header(headers, name);
 }
 
 std::string RequestContext::metrics_verb() const {

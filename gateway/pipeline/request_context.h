@@ -19,10 +19,6 @@
 #include "gateway/masking/response_masking.h"
 #include "gateway/policy/policy.h"
 
-namespace sluice::gateway::recording {
-class ExchangeRecorder;
-}
-
 namespace sluice::gateway::pipeline {
 
 struct RequestContext {
@@ -60,8 +56,7 @@ struct RequestContext {
   std::string approval_id;                // approval: the approval that decided
   std::shared_ptr<const masking::MaskingProfile> masking_profile;  // policy: the rule's choice; null: built-in
   bool reveal = false;                    // approval: an approved `reveal` rule
-  masking::MaskingPlan masking_plan;      // masking: what the response filter must do
-  recording::ExchangeRecorder* recorder = nullptr;  // recording: null when nothing is recorded
+  masking::MaskingPlan masking_plan;      // masking: what response masking must do
   bool intent_written = false;            // audit commit: the intent row went out, an outcome row follows
   std::string refusal;                    // why a stage refused the request (audited as denied)
 

@@ -31,7 +31,6 @@ pipeline::Next RecordingStage::on_request(pipeline::RequestContext& ctx, pipelin
   recorder_ = std::make_unique<recording::ExchangeRecorder>(*ctx_.recordings, std::move(start),
                                                             ctx_.config.recording.max_body_bytes,
                                                             ctx.masking_plan.profile);
-  ctx.recorder = recorder_.get();
   const std::string& body = ctx.body;
   if (body.empty()) return pipeline::Next::Continue;
   if (ctx.masking_plan.kind != masking::MaskingPlan::Kind::json) {
@@ -51,9 +50,34 @@ pipeline::Next RecordingStage::on_request(pipeline::RequestContext& ctx, pipelin
   return pipeline::Next::Continue;
 }
 
+pipeline::Passed RecordingStage::on_response_head(pipeline::RequestContext&, pipeline::ResponseStart& head) {
+  if (!recorder_) return common::Done{};
+  // Kept until the first data pass the way back: if response masking refuses them, the client gets
+  // a 502 of the gateway's instead, and that is what on_complete records.
+  pending_head_.emplace(head.status, nlohmann::json::array());
+  for (const auto& [k, v] : head.headers) pending_head_->second.push_back({k, v});
+  return common::Done{};
+}
+
+pipeline::Passed RecordingStage::on_response_data(pipeline::RequestContext&, std::string& data, bool) {
+  if (!recorder_) return common::Done{};
+  if (pending_head_) {
+    recorder_->response_head(pending_head_->first, std::move(pending_head_->second));
+    pending_head_.reset();
+  }
+  if (!data.empty()) recorder_->from_cluster(data);
+  return common::Done{};
+}
+
+void RecordingStage::on_request_data(pipeline::RequestContext&, const std::string& data) {
+  if (recorder_) recorder_->from_client(data);
+}
+
 void RecordingStage::on_complete(const pipeline::RequestContext& ctx) {
   if (!recorder_) return;
-  if (!ctx.response_started) recorder_->response_head(ctx.status, nlohmann::json::array());
+  if (pending_head_ && ctx.response_started)
+    recorder_->response_head(pending_head_->first, std::move(pending_head_->second));
+  else if (!ctx.response_started) recorder_->response_head(ctx.status, nlohmann::json::array());
   recorder_->finish();
   recorder_.reset();
 }

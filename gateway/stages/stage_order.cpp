@@ -10,11 +10,13 @@
 #include "gateway/stages/masking_stage.h"
 #include "gateway/stages/policy_stage.h"
 #include "gateway/stages/recording_stage.h"
+#include "gateway/stages/response_masking_stage.h"
 #include "gateway/stages/route_stage.h"
 #include "gateway/tunnel/upstream_exchange.h"
 
 namespace sluice::gateway {
 
+// In order for the request; the answer passes back through them in reverse (pipeline/stage.h).
 std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx) {
   std::vector<std::unique_ptr<pipeline::Stage>> s;
   s.push_back(std::make_unique<ProbeRoutesStage>(ctx));          // /healthz, /readyz, an open /metrics
@@ -28,6 +30,7 @@ std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx) {
   s.push_back(std::make_unique<stages::ApprovalStage>(ctx));     // approve: reviewers decide, the request waits
   s.push_back(std::make_unique<stages::MaskingStage>());         // what the answer must not show
   s.push_back(std::make_unique<stages::RecordingStage>(ctx));    // the exchange, as the client sees it
+  s.push_back(std::make_unique<stages::ResponseMaskingStage>()); // on the way back: the answer, masked
   s.push_back(std::make_unique<stages::AuditCommitStage>(ctx.audit));  // the intent row committed before forwarding
   s.push_back(std::make_unique<tunnel::UpstreamExchange>(        // the cluster, through its agent's tunnel
       ctx.tunnels, ctx.metrics, std::chrono::seconds(ctx.config.limits.exchange_wait_seconds)));

@@ -9,7 +9,6 @@
 
 #include "gateway/pipeline/request_rewrite.h"
 #include "gateway/pipeline/response_rewrite.h"
-#include "gateway/recording/exchange_recorder.h"
 #include "gateway/tunnel/request_frames.h"
 
 namespace sluice::gateway::tunnel {
@@ -153,19 +152,15 @@ void UpstreamExchange::on_frame(std::optional<pb::AgentFrame> frame) {
   if (frame->has_response_head()) return on_response_head(*frame->mutable_response_head());
   if (frame->has_body() || frame->has_upgraded()) {
     std::string data = std::move(frame->has_body() ? *frame->mutable_body() : *frame->mutable_upgraded());
-    if (filter_) {
-      std::string masked;
-      if (!filter_->feed(data, masked)) return abort_masking(filter_->error());
-      data = std::move(masked);
-      arm_idle_flush();
-    }
+    if (auto passed = chain_->response_data(data, false); !passed) return cut_off(passed.error().message);
+    arm_idle_flush();
     count_out(data);
     if (data.empty()) return read_frame();
     return send(std::move(data), false, false);
   }
   if (frame->has_end()) {
     std::string tail;
-    if (filter_ && !filter_->finish(tail)) return abort_masking(filter_->error());
+    if (auto passed = chain_->response_data(tail, true); !passed) return cut_off(passed.error().message);
     count_out(tail);
     if (upgraded_) {
       if (tail.empty()) return abort("");
@@ -181,44 +176,20 @@ void UpstreamExchange::on_response_head(pb::ResponseHead& rh) {
   status_ = static_cast<int>(rh.status());
   upgraded_ = status_ == 101;
   HeaderList headers;
-  std::string content_type, content_encoding, protocol;
-  for (const auto& hh : rh.headers()) {
-    headers.emplace_back(hh.name(), hh.value());
-    if (boost::beast::iequals(hh.name(), "Content-Type")) content_type = hh.value();
-    if (boost::beast::iequals(hh.name(), "Content-Encoding")) content_encoding = hh.value();
-    if (boost::beast::iequals(hh.name(), "Sec-WebSocket-Protocol")) protocol = hh.value();
-  }
-  const bool bodiless = is_bodiless(status_, r.method == "HEAD");
-  // Masking: a response that must be checked but cannot be read never reaches the client.
-  if (r.masking_plan.kind != masking::MaskingPlan::Kind::none && (!bodiless || upgraded_)) {
-    std::string refusal;
-    filter_ = masking::ResponseFilter::start(r.masking_plan, status_, content_type, content_encoding, protocol, refusal);
-    if (!refusal.empty()) {
-      spdlog::warn("502 {} {} on {}: {}", r.metrics_verb(), r.audit_id, r.cluster, refusal);
-      return fail_before_head(502, refusal);
-    }
-  }
+  for (const auto& hh : rh.headers()) headers.emplace_back(hh.name(), hh.value());
+  pipeline::ResponseStart start{status_, headers, is_bodiless(status_, r.method == "HEAD"), upgraded_};
+  // The way back (response masking, recording): what they refuse never reaches the client.
   std::string body = std::move(*rh.mutable_body());
-  if (filter_) {
-    std::string masked;
-    bool ok = filter_->feed(body, masked);
-    if (ok && rh.complete()) ok = filter_->finish(masked);
-    if (!ok) {
-      spdlog::warn("502 {} {} on {}: masking failed: {}", r.metrics_verb(), r.audit_id, r.cluster, filter_->error());
-      return fail_before_head(502, "the cluster's answer could not be checked for secrets (" + filter_->error() +
-                                       "); it was not passed on");
-    }
-    body = std::move(masked);
+  auto passed = chain_->response_head(start);
+  if (passed) passed = chain_->response_data(body, rh.complete() && !upgraded_);
+  if (!passed) {
+    spdlog::warn("502 {} {} on {}: {}", r.metrics_verb(), r.audit_id, r.cluster, passed.error().message);
+    return fail_before_head(502, passed.error().message + "; it was not passed on");
   }
   r.response_started = true;
-  if (r.recorder) {
-    auto recorded = nlohmann::json::array();
-    for (const auto& [k, v] : headers) recorded.push_back({k, v});
-    r.recorder->response_head(status_, std::move(recorded));
-  }
   head_sent_ = true;
   count_out(body);
-  auto head = rewrite_response_head(status_, headers, filter_ != nullptr, r.method == "HEAD");
+  auto head = rewrite_response_head(status_, headers, start.body_rewritten, r.method == "HEAD");
   if (upgraded_) {
     client_->send_head(std::move(head), std::move(body), false, written([this] { read_frame(); }));
     return relay_from_client();  // at once: the client may speak first (a shell's input)
@@ -244,7 +215,7 @@ void UpstreamExchange::relay_from_client() {
     auto& r = chain_->context();
     metrics_.add_bytes_in(data->size());
     r.bytes_in += data->size();
-    if (r.recorder) r.recorder->from_client(*data);
+    chain_->request_data(*data);
     pb::GatewayFrame f;
     f.set_upgraded(std::move(*data));
     send_frame(std::move(f));  // its completion reads the next piece: one in flight at a time
@@ -255,19 +226,18 @@ void UpstreamExchange::count_out(const std::string& data) {
   auto& r = chain_->context();
   metrics_.add_bytes_out(data.size());
   r.bytes_out += data.size();
-  if (r.recorder) r.recorder->from_cluster(data);
 }
 
 void UpstreamExchange::arm_idle_flush() {
   // Detectors hold back a tail that may begin a secret; when nothing follows for a moment (a shell
   // waiting for its echo, a log between lines) it is passed on, masked if it is long enough.
-  if (!filter_ || !filter_->holding()) return;
+  if (!chain_->response_holding()) return;
   if (!idle_flush_timer_) idle_flush_timer_.emplace(chain_->executor());
   idle_flush_timer_->expires_after(kIdleFlushAfter);
   idle_flush_timer_->async_wait(on_strand([this](boost::system::error_code ec) {
-    if (ec || done_ || !filter_ || !filter_->holding()) return;
+    if (ec || done_ || !chain_->response_holding()) return;
     std::string out;
-    filter_->idle_flush(out);
+    chain_->response_idle(out);
     if (out.empty()) return;
     count_out(out);
     client_->send_data(std::move(out), false, nullptr);
@@ -283,18 +253,16 @@ void UpstreamExchange::fail_before_head(int code, const std::string& message) {
   chain_->send_local_reply(code, message, "InternalError", {{"Connection", "close"}});
 }
 
-void UpstreamExchange::abort_masking(const std::string& why) {
+void UpstreamExchange::cut_off(const std::string& why) {
   const auto& r = chain_->context();
-  spdlog::warn("{} {} on {}: the response was cut off, it could not be checked for secrets: {}", r.metrics_verb(),
-               r.audit_id, r.cluster, why);
-  abort("the response could not be checked for secrets: " + why);
+  spdlog::warn("{} {} on {}: the response was cut off: {}", r.metrics_verb(), r.audit_id, r.cluster, why);
+  abort(why);
 }
 
 void UpstreamExchange::end_channel() {
   done_ = true;
   if (idle_flush_timer_) idle_flush_timer_->cancel();
   if (wait_timer_) wait_timer_->cancel();
-  filter_.reset();
   if (channel_) metrics_.exchange_closed();
 }
 

@@ -1,7 +1,7 @@
 // The chain's last stage (Envoy's router filter): the request goes to its cluster through an
-// Exchange of the agent's tunnel, and the answer streams back to the client as it comes, masked
-// where the plan says (fail closed: what cannot be checked is cut off), recorded as the client
-// got it, one frame in flight each way. After a 101 it relays the upgraded stream both ways.
+// Exchange of the agent's tunnel, and the answer streams back to the client as it comes, through
+// the chain's way back (response masking, recording: pipeline/stage.h), one frame in flight each
+// way. After a 101 it relays the upgraded stream both ways.
 #pragma once
 #include <boost/asio/steady_timer.hpp>
 
@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 
-#include "gateway/masking/response_masking.h"
 #include "gateway/pipeline/chain.h"
 #include "gateway/pipeline/metrics.h"
 #include "gateway/tunnel/tunnel_registry.h"
@@ -40,7 +39,7 @@ class UpstreamExchange : public pipeline::Stage {
   void count_out(const std::string& data);
   // Ends an exchange whose response head has not been written: the client gets `code` and a Status.
   void fail_before_head(int code, const std::string& message);
-  void abort_masking(const std::string& why);
+  void cut_off(const std::string& why);  // the way back refused the rest of a started answer
   void finish();  // the response is complete and written
   void abort(const std::string& why);
   void end_channel();
@@ -64,7 +63,6 @@ class UpstreamExchange : public pipeline::Stage {
   int status_ = 0;
   std::uint64_t wait_ticket_ = 0;
   std::optional<boost::asio::steady_timer> wait_timer_, idle_flush_timer_;
-  std::unique_ptr<masking::ResponseFilter> filter_;
 };
 
 }  // namespace sluice::gateway::tunnel

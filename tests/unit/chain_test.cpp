@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/pipeline/chain.h"
@@ -230,4 +231,71 @@ TEST_CASE("request context: metrics verbs come from a fixed set") {
   CHECK(c.metrics_verb() == "watch");
   c.info.verb = "brew";  // the classifier's lower-cased unknown method
   CHECK(c.metrics_verb() == "other");
+}
+
+namespace {
+// A stage on the way back: logs what passes and marks the data, so the order shows.
+struct WayBack : Stage {
+  std::string id;
+  Log& log;
+  bool refuse_data = false;
+  std::string held;  // given back when the chain is idle
+  WayBack(std::string i, Log& l) : id(std::move(i)), log(l) {}
+  const char* name() const override { return id.c_str(); }
+  Next on_request(RequestContext&, Chain&) override { return Next::Continue; }
+  Passed on_response_head(RequestContext&, ResponseStart& head) override {
+    log.events.push_back("head@" + id + ":" + std::to_string(head.status));
+    return sluice::common::Done{};
+  }
+  Passed on_response_data(RequestContext&, std::string& data, bool end) override {
+    if (refuse_data) return sluice::common::Error{502, id + " refused"};
+    data += "+" + id;
+    log.events.push_back("data@" + id + (end ? ":end" : ""));
+    return sluice::common::Done{};
+  }
+  void on_request_data(RequestContext&, const std::string& data) override { log.events.push_back("in@" + id + ":" + data); }
+  bool holding() const override { return !held.empty(); }
+  void on_response_idle(RequestContext&, std::string& out) override { out = std::exchange(held, ""); }
+};
+}  // namespace
+
+TEST_CASE("chain: the answer passes back through the stages nearest the cluster first; client bytes in order") {
+  Rig r;
+  r.stages.push_back(std::make_unique<WayBack>("near-client", r.log));
+  r.stages.push_back(std::make_unique<WayBack>("near-cluster", r.log));
+  auto& far = static_cast<WayBack&>(*r.stages.back());
+  std::function<void()> resume;
+  r.add("up", Act::stop).resume = &resume;
+  r.stages.push_back(std::make_unique<WayBack>("never-entered", r.log));
+  r.start();
+  r.log.events.clear();
+  const sluice::HeaderList headers;
+  ResponseStart head{200, headers};
+  CHECK(r.chain->response_head(head).ok());
+  std::string data = "x";
+  CHECK(r.chain->response_data(data, true).ok());
+  CHECK(data == "x+near-cluster+near-client");
+  r.chain->request_data("ls");
+  CHECK(r.log.joined() == "head@near-cluster:200 head@near-client:200 data@near-cluster:end data@near-client:end "
+                          "in@near-client:ls in@near-cluster:ls");
+
+  // what a stage held back comes out when the chain is idle, and passes the stages after it
+  CHECK_FALSE(r.chain->response_holding());
+  far.held = "tail";
+  CHECK(r.chain->response_holding());
+  std::string out;
+  r.chain->response_idle(out);
+  CHECK(out == "tail+near-client");
+  CHECK_FALSE(r.chain->response_holding());
+
+  // a refusal stops the answer there: the stages nearer the client never see it
+  far.refuse_data = true;
+  r.log.events.clear();
+  data = "y";
+  auto refused = r.chain->response_data(data, false);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == 502);
+  CHECK(refused.error().message == "near-cluster refused");
+  CHECK(r.log.joined().empty());
+  r.chain->complete(200);
 }

@@ -11,6 +11,7 @@
 #include "gateway/stages/classify_stage.h"
 #include "gateway/stages/guard_stage.h"
 #include "gateway/stages/masking_stage.h"
+#include "gateway/stages/response_masking_stage.h"
 #include "gateway/stages/route_stage.h"
 
 using namespace sluice;
@@ -195,4 +196,70 @@ TEST_CASE("masking stage: a Secret read gets a JSON plan; exec over SPDY, which 
   Run run(std::make_unique<stages::MaskingStage>(), std::move(c));
   CHECK_FALSE(run.passed());
   CHECK(run.front->code == 400);
+}
+
+namespace {
+// The cluster's answer through masking (plan) and response masking (filter), as the upstream
+// stage hands it to the chain: what the client would get, or why it gets nothing.
+struct Answered {
+  std::string head_error, data_error, body;
+  bool rewritten = false;
+};
+
+struct Answers : Stage {
+  int status;
+  HeaderList headers;
+  std::string body;
+  Answered* out;
+  Answers(int s, HeaderList h, std::string b, Answered* o) : status(s), headers(std::move(h)), body(std::move(b)), out(o) {}
+  const char* name() const override { return "answers"; }
+  Next on_request(RequestContext&, Chain& chain) override {
+    ResponseStart head{status, headers};
+    if (auto r = chain.response_head(head); !r) out->head_error = r.error().message;
+    else if (auto d = chain.response_data(body, true); !d) out->data_error = d.error().message;
+    out->body = body;
+    out->rewritten = head.body_rewritten;
+    chain.complete(status);
+    return Next::Stop;
+  }
+};
+
+Answered answer(const std::string& target, int status, HeaderList headers, std::string body) {
+  auto c = request("GET", target);
+  c.info = common::classify_request("GET", target).info;
+  Answered got;
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<stages::MaskingStage>());
+  stages.push_back(std::make_unique<stages::ResponseMaskingStage>());
+  stages.push_back(std::make_unique<Answers>(status, std::move(headers), std::move(body), &got));
+  net::io_context io;
+  auto chain = std::make_shared<Chain>(net::make_strand(io), std::move(stages), std::make_shared<Front>(), nullptr,
+                                       std::move(c));
+  chain->start();
+  io.run();
+  return got;
+}
+}  // namespace
+
+TEST_CASE("response masking stage: a Secret's values never pass; what cannot be read is refused; the rest passes as is") {
+  const std::string secret = R"({"kind":"Secret","apiVersion":"v1","metadata":{"name":"db"},"data":{"password":"aHVudGVyMg=="}})";
+  auto masked = answer("/api/v1/namespaces/shop/secrets/db", 200, {{"Content-Type", "application/json"}}, secret);
+  CHECK(masked.head_error.empty());
+  CHECK(masked.data_error.empty());
+  CHECK(masked.rewritten);  // its Content-Length goes: the body changed
+  CHECK(masked.body.find("aHVudGVyMg==") == std::string::npos);
+  CHECK(masked.body.find("\"password\"") != std::string::npos);
+
+  auto protobuf = answer("/api/v1/namespaces/shop/secrets/db", 200,
+                         {{"Content-Type", "application/vnd.kubernetes.protobuf"}}, "k8s\0...");
+  CHECK(protobuf.head_error.find("protobuf") != std::string::npos);
+
+  auto broken = answer("/api/v1/namespaces/shop/secrets/db", 200, {{"Content-Type", "application/json"}},
+                       R"({"kind":"Secret","data":{"password":)");
+  CHECK(broken.data_error.find("could not be checked for secrets") != std::string::npos);
+
+  const std::string cm = R"({"kind":"ConfigMap","data":{"a":"b"}})";
+  auto plain = answer("/api/v1/namespaces/shop/configmaps/x", 200, {{"Content-Type", "application/json"}}, cm);
+  CHECK(plain.body == cm);
+  CHECK_FALSE(plain.rewritten);
 }
