@@ -37,8 +37,10 @@ struct Gathering {
   bool live_absent = false, ns_absent = false;
   int outstanding = 0;
   std::function<void(PolicyVerdict)> done;
+  common::Cancel cancel;
 
   void decide() {
+    if (cancel && cancel->cancelled()) return;  // nobody waits for this verdict any more
     policy::Evidence ev;
     if (body) ev.request_body = &*body;
     if (live) ev.live_object = &*live;
@@ -61,7 +63,7 @@ void ask(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels, const std::sh
                          std::move(body)), [g, use = std::move(use)](tunnel::FetchResult r) {
     use(*g, r);
     if (--g->outstanding == 0) g->decide();
-  });
+  }, g->cancel);
 }
 
 std::string failure(const tunnel::FetchResult& r) { return r.status ? "HTTP " + std::to_string(r.status) : r.error; }
@@ -103,8 +105,9 @@ void dry_run_into_body(net::any_io_executor ex, tunnel::TunnelRegistry& tunnels,
 
 void check_policy(net::any_io_executor executor, tunnel::TunnelRegistry& tunnels,
                   std::shared_ptr<const policy::PolicyEngine> engine, PolicyQuestion question,
-                  std::function<void(PolicyVerdict)> done) {
+                  std::function<void(PolicyVerdict)> done, common::Cancel cancel) {
   auto g = std::make_shared<Gathering>();
+  g->cancel = std::move(cancel);
   g->engine = std::move(engine);
   g->q = std::move(question);
   g->done = std::move(done);

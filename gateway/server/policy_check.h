@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/cancel.h"
 #include "common/request_info.h"
 #include "gateway/auth/identity.h"
 #include "gateway/pipeline/request_rewrite.h"
@@ -35,9 +36,10 @@ struct PolicyQuestion {
   FetchAudit audit;       // the lookups' own audit rows, linked to this request's
 };
 
-// `done` runs on `executor`, possibly before this returns (no lookup needed).
+// `done` runs on `executor`, possibly before this returns (no lookup needed), and not at all once
+// `cancel` was cancelled: the lookups in flight stop then (the client went away).
 void check_policy(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels,
                   std::shared_ptr<const policy::PolicyEngine> engine, PolicyQuestion question,
-                  std::function<void(PolicyVerdict)> done);
+                  std::function<void(PolicyVerdict)> done, common::Cancel cancel = nullptr);
 
 }  // namespace sluice::gateway

@@ -1,5 +1,6 @@
 #include "gateway/stages/approval_stage.h"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "gateway/stages/intent_audit_stage.h"
@@ -35,10 +36,18 @@ pipeline::Next ApprovalStage::on_request(pipeline::RequestContext& ctx, pipeline
                   fetch_audit_of(ctx, ctx_.audit)};
   ctx_.approval_gate->decide(
       chain.executor(), std::move(ask),
-      chain.on_strand([this, &chain](ApprovalGate::Hold hold) {
-        hold_ = std::move(hold);
-        chain.watch_client();
-      }),
+      // Not chain.on_strand, which drops what comes after completion: a client that left while
+      // the approval was being stored must still cancel it, or it waits for nobody.
+      [this, self = chain.shared_from_this()](ApprovalGate::Hold hold) {
+        boost::asio::post(self->executor(), [this, self, hold = std::move(hold)] {
+          if (self->completed()) {
+            spdlog::info("approval {}: its client went away before it was stored", hold.id);
+            return ctx_.approval_gate->client_gone(hold);
+          }
+          hold_ = hold;
+          self->watch_client();
+        });
+      },
       chain.on_strand([this, &chain](ApprovalVerdict v) {
         hold_.reset();
         auto& c = chain.context();

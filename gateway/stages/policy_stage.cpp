@@ -27,7 +27,8 @@ pipeline::Next PolicyStage::on_request(pipeline::RequestContext& ctx, pipeline::
                    c.decision_reason = d.rule ? "allowed by rule " + d.rule->name : "";
                  }
                  chain.continue_request();
-               }));
+               }),
+               cancel_);
   return pipeline::Next::Stop;
 }
 

@@ -12,9 +12,12 @@ class PolicyStage : public pipeline::Stage {
   explicit PolicyStage(ProxyContext& ctx) : ctx_(ctx) {}
   const char* name() const override { return "policy"; }
   pipeline::Next on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) override;
+  // The client went away while the lookups ran: they stop, and no verdict comes.
+  void on_destroy(pipeline::RequestContext&) override { cancel_->cancel(); }
 
  private:
   ProxyContext& ctx_;
+  common::Cancel cancel_ = common::make_cancel();
 };
 
 }  // namespace sluice::gateway::stages

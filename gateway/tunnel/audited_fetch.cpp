@@ -12,8 +12,9 @@ namespace sluice::gateway {
 
 void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels, const FetchAudit& audit,
                    const Identity& who, const std::string& purpose, tunnel::FetchRequest request,
-                   std::function<void(tunnel::FetchResult)> done) {
-  if (!audit.writer) return tunnel::fetch_through_tunnel(executor, tunnels, std::move(request), std::move(done));
+                   std::function<void(tunnel::FetchResult)> done, common::Cancel cancel) {
+  if (!audit.writer)
+    return tunnel::fetch_through_tunnel(executor, tunnels, std::move(request), std::move(done), std::move(cancel));
   audit::AuditIntent intent;
   intent.id = audit::new_audit_id();
   intent.received_at = audit::Clock::now();
@@ -32,16 +33,16 @@ void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry
   const auto received_at = intent.received_at;
   auto req = std::make_shared<tunnel::FetchRequest>(std::move(request));
   auto finish = std::make_shared<std::function<void(tunnel::FetchResult)>>(std::move(done));
-  writer->record_intent(std::move(intent), [executor, &tunnels, writer, id, received_at, req, finish](bool committed) {
-    boost::asio::post(executor, [executor, &tunnels, writer, id, received_at, req, finish, committed] {
+  writer->record_intent(std::move(intent), [executor, &tunnels, writer, id, received_at, req, finish,
+                                             cancel = std::move(cancel)](bool committed) {
+    boost::asio::post(executor, [executor, &tunnels, writer, id, received_at, req, finish, committed, cancel] {
       if (!committed) {
         tunnel::FetchResult r;
         r.error = "its audit row could not be committed; not sent";
         return (*finish)(std::move(r));
       }
       const auto bytes_out = req->body.size();
-      tunnel::fetch_through_tunnel(executor, tunnels, std::move(*req),
-                                   [writer, id, received_at, bytes_out, finish](tunnel::FetchResult r) {
+      auto answered = [writer, id, received_at, bytes_out, finish](tunnel::FetchResult r) {
         audit::AuditOutcome o;
         o.id = id;
         o.received_at = received_at;
@@ -52,7 +53,13 @@ void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry
         o.bytes_out = r.body.size();
         writer->record_outcome(std::move(o));
         (*finish)(std::move(r));
-      });
+      };
+      if (cancel && cancel->cancelled()) {  // its requester went away while the row was committed
+        tunnel::FetchResult r;
+        r.error = "cancelled";
+        return answered(std::move(r));
+      }
+      tunnel::fetch_through_tunnel(executor, tunnels, std::move(*req), std::move(answered), cancel);
     });
   });
 }

@@ -25,10 +25,11 @@ struct FetchAudit {
 };
 
 // Sends `request` (built by fetch_as for `who`) after its audit row, `purpose` naming why
-// ("policy dry run"). `done` runs on `executor`.
+// ("policy dry run"). `done` runs on `executor`. Cancelled while its row is being committed, it is
+// not sent (the row gets its outcome: no answer); cancelled later, the fetch stops (tunnel_fetch.h).
 void audited_fetch(boost::asio::any_io_executor executor, tunnel::TunnelRegistry& tunnels, const FetchAudit& audit,
                    const Identity& who, const std::string& purpose, tunnel::FetchRequest request,
-                   std::function<void(tunnel::FetchResult)> done);
+                   std::function<void(tunnel::FetchResult)> done, common::Cancel cancel = nullptr);
 
 // A request of the gateway's own (the live object, a dry run) as `who` sends it, so RBAC applies
 // to the look-up too, answered in JSON. `headers` adds to it (a Content-Type).

@@ -28,7 +28,13 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
     };
   }
 
-  void start() {
+  void start(const common::Cancel& cancel) {
+    if (cancel)
+      cancel->on_cancel([weak = weak_from_this(), ex = ex_] {
+        net::post(ex, [weak] {
+          if (auto self = weak.lock()) self->fail("cancelled");
+        });
+      });
     timer_.expires_after(req_.timeout);
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->fail("the cluster did not answer within " + std::to_string(self->req_.timeout.count()) + " ms");
@@ -158,8 +164,8 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
 }  // namespace
 
 void fetch_through_tunnel(net::any_io_executor executor, TunnelRegistry& tunnels, FetchRequest request,
-                          std::function<void(FetchResult)> done) {
-  std::make_shared<Fetch>(std::move(executor), tunnels, std::move(request), std::move(done))->start();
+                          std::function<void(FetchResult)> done, common::Cancel cancel) {
+  std::make_shared<Fetch>(std::move(executor), tunnels, std::move(request), std::move(done))->start(cancel);
 }
 
 }  // namespace sluice::gateway::tunnel

@@ -1,7 +1,8 @@
 // A small request the gateway itself sends through a cluster's tunnel and reads whole, such as
 // the live pod an exec goes into (policy conditions). The response is cut off at `max_bytes` and
 // the whole fetch at `timeout`; either way `done` gets an error instead. `done` runs on
-// `executor` (the caller's strand).
+// `executor` (the caller's strand). Cancelled through `cancel`, it stops waiting for an exchange
+// (or resets the one it has) and `done` gets the error "cancelled".
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
 
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "gateway/tunnel/tunnel_registry.h"
 
 namespace sluice::gateway::tunnel {
@@ -32,6 +34,6 @@ struct FetchRequest {
 };
 
 void fetch_through_tunnel(boost::asio::any_io_executor executor, TunnelRegistry& tunnels, FetchRequest request,
-                          std::function<void(FetchResult)> done);
+                          std::function<void(FetchResult)> done, common::Cancel cancel = nullptr);
 
 }  // namespace sluice::gateway::tunnel
