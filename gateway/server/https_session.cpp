@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sstream>
-
 #include "common/k8s_status.h"
+#include "gateway/server/http1_framing.h"
 #include "gateway/server/source_address.h"
 
 namespace sluice::gateway {
@@ -12,13 +11,6 @@ namespace {
 // A response still streaming after this is long-running (watch, logs -f).
 constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
 
-std::string chunk_encode(const std::string& data) {
-  char size[24];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(data.size() + 32);
-  return out.append(size).append(data).append("\r\n");
-}
 }  // namespace
 
 HttpsSession::HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx,
@@ -29,12 +21,23 @@ HttpsSession::HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, 
   if (!ec) remote_ = ep.address().to_string();
 }
 
+template <class F>
+auto HttpsSession::on_io(F f) {
+  return [self = shared_from_this(), f = std::move(f)](auto&&... args) mutable {
+    try {
+      f(std::forward<decltype(args)>(args)...);
+    } catch (const std::exception& e) {
+      spdlog::error("connection from {} failed and was closed (a bug: please report it): {}", self->remote_, e.what());
+      self->close();
+    }
+  };
+}
+
 void HttpsSession::start() {
   stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
-  stream_.async_handshake(net::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
-    if (ec) return;
-    self->read_request();
-  });
+  stream_.async_handshake(net::ssl::stream_base::server, on_io([this](beast::error_code ec) {
+    if (!ec) read_request();
+  }));
 }
 
 void HttpsSession::read_request() {
@@ -45,18 +48,16 @@ void HttpsSession::read_request() {
   // Between requests a connection may idle for idle_timeout; once a request's first byte is in,
   // its header must be complete within header_timeout (a slow sender of headers is cut off).
   stream_.expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    if (ec) return self->close();
-    self->buffer_.commit(n);
-    self->read_header();
-  });
+  stream_.async_read_some(buffer_.prepare(4096), on_io([this](beast::error_code ec, std::size_t n) {
+    if (ec) return close();
+    buffer_.commit(n);
+    read_header();
+  }));
 }
 
 void HttpsSession::read_header() {
   stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
-  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    self->on_header(ec);
-  });
+  http::async_read_header(stream_, buffer_, *parser_, on_io([this](beast::error_code ec, std::size_t) { on_header(ec); }));
 }
 
 void HttpsSession::on_header(beast::error_code ec) {
@@ -67,9 +68,7 @@ void HttpsSession::on_header(beast::error_code ec) {
   if (ec == http::error::body_limit) return on_request(ec);  // a Content-Length over the limit: known at once
   if (ec) return close();
   stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds * 6));
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, std::size_t) {
-    self->on_request(ec2);
-  });
+  http::async_read(stream_, buffer_, *parser_, on_io([this](beast::error_code ec2, std::size_t) { on_request(ec2); }));
 }
 
 void HttpsSession::reply_status(int code, const std::string& message, const std::string& reason) {
@@ -86,16 +85,11 @@ void HttpsSession::on_request(beast::error_code ec) {
   stream_.expires_never();
   auto& req = parser_->get();
   keep_alive_ = req.keep_alive();
-  pipeline::RequestContext r;
-  r.method = std::string(req.method_string());
-  r.target = std::string(req.target());
-  for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  r.body = std::move(req.body());
+  pipeline::RequestContext r = request_context_from(req);
   r.remote = remote_;
   const auto forwarded_for = req["X-Forwarded-For"];
   r.source_ip = source_address(remote_, std::string_view(forwarded_for.data(), forwarded_for.size()), ctx_.trusted_proxies);
   r.tls = stream_.native_handle();
-  r.upgrade = req.find(http::field::upgrade) != req.end();
   parser_.reset();  // the context holds what the request said: a day-long watch keeps one copy
   if (connection_id_.empty()) connection_id_ = audit::new_audit_id();
   r.connection_id = connection_id_;
@@ -111,21 +105,10 @@ void HttpsSession::on_request(beast::error_code ec) {
 }
 
 void HttpsSession::local_reply(int code, const std::string& content_type, std::string body, const HeaderList& headers) {
-  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(code), 11);
-  res->set(http::field::content_type, content_type);
-  res->set(http::field::cache_control, "no-cache, private");
-  for (const auto& [k, v] : headers) {
-    if (beast::iequals(k, "Connection") && beast::iequals(v, "close")) keep_alive_ = false;  // a stage's wish
-    else res->set(k, v);
-  }
-  res->body() = std::move(body);
-  const bool keep = keep_alive_;
-  res->keep_alive(keep);
-  res->prepare_payload();
-  http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-    if (ec) return self->close();
-    if (!keep) return self->linger_then_close();
-    self->read_request();
+  std::string data = serialize_reply(code, content_type, std::move(body), headers, keep_alive_);
+  write(std::move(data), [this, keep = keep_alive_](bool) {  // runs only once written
+    if (!keep) return linger_then_close();
+    read_request();
   });
 }
 
@@ -145,40 +128,28 @@ void HttpsSession::probe_waiting_client() {
   // While reviewers decide, a read notices kubectl giving up (Ctrl-C, its own timeout): the
   // chain then cancels the wait (the approval) instead of waiting for nobody.
   probing_ = true;
-  stream_.async_read_some(net::buffer(probe_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    self->probing_ = false;
-    if (auto resume = std::move(self->resume_)) {
-      self->resume_ = nullptr;
-      return resume();
-    }
-    if (!ec) return self->probe_waiting_client();  // a pipelined request: dropped, the connection closes after
-    self->client_gone();
-  });
+  stream_.async_read_some(net::buffer(probe_buf_), on_io([this](beast::error_code ec, std::size_t) {
+    probing_ = false;
+    if (auto resume = std::exchange(resume_, nullptr)) return resume();
+    if (!ec) return probe_waiting_client();  // a pipelined request: dropped, the connection closes after
+    client_gone();
+  }));
 }
 
 void HttpsSession::send_head(pipeline::ResponseHead head, std::string body, bool end, Written written) {
   responding_ = true;
   upgraded_ = head.status == 101;
-  http::response<http::empty_body> res{static_cast<http::status>(head.status), 11};
-  for (const auto& [k, v] : head.headers) res.insert(k, v);
-  if (!upgraded_) {
-    chunked_ = !head.has_length && !head.bodiless;
-    if (chunked_) res.chunked(true);
-    res.keep_alive(keep_alive_);
-  }
-  std::ostringstream out;
-  out << res.base();
-  std::string data = out.str();
+  std::string data = serialize_head(head, keep_alive_, chunked_);
   if (!body.empty()) data += chunked_ ? chunk_encode(body) : body;
-  if (end && chunked_) data += "0\r\n\r\n";
+  if (end && chunked_) data += kLastChunk;
   if (chunked_ && !end) {
     // Listen for the client going away during a long-running response, so the cluster-side
     // request is cancelled with it.
     long_running_timer_.emplace(stream_.get_executor());
     long_running_timer_->expires_after(kLongRunningAfter);
-    long_running_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec && self->responding_ && !self->upgraded_) self->watch_streaming_client();
-    });
+    long_running_timer_->async_wait(on_io([this](beast::error_code ec) {
+      if (!ec && responding_ && !upgraded_) watch_streaming_client();
+    }));
   }
   write(std::move(data), std::move(written));
 }
@@ -186,7 +157,7 @@ void HttpsSession::send_head(pipeline::ResponseHead head, std::string body, bool
 void HttpsSession::send_data(std::string data, bool end, Written written) {
   if (chunked_) {
     if (!data.empty()) data = chunk_encode(data);
-    if (end) data += "0\r\n\r\n";
+    if (end) data += kLastChunk;
   }
   if (data.empty()) {
     if (written) written(true);
@@ -199,16 +170,14 @@ void HttpsSession::read_upgraded(std::function<void(std::optional<std::string>)>
   if (buffer_.size() > 0) {  // what the client sent after its request belongs to the upgraded stream
     std::string early = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    return net::post(stream_.get_executor(), [got = std::move(got), early = std::move(early)]() mutable {
-      got(std::move(early));
-    });
+    return net::post(stream_.get_executor(),
+                     on_io([got = std::move(got), early = std::move(early)]() mutable { got(std::move(early)); }));
   }
   read_buf_.resize(16 * 1024);
-  stream_.async_read_some(net::buffer(read_buf_), [self = shared_from_this(), got = std::move(got)](
-                                                       beast::error_code ec, std::size_t n) {
+  stream_.async_read_some(net::buffer(read_buf_), on_io([this, got = std::move(got)](beast::error_code ec, std::size_t n) {
     if (ec) return got(std::nullopt);
-    got(std::string(self->read_buf_.data(), n));
-  });
+    got(std::string(read_buf_.data(), n));
+  }));
 }
 
 void HttpsSession::finish_response(bool reusable) {
@@ -220,11 +189,11 @@ void HttpsSession::finish_response(bool reusable) {
 
 void HttpsSession::watch_streaming_client() {
   watching_ = true;  // this connection is not reused after a long-running response
-  stream_.async_read_some(net::buffer(probe_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (!self->responding_) return;
-    if (ec) return self->client_gone();
-    self->watch_streaming_client();
-  });
+  stream_.async_read_some(net::buffer(probe_buf_), on_io([this](beast::error_code ec, std::size_t) {
+    if (!responding_) return;
+    if (ec) return client_gone();
+    watch_streaming_client();
+  }));
 }
 
 // Writes go out one at a time, in order: a frame's data, an idle flush and the last chunk may meet.
@@ -241,15 +210,15 @@ void HttpsSession::write_next() {
   writing_ = true;
   auto item = std::make_shared<PendingWrite>(std::move(out_.front()));
   out_.pop_front();
-  net::async_write(stream_, net::buffer(item->data), [self = shared_from_this(), item](beast::error_code ec, std::size_t) {
+  net::async_write(stream_, net::buffer(item->data), on_io([this, item](beast::error_code ec, std::size_t) {
     if (ec) {
-      self->writing_ = false;
-      self->out_.clear();
-      return self->client_gone();
+      writing_ = false;
+      out_.clear();
+      return client_gone();
     }
     if (item->written) item->written(true);
-    self->write_next();
-  });
+    write_next();
+  }));
 }
 
 void HttpsSession::client_gone() {
@@ -266,10 +235,10 @@ void HttpsSession::linger_then_close() {
     stream_.expires_after(std::chrono::seconds(2));
     read_buf_.resize(16 * 1024);
   }
-  stream_.async_read_some(net::buffer(read_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) return self->close();
-    self->linger_then_close();
-  });
+  stream_.async_read_some(net::buffer(read_buf_), on_io([this](beast::error_code ec, std::size_t) {
+    if (ec) return close();
+    linger_then_close();
+  }));
 }
 
 void HttpsSession::close() {

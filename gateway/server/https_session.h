@@ -46,6 +46,10 @@ class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public p
   void finish_response(bool reusable) override;
 
  private:
+  // A Beast completion handler: keeps this session alive, and an exception closes this connection
+  // (logged; its request completes), never the io thread.
+  template <class F>
+  auto on_io(F f);
   void read_request();
   void read_header();
   void on_header(beast::error_code ec);
