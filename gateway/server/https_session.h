@@ -11,13 +11,13 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/fifo.h"
 #include "common/tls_socket_stream.h"
 #include "gateway/pipeline/chain.h"
 #include "gateway/server/proxy_context.h"
@@ -82,7 +82,7 @@ class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public p
     std::string data;
     Written written;
   };
-  std::deque<PendingWrite> out_;
+  common::Fifo<PendingWrite> out_;
   bool writing_ = false;
   std::vector<char> read_buf_;        // upgraded streams, lingering close
   std::array<char, 64> probe_buf_{};  // a waiting or streaming client: notices it leaving

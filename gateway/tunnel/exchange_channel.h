@@ -6,13 +6,13 @@
 #pragma once
 #include <grpcpp/grpcpp.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "common/fifo.h"
 #include "gateway/tunnel/admission.h"
 #include "proto/tunnel.grpc.pb.h"
 
@@ -47,7 +47,7 @@ class ExchangeChannel : public std::enable_shared_from_this<ExchangeChannel> {
   TunnelRegistry* registry_ = nullptr;
   pb::GatewayFrame out_;
   pb::AgentFrame in_;
-  std::deque<pb::AgentFrame> ahead_;  // frames read before the session asked for them
+  common::Fifo<pb::AgentFrame> ahead_;  // frames read before the session asked for them
   std::size_t ahead_bytes_ = 0;
   WriteHandler on_write_;
   ReadHandler on_read_;

@@ -3,7 +3,7 @@
 namespace sluice::gateway::tunnel {
 
 void append_request_frames(::sluice::tunnel::v1::GatewayFrame head, std::string body,
-                           std::deque<::sluice::tunnel::v1::GatewayFrame>& out) {
+                           common::Fifo<::sluice::tunnel::v1::GatewayFrame>& out) {
   if (body.size() <= kRequestFrameBytes) {
     auto* h = head.mutable_request_head();
     h->set_body(std::move(body));

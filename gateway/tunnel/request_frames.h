@@ -3,9 +3,9 @@
 // in frames of that size and an end_of_body.
 #pragma once
 #include <cstddef>
-#include <deque>
 #include <string>
 
+#include "common/fifo.h"
 #include "proto/tunnel.pb.h"
 
 namespace sluice::gateway::tunnel {
@@ -13,6 +13,6 @@ namespace sluice::gateway::tunnel {
 constexpr std::size_t kRequestFrameBytes = 64 * 1024;
 
 void append_request_frames(::sluice::tunnel::v1::GatewayFrame head, std::string body,
-                           std::deque<::sluice::tunnel::v1::GatewayFrame>& out);
+                           common::Fifo<::sluice::tunnel::v1::GatewayFrame>& out);
 
 }  // namespace sluice::gateway::tunnel

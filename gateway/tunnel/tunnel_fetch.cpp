@@ -3,9 +3,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <memory>
 
+#include "common/fifo.h"
 #include "gateway/tunnel/exchange_channel.h"
 #include "gateway/tunnel/request_frames.h"
 
@@ -157,7 +157,7 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
   std::uint64_t ticket_ = 0;
   std::shared_ptr<ExchangeChannel> channel_;
   FetchResult result_;
-  std::deque<pb::GatewayFrame> out_;
+  common::Fifo<pb::GatewayFrame> out_;
   bool writing_ = false, response_done_ = false, finished_ = false, abandoned_ = false;
 };
 

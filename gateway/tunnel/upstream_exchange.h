@@ -5,10 +5,10 @@
 #pragma once
 #include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <memory>
 #include <optional>
 
+#include "common/fifo.h"
 #include "gateway/pipeline/chain.h"
 #include "gateway/pipeline/metrics.h"
 #include "gateway/tunnel/tunnel_registry.h"
@@ -58,7 +58,7 @@ class UpstreamExchange : public pipeline::Stage {
   pipeline::Chain* chain_ = nullptr;
   std::shared_ptr<pipeline::Downstream> client_;  // until the exchange ends
   std::shared_ptr<ExchangeChannel> channel_;
-  std::deque<pb::GatewayFrame> frames_out_;
+  common::Fifo<pb::GatewayFrame> frames_out_;
   bool frame_writing_ = false, release_after_write_ = false, upgraded_ = false, head_sent_ = false, done_ = false;
   int status_ = 0;
   std::uint64_t wait_ticket_ = 0;
