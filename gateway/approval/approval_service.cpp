@@ -19,7 +19,6 @@ class IdReceiver : public pqxx::notification_receiver {
 }  // namespace
 
 ApprovalService::ApprovalService(std::string database_url) : url_(std::move(database_url)), store_(url_) {
-  worker_ = std::thread([this] { work(); });
   listener_ = std::thread([this] { listen(); });
 }
 
@@ -29,17 +28,20 @@ ApprovalService::~ApprovalService() {
     stopping_ = true;
   }
   cv_.notify_all();
-  worker_.join();
   listener_.join();
+  worker_.stop();  // what is still queued returns at once: stopping_
   fail_all_waiters();
 }
 
 void ApprovalService::run(std::function<void(ApprovalStore&)> job) {
-  {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
+  const bool taken = worker_.post([this, job = std::move(job)](unsigned) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    job(store_);
+  });
+  if (!taken) spdlog::error("approvals: the approval queue is full or stopping; a job was dropped");
 }
 
 std::uint64_t ApprovalService::wait(const std::string& id, std::chrono::steady_clock::time_point deadline,
@@ -100,57 +102,52 @@ void ApprovalService::fail_all_waiters() {
     for (auto& [ticket, w] : ws) w.done(std::nullopt);
 }
 
-void ApprovalService::work() {
-  auto next_sweep = std::chrono::steady_clock::now();
-  for (;;) {
-    std::function<void(ApprovalStore&)> job;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_sweep, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
-      if (!jobs_.empty()) {
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-    }
-    if (job) {
-      job(store_);
-      continue;
-    }
-    // Once a second: approvals nobody decided in time expire (their NOTIFY ends the holds), and
-    // holds past their own deadline end without a decision.
-    next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    try {
-      store_.expire_due();
-    } catch (const std::exception& e) {
-      spdlog::warn("approvals: expiry sweep failed: {}", e.what());
-    }
-    std::vector<Decided> overdue;
-    {
-      std::lock_guard lock(mu_);
-      const auto now = std::chrono::steady_clock::now();
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
-        for (auto w = it->second.begin(); w != it->second.end();) {
-          if (w->second.deadline > now) {
-            ++w;
-            continue;
-          }
-          overdue.push_back(std::move(w->second.done));
-          w = it->second.erase(w);
-        }
-        it = it->second.empty() ? waiters_.erase(it) : std::next(it);
-      }
-    }
-    for (auto& done : overdue) done(std::nullopt);
+void ApprovalService::sweep() {
+  sweep_queued_ = false;
+  // Approvals nobody decided in time expire (their NOTIFY ends the holds), and holds past their
+  // own deadline end without a decision.
+  try {
+    store_.expire_due();
+  } catch (const std::exception& e) {
+    spdlog::warn("approvals: expiry sweep failed: {}", e.what());
   }
+  std::vector<Decided> overdue;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      for (auto w = it->second.begin(); w != it->second.end();) {
+        if (w->second.deadline > now) {
+          ++w;
+          continue;
+        }
+        overdue.push_back(std::move(w->second.done));
+        w = it->second.erase(w);
+      }
+      it = it->second.empty() ? waiters_.erase(it) : std::next(it);
+    }
+  }
+  for (auto& done : overdue) done(std::nullopt);
+}
+
+void ApprovalService::sweep_if_due(std::chrono::steady_clock::time_point& next) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next) return;
+  next = now + std::chrono::seconds(1);
+  if (!sweep_queued_.exchange(true)) run([this](ApprovalStore&) { sweep(); });  // one in the queue at most
 }
 
 void ApprovalService::listen() {
   std::chrono::milliseconds backoff{0};
+  auto next_sweep = std::chrono::steady_clock::now();
   for (;;) {
-    {
+    // Waits out the backoff in short steps, so the sweep keeps its second while PostgreSQL is away.
+    for (auto until = std::chrono::steady_clock::now() + backoff;;) {
+      sweep_if_due(next_sweep);
       std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;
+      const auto step = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+      if (cv_.wait_until(lock, step, [this] { return stopping_; })) return;
+      if (std::chrono::steady_clock::now() >= until) break;
     }
     try {
       pqxx::connection conn(url_);
@@ -158,16 +155,18 @@ void ApprovalService::listen() {
       pqxx::nontransaction(conn).exec("SELECT 1");  // the LISTEN goes out with the first statement
       backoff = std::chrono::milliseconds{0};
       // Anything decided while no listener was connected: look at every held request once.
+      std::vector<std::string> held;
       {
         std::lock_guard lock(mu_);
-        for (const auto& [id, w] : waiters_) jobs_.push_back([this, id = id](ApprovalStore&) { check(id); });
+        for (const auto& [id, w] : waiters_) held.push_back(id);
       }
-      cv_.notify_one();
+      for (const auto& id : held) run([this, id](ApprovalStore&) { check(id); });
       for (;;) {
         {
           std::lock_guard lock(mu_);
           if (stopping_) return;
         }
+        sweep_if_due(next_sweep);
         conn.await_notification(0, 200000);  // returns at once when a notification arrives
       }
     } catch (const std::exception& e) {

@@ -1,13 +1,14 @@
 // Runs the approval store off the Asio threads and tells held requests when their approval is
-// decided. A worker thread owns one connection for reads and writes; a listener thread owns
-// another that LISTENs on sluice_approvals, so a decision made through any gateway replica
+// decided. One WorkQueue thread (common/worker.h) owns one connection for reads and writes; a
+// listener thread owns another that LISTENs on sluice_approvals (it blocks in libpq, so it cannot
+// be a queued job) and queues the expiry sweep once a second, so a decision made through any gateway replica
 // reaches the request held here within one notification. If the listener loses PostgreSQL, every
 // held request is told so (and refused: fail closed); it reconnects with backoff.
 #pragma once
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/worker.h"
 #include "gateway/approval/approval_store.h"
 
 namespace sluice::gateway::approval {
@@ -43,7 +45,8 @@ class ApprovalService {
     std::chrono::steady_clock::time_point deadline;
     Decided done;
   };
-  void work();
+  void sweep();  // on the worker: expire what is due, end holds past their deadline
+  void sweep_if_due(std::chrono::steady_clock::time_point& next);
   void listen();
   void check(const std::string& id);        // on the worker: fire the waiter if `id` is decided
   void fail_all_waiters();
@@ -53,11 +56,12 @@ class ApprovalService {
   ApprovalStore store_;  // worker thread only
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void(ApprovalStore&)>> jobs_;
   std::map<std::string, std::map<std::uint64_t, Waiter>> waiters_;
   std::uint64_t next_ticket_ = 0;
   bool stopping_ = false;
-  std::thread worker_, listener_;
+  std::atomic<bool> sweep_queued_{false};
+  common::WorkQueue worker_{"sluice-approval", 1, 1 << 16};  // after what its jobs use
+  std::thread listener_;
 };
 
 }  // namespace sluice::gateway::approval
