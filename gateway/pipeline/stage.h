@@ -43,6 +43,7 @@ class Stage {
   virtual ~Stage() = default;
   virtual const char* name() const = 0;
   virtual Next on_request(RequestContext& ctx, Chain& chain) = 0;
+  // A head is always followed by on_response_data with the body that came with it (maybe empty).
   virtual Passed on_response_head(RequestContext&, ResponseStart&) { return common::Done{}; }
   // Body bytes, or upgraded bytes from the cluster; `end` with the last piece. May rewrite `data`.
   virtual Passed on_response_data(RequestContext&, std::string& /*data*/, bool /*end*/) { return common::Done{}; }

@@ -32,19 +32,15 @@ std::string serialize_head(const pipeline::ResponseHead& head, bool keep_alive, 
 
 std::string serialize_reply(int code, const std::string& content_type, std::string body, const HeaderList& headers,
                             bool& keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(code), 11};
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::cache_control, "no-cache, private");
+  pipeline::ResponseHead head{code, {{"Content-Type", content_type}, {"Cache-Control", "no-cache, private"}}, true, false};
   for (const auto& [k, v] : headers) {
     if (boost::beast::iequals(k, "Connection") && boost::beast::iequals(v, "close")) keep_alive = false;
-    else res.set(k, v);
+    else head.headers.emplace_back(k, v);
   }
-  res.body() = std::move(body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  std::ostringstream out;
-  out << res;
-  return out.str();
+  head.headers.emplace_back("Content-Length", std::to_string(body.size()));
+  bool chunked = false;
+  std::string out = serialize_head(head, keep_alive, chunked);
+  return out.append(body);  // one copy of the body (a REST answer may be megabytes)
 }
 
 std::string chunk_encode(std::string_view data) {

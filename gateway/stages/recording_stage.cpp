@@ -75,9 +75,7 @@ void RecordingStage::on_request_data(pipeline::RequestContext&, const std::strin
 
 void RecordingStage::on_complete(const pipeline::RequestContext& ctx) {
   if (!recorder_) return;
-  if (pending_head_ && ctx.response_started)
-    recorder_->response_head(pending_head_->first, std::move(pending_head_->second));
-  else if (!ctx.response_started) recorder_->response_head(ctx.status, nlohmann::json::array());
+  if (!ctx.response_started) recorder_->response_head(ctx.status, nlohmann::json::array());
   recorder_->finish();
   recorder_.reset();
 }
