@@ -162,6 +162,15 @@ Classification classify_request(std::string_view method, std::string_view target
   RequestInfo& info = result.info;
   info.verb = lower(method);
 
+  if (!contains({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}, method)) {
+    // kube-apiserver routes no other method (go-restful answers 405); the verb it would give one
+    // ("" for resources, the lower-cased method elsewhere, e.g. "watch") is nothing policy can judge.
+    result.error = "the server does not allow the method " + std::string(method) +
+                   ": use GET, HEAD, POST, PUT, PATCH or DELETE";
+    result.code = 405;
+    result.reason = "MethodNotAllowed";
+    return result;
+  }
   if (target.empty() || target.front() != '/') {
     result.error = "the request target must be a path starting with '/'";
     return result;
