@@ -183,7 +183,7 @@ TEST_CASE("approvals: an identical retry claims an approved request once, joins 
   CHECK(same->recent);  // decided moments ago: a held retry hears it at once
 }
 
-TEST_CASE("approvals: exec's WebSocket GET and SPDY POST are one request; other methods are not") {
+TEST_CASE("approvals: exec's WebSocket GET and SPDY POST are one request - other methods are not") {
   const auto url = sluice::testing::fresh_database();
   store::migrate(url, store::embedded_migrations());
   ApprovalStore s(url);

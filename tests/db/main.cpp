@@ -1,3 +1,2 @@
-// doctest's main for the tests that need the throwaway PostgreSQL (ctest fixture "postgres").
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
+// doctest main for the tests that need the throwaway PostgreSQL (ctest fixture "postgres").
+#include "../support/doctest_main.h"

@@ -1,3 +1,2 @@
-// doctest's main for the WebSocket channel tests (ctest fixture "standin").
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
+// doctest main for the WebSocket channel tests (ctest fixture "standin").
+#include "../support/doctest_main.h"

@@ -55,7 +55,7 @@ Authenticator::Done record(Answer& a) {
 
 }  // namespace
 
-TEST_CASE("the first authenticator that accepts wins; refusals fall through in order") {
+TEST_CASE("the first authenticator that accepts wins - refusals fall through in order") {
   auto cert = fake("x509", false, "not-used"), tokens = fake("static-token", true, std::nullopt),
        oidc = fake("oidc", true, "oidc:ann");
   AuthenticatorChain chain;

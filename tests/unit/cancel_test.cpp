@@ -19,7 +19,7 @@ namespace tunnel = sluice::gateway::tunnel;
 using namespace sluice::gateway;
 namespace net = boost::asio;
 
-TEST_CASE("cancel token: hooks run once; a hook added after cancel runs at once") {
+TEST_CASE("cancel token: hooks run once - a hook added after cancel runs at once") {
   auto c = common::make_cancel();
   int ran = 0;
   c->on_cancel([&] { ++ran; });

@@ -110,7 +110,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("chain: stages run in order until one answers; each completes once, in reverse") {
+TEST_CASE("chain: stages run in order until one answers - each completes once, in reverse") {
   Rig r;
   r.add("a", Act::pass);
   r.add("b", Act::pass);
@@ -259,7 +259,7 @@ struct WayBack : Stage {
 };
 }  // namespace
 
-TEST_CASE("chain: the answer passes back through the stages nearest the cluster first; client bytes in order") {
+TEST_CASE("chain: the answer passes back through the stages nearest the cluster first - client bytes in order") {
   Rig r;
   r.stages.push_back(std::make_unique<WayBack>("near-client", r.log));
   r.stages.push_back(std::make_unique<WayBack>("near-cluster", r.log));

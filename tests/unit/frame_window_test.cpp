@@ -25,7 +25,7 @@ struct Writer {
 };
 }  // namespace
 
-TEST_CASE("frame window: the first frame starts a write; small ones let the writer go on at once") {
+TEST_CASE("frame window: the first frame starts a write - small ones let the writer go on at once") {
   FrameWindow w;
   Writer a;
   auto p = w.push(body(100), a.cb());
@@ -77,7 +77,7 @@ TEST_CASE("frame window: data behind the frame being written joins the last wait
   CHECK(big.size() == 3);
 }
 
-TEST_CASE("frame window: two writers waiting on one frame both resume; a closed call tells them false") {
+TEST_CASE("frame window: two writers waiting on one frame both resume - a closed call tells them false") {
   FrameWindow w;
   Writer a, b, c;
   w.push(body(1), a.cb());

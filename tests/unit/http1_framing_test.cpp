@@ -7,7 +7,7 @@
 using namespace sluice;
 using namespace sluice::gateway;
 
-TEST_CASE("http/1.1 framing: a head without a length streams chunked; with one, or without a body, it does not") {
+TEST_CASE("http/1.1 framing: a head without a length streams chunked - with one, or without a body, it does not") {
   bool chunked = false;
   pipeline::ResponseHead streaming{200, {{"Content-Type", "application/json"}}, false, false};
   const auto head = serialize_head(streaming, true, chunked);
@@ -33,13 +33,13 @@ TEST_CASE("http/1.1 framing: a head without a length streams chunked; with one, 
   CHECK(switching.find("close") == std::string::npos);
 }
 
-TEST_CASE("http/1.1 framing: chunks carry their size in hex; the last chunk is empty") {
+TEST_CASE("http/1.1 framing: chunks carry their size in hex - the last chunk is empty") {
   CHECK(chunk_encode("hello") == "5\r\nhello\r\n");
   CHECK(chunk_encode(std::string(26, 'x')).rfind("1a\r\n", 0) == 0);
   CHECK(kLastChunk == "0\r\n\r\n");
 }
 
-TEST_CASE("http/1.1 framing: a gateway answer has its length; a stage's Connection: close ends the connection") {
+TEST_CASE("http/1.1 framing: a gateway answer has its length - a stage's Connection: close ends the connection") {
   bool keep = true;
   const auto reply = serialize_reply(503, "application/json", "{}", {{"Retry-After", "2"}}, keep);
   CHECK(keep);

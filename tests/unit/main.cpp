@@ -1,3 +1,2 @@
-// doctest's main, alone in its file because it is slow to compile.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
+// doctest main, alone in its file because it is slow to compile (see the header for what it adds).
+#include "../support/doctest_main.h"

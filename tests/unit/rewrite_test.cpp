@@ -52,7 +52,7 @@ TEST_CASE("rewrite_request_headers: the caller's identity replaces the client's 
   CHECK(values(out, "User-Agent") == std::vector<std::string>{"kubectl/v1.32"});
 }
 
-TEST_CASE("rewrite_request_headers: system:authenticated is not sent twice; no uid, no Impersonate-Uid") {
+TEST_CASE("rewrite_request_headers: system:authenticated is not sent twice - no uid, no Impersonate-Uid") {
   Identity who;
   who.user = "bot";
   who.groups = {"system:authenticated"};
@@ -97,7 +97,7 @@ TEST_CASE("route_request: /clusters/<name> names the cluster, the rest is what i
   CHECK_FALSE(route_request("/api/v1/pods"));
 }
 
-TEST_CASE("rewrite_response_head: hop-by-hop fields go; a rewritten body loses its length") {
+TEST_CASE("rewrite_response_head: hop-by-hop fields go - a rewritten body loses its length") {
   HeaderList up = {{"Content-Type", "application/json"}, {"Content-Length", "12"}, {"Connection", "close"},
                    {"Transfer-Encoding", "chunked"}, {"Keep-Alive", "timeout=5"}, {"Audit-Id", "a"}};
   auto head = rewrite_response_head(200, up, false, false);
@@ -110,7 +110,7 @@ TEST_CASE("rewrite_response_head: hop-by-hop fields go; a rewritten body loses i
   CHECK_FALSE(has(masked.headers, "Content-Length"));
 }
 
-TEST_CASE("rewrite_response_head: a 101 keeps Connection and Upgrade; HEAD, 204 and 304 have no body") {
+TEST_CASE("rewrite_response_head: a 101 keeps Connection and Upgrade - HEAD, 204 and 304 have no body") {
   HeaderList up = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Protocol", "v5.channel.k8s.io"}};
   auto head = rewrite_response_head(101, up, false, false);
   CHECK(head.headers.size() == 3);

@@ -25,7 +25,7 @@ TEST_CASE("strategic merge directives: delete an element, null removes a key, re
   CHECK(live["metadata"]["labels"] == json::parse(R"({"c":"3"})"));
 }
 
-TEST_CASE("lists without a merge key are replaced; finalizers are merged as a set") {
+TEST_CASE("lists without a merge key are replaced - finalizers are merged as a set") {
   json live = json::parse(R"({"rules":[{"verbs":["get"]}],"metadata":{"finalizers":["a"]}})");
   strategic_merge(live, json::parse(R"({"rules":[{"verbs":["list"]}],"metadata":{"finalizers":["b","a"]}})"));
   CHECK(live["rules"] == json::parse(R"([{"verbs":["list"]}])"));

@@ -110,7 +110,7 @@ TEST_CASE("4 MiB each way at the same time arrive intact, then close_notify read
   CHECK(end == net::error::eof);
 }
 
-TEST_CASE("a deadline that passes fails the pending read with timeout; cleared, it does not") {
+TEST_CASE("a deadline that passes fails the pending read with timeout - cleared, it does not") {
   Pki pki;
   Pair p(pki);
   auto [c, s] = p.handshake("127.0.0.1");

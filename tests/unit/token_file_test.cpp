@@ -35,7 +35,7 @@ TEST_CASE("a token file is read once, trimmed, and read again when it is replace
   CHECK(file.get() == "second-token-longer");
 }
 
-TEST_CASE("while a rotation leaves no file, the last token read is used; with none read, it is an error") {
+TEST_CASE("while a rotation leaves no file, the last token read is used - with none read, it is an error") {
   TempDir dir;
   const std::string token = (dir.path / "token").string();
   CHECK_THROWS(TokenFile(token).get());
