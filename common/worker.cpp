@@ -63,4 +63,63 @@ void WorkQueue::run(unsigned index) {
   }
 }
 
+Ticker::~Ticker() { stop(); }
+
+void Ticker::start(Tick tick, std::chrono::milliseconds after_error) {
+  thread_ = std::thread([this, tick = std::move(tick), after_error]() mutable {
+    std::string name = name_.substr(0, 15);
+    pthread_setname_np(pthread_self(), name.c_str());
+    run(std::move(tick), after_error);
+  });
+}
+
+void Ticker::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Ticker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+std::uint64_t Ticker::ticks() const {
+  std::lock_guard lock(mu_);
+  return ticks_;
+}
+
+bool Ticker::wait_ticks(std::uint64_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return wake_.wait_for(lock, timeout, [&] { return ticks_ >= n; });
+}
+
+void Ticker::run(Tick tick, std::chrono::milliseconds after_error) {
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      woken_ = false;
+    }
+    std::chrono::milliseconds pause = after_error;
+    try {
+      pause = tick();
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: {} (trying again in {} ms)", name_, e.what(), after_error.count());
+    } catch (...) {
+      spdlog::error("{}: a non-standard exception (a bug: please report it)", name_);
+    }
+    std::unique_lock lock(mu_);
+    ++ticks_;
+    wake_.notify_all();
+    wake_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
+  }
+}
+
 }  // namespace sluice::common

@@ -1,9 +1,14 @@
-// A few named threads that run queued jobs in order: what the gateway's blocking work (libpqxx,
-// which has no async API) runs on, so it never runs on an Asio or a gRPC thread. Bounded: a full
-// queue refuses the job and says so (the caller answers 503) instead of growing without limit.
+// The gateway's two kinds of background thread, so no component hand-rolls its own loop:
+// - WorkQueue: a few named threads that run queued jobs in order: what the gateway's blocking work
+//   (libpqxx, which has no async API) runs on, so it never runs on an Asio or a gRPC thread.
+//   Bounded: a full queue refuses the job and says so (the caller answers 503).
+// - Ticker: one named thread that runs a periodic task (a poll, a refresh, a delivery round) and
+//   can be woken early.
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -38,6 +43,38 @@ class WorkQueue {
   std::deque<Job> jobs_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+};
+
+// Runs `tick` at start(), then again after the pause it returns, or at once when wake() was
+// called meanwhile (a wake during a tick is not lost). A tick that throws is logged and run again
+// after `after_error`. start() comes last in the owner's constructor, and stop() first in its
+// destructor, so a tick never sees a half-built or half-destroyed owner.
+class Ticker {
+ public:
+  using Tick = std::function<std::chrono::milliseconds()>;
+
+  explicit Ticker(std::string name) : name_(std::move(name)) {}
+  ~Ticker();  // stop()
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+  void start(Tick tick, std::chrono::milliseconds after_error = std::chrono::seconds(2));
+  void wake();
+  // Waits for a running tick to end, then joins. Idempotent.
+  void stop();
+  // How many ticks have ended; wait_ticks waits (at most `timeout`) until n have: tests wait on
+  // it instead of sleeping.
+  std::uint64_t ticks() const;
+  bool wait_ticks(std::uint64_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  void run(Tick tick, std::chrono::milliseconds after_error);
+  const std::string name_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable wake_;
+  bool woken_ = false, stopping_ = false;
+  std::uint64_t ticks_ = 0;
+  std::thread thread_;
 };
 
 }  // namespace sluice::common

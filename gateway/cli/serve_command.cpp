@@ -123,9 +123,10 @@ int run_serve(const std::vector<std::string>& args) {
 
   try {
     tunnel::TunnelRegistry registry;
-    // Request handling's way to PostgreSQL (agent-token checks, recording reads): 2 connections,
-    // jobs queued for their threads. Declared before what uses it, so it outlives them.
-    store::Database database(config->database_url, 2);
+    // Request handling's way to PostgreSQL (agent-token checks, recording reads, the cluster
+    // directory's refresh): 3 connections, jobs queued for their threads. Declared before what
+    // uses it, so it outlives them.
+    store::Database database(config->database_url, 3);
     StoredAgents agent_clusters(database);
     tunnel::TunnelService service(registry, agent_clusters, 4);
     grpc::SslServerCredentialsOptions ssl;
@@ -145,7 +146,7 @@ int run_serve(const std::vector<std::string>& args) {
     auto grpc_server = builder.BuildAndStart();
     if (!grpc_server || agent_port == 0) throw std::runtime_error("cannot listen for agents on " + config->agent_listen);
 
-    ClusterDirectory directory(config->database_url);
+    ClusterDirectory directory(database);
     directory.start();
     Metrics metrics;
     net::io_context io;

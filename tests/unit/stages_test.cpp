@@ -86,7 +86,7 @@ RequestContext request(std::string method, std::string target, HeaderList header
 
 }  // namespace
 
-TEST_CASE("authenticate stage: a known token names the caller; anything else is a 401 Status") {
+TEST_CASE("authenticate stage: a known token names the caller - anything else is a 401 Status") {
   std::string error;
   auto tokens = StaticTokenAuthenticator::parse("t0ken,bot,u1,\"ci,bots\"\n", error);
   REQUIRE(tokens);
@@ -116,7 +116,8 @@ TEST_CASE("authenticate stage: a known token names the caller; anything else is 
 TEST_CASE("route stage: a path outside /clusters/<name> is a 404 that says where clusters are") {
   gateway::tunnel::TunnelRegistry tunnels;
   tunnels.add_tunnel("c1", "0.1.0", [](unsigned) {});
-  ClusterDirectory directory("postgresql://nobody@127.0.0.1:1/none");  // not started: nothing known from it
+  gateway::store::Database db("postgresql://nobody@127.0.0.1:1/none", 1);  // connects on the first job: never
+  ClusterDirectory directory(db);                                          // not started: nothing known from it
   {
     auto c = request("GET", "");
     c.target = "/clusters/c1/api/v1/namespaces?limit=5";
@@ -174,7 +175,7 @@ TEST_CASE("guard stage: client impersonation is refused whatever the policy says
   CHECK(ok.passed());
 }
 
-TEST_CASE("masking stage: a Secret read gets a JSON plan; exec over SPDY, which cannot be masked, is refused") {
+TEST_CASE("masking stage: a Secret read gets a JSON plan - exec over SPDY, which cannot be masked, is refused") {
   {
     auto c = request("GET", "/api/v1/namespaces/shop/secrets/db");
     c.info = common::classify_request("GET", "/api/v1/namespaces/shop/secrets/db").info;
@@ -241,7 +242,7 @@ Answered answer(const std::string& target, int status, HeaderList headers, std::
 }
 }  // namespace
 
-TEST_CASE("response masking stage: a Secret's values never pass; what cannot be read is refused; the rest passes as is") {
+TEST_CASE("response masking stage: a Secret's values never pass - what cannot be read is refused - the rest passes as is") {
   const std::string secret = R"({"kind":"Secret","apiVersion":"v1","metadata":{"name":"db"},"data":{"password":"aHVudGVyMg=="}})";
   auto masked = answer("/api/v1/namespaces/shop/secrets/db", 200, {{"Content-Type", "application/json"}}, secret);
   CHECK(masked.head_error.empty());

@@ -102,3 +102,52 @@ TEST_CASE("result: holds a value or an error with its code") {
   Result<std::string> moved = std::string("abc");
   CHECK(std::move(moved).value() == "abc");
 }
+
+TEST_CASE("ticker: runs at start, then after the pause its tick returns") {
+  Ticker ticker("test-tick");
+  std::atomic<int> runs{0};
+  ticker.start([&] {
+    ++runs;
+    return std::chrono::milliseconds(runs < 3 ? 0 : 3600 * 1000);  // three runs, then an hour's pause
+  });
+  REQUIRE(ticker.wait_ticks(3, std::chrono::seconds(10)));
+  CHECK_FALSE(ticker.wait_ticks(4, std::chrono::milliseconds(100)));
+  CHECK(runs == 3);
+}
+
+TEST_CASE("ticker: wake() cuts the pause short, and a wake during a tick is not lost") {
+  Ticker ticker("test-tick");
+  std::promise<void> in_first;
+  std::promise<void> release_first;
+  auto release = release_first.get_future().share();
+  std::atomic<int> runs{0};
+  ticker.start([&] {
+    if (++runs == 1) {
+      in_first.set_value();
+      release.wait();
+    }
+    return std::chrono::milliseconds(3600 * 1000);
+  });
+  in_first.get_future().wait();
+  ticker.wake();  // while the first tick runs
+  release_first.set_value();
+  REQUIRE(ticker.wait_ticks(2, std::chrono::seconds(10)));
+  CHECK_FALSE(ticker.wait_ticks(3, std::chrono::milliseconds(100)));
+  ticker.wake();
+  CHECK(ticker.wait_ticks(3, std::chrono::seconds(10)));
+}
+
+TEST_CASE("ticker: a tick that throws is run again after the error pause - stop() ends an hour's pause at once") {
+  Ticker ticker("test-tick");
+  std::atomic<int> runs{0};
+  ticker.start(
+      [&]() -> std::chrono::milliseconds {
+        if (++runs == 1) throw std::runtime_error("the database is down");
+        return std::chrono::milliseconds(3600 * 1000);
+      },
+      std::chrono::milliseconds(1));
+  REQUIRE(ticker.wait_ticks(2, std::chrono::seconds(10)));
+  CHECK(runs == 2);
+  ticker.stop();  // would wait out the hour if it did not cut the pause (the test's timeout fails it)
+  ticker.stop();  // idempotent
+}
