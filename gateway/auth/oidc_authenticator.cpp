@@ -85,16 +85,11 @@ OidcAuthenticator::OidcAuthenticator(std::vector<IssuerConfig> issuers) {
     fetch_queue_.push_back(issuer.get());
     issuers_.push_back(std::move(issuer));
   }
-  thread_ = std::thread([this] { run(); });
+  fetcher_.start([this] { return tick(); });
 }
 
 OidcAuthenticator::~OidcAuthenticator() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+  fetcher_.stop();
   for (auto& issuer : issuers_)
     for (auto& [token, done] : issuer->waiting) done(std::nullopt, "the gateway is stopping");
 }
@@ -134,7 +129,8 @@ void OidcAuthenticator::authenticate(const Credentials& credentials, Done done) 
       if (!issuer->fetch_queued) {
         issuer->fetch_queued = true;
         fetch_queue_.push_back(issuer);
-        wake_.notify_one();
+        lock.unlock();
+        fetcher_.wake();
       }
       return;
     }
@@ -154,24 +150,17 @@ void OidcAuthenticator::decide(Issuer& issuer, jwt::VerifyResult result, Done& d
   done(std::move(who), "");
 }
 
-void OidcAuthenticator::run() {
+std::chrono::milliseconds OidcAuthenticator::tick() {
   std::unique_lock lock(mu_);
-  for (;;) {
-    // Periodic refresh: the oldest issuer whose keys are older than refresh_every.
-    const auto now = std::chrono::steady_clock::now();
-    auto next_due = now + std::chrono::hours(24);
-    for (auto& issuer : issuers_) {
-      const auto due = issuer->last_fetch_attempt + issuer->config.refresh_every;
-      if (due <= now && !issuer->fetch_queued) {
-        issuer->fetch_queued = true;
-        fetch_queue_.push_back(issuer.get());
-      }
-      next_due = std::min(next_due, due);
+  // Periodic refresh: every issuer whose keys are older than refresh_every.
+  for (auto& issuer : issuers_) {
+    if (issuer->last_fetch_attempt + issuer->config.refresh_every <= std::chrono::steady_clock::now() &&
+        !issuer->fetch_queued) {
+      issuer->fetch_queued = true;
+      fetch_queue_.push_back(issuer.get());
     }
-    wake_.wait_until(lock, std::max(next_due, now + std::chrono::seconds(1)),
-                     [this] { return stopping_ || !fetch_queue_.empty(); });
-    if (stopping_) return;
-    if (fetch_queue_.empty()) continue;
+  }
+  while (!fetch_queue_.empty()) {
     Issuer* issuer = fetch_queue_.front();
     fetch_queue_.pop_front();
     issuer->last_fetch_attempt = std::chrono::steady_clock::now();
@@ -193,6 +182,11 @@ void OidcAuthenticator::run() {
     for (auto& [token, done] : waiting) decide(*issuer, jwt::verify(token, *current), done, true);
     lock.lock();
   }
+  const auto now = std::chrono::steady_clock::now();
+  auto next_due = now + std::chrono::hours(24);
+  for (auto& issuer : issuers_) next_due = std::min(next_due, issuer->last_fetch_attempt + issuer->config.refresh_every);
+  return std::max<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(next_due - now),
+                                             std::chrono::seconds(1));
 }
 
 std::optional<std::vector<jwt::PublicKey>> OidcAuthenticator::fetch_keys(const IssuerConfig& config,

@@ -7,16 +7,15 @@
 // does not affect tokens whose key is cached.
 #pragma once
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "common/worker.h"
 #include "gateway/auth/authenticator.h"
 #include "gateway/auth/identity.h"
 #include "gateway/auth/jwt.h"
@@ -57,15 +56,13 @@ class OidcAuthenticator : public Authenticator {
   Issuer* find_issuer(const std::string& token) const;
   // Claims and identity from a signature check already made (each token is verified once per key set).
   void decide(Issuer& issuer, jwt::VerifyResult result, Done& done, bool after_refresh);
-  void run();
+  std::chrono::milliseconds tick();  // the fetcher's: queued and due fetches, then the pause to the next due
   std::optional<std::vector<jwt::PublicKey>> fetch_keys(const IssuerConfig& config, std::string& error);
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
   std::vector<std::unique_ptr<Issuer>> issuers_;
   std::deque<Issuer*> fetch_queue_;
-  bool stopping_ = false;
-  std::thread thread_;
+  common::Ticker fetcher_{"sluice-oidc"};  // last: stops before the rest goes
 };
 
 }  // namespace sluice::gateway::oidc

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include <pthread.h>
 
 #include "gateway/audit/k8s_audit_event.h"
 #include "gateway/notify/http_post.h"
@@ -68,46 +67,31 @@ notify::Delivery WebhookAuditSink::deliver(const std::vector<nlohmann::json>& ev
 
 AuditExporter::AuditExporter(AuditExportOptions options, std::vector<std::unique_ptr<AuditEventSink>> sinks)
     : options_(std::move(options)), sinks_(std::move(sinks)) {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "sluice-export");
-    run();
-  });
+  ticker_.start([this] { return tick(); });
 }
 
-AuditExporter::~AuditExporter() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
+AuditExporter::~AuditExporter() { ticker_.stop(); }
 
-void AuditExporter::run() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, options_.poll, [this] { return stopping_; })) return;
+std::chrono::milliseconds AuditExporter::tick() {
+  try {
+    if (!conn_ || !conn_->is_open()) {
+      conn_ = std::make_unique<pqxx::connection>(options_.database_url);
+      pqxx::nontransaction(*conn_).exec("SET statement_timeout = '30s'");
     }
-    try {
-      if (!conn_ || !conn_->is_open()) {
-        conn_ = std::make_unique<pqxx::connection>(options_.database_url);
-        pqxx::nontransaction(*conn_).exec("SET statement_timeout = '30s'");
-      }
-      if (!registered_) {
-        pqxx::work tx(*conn_);
-        for (const auto& sink : sinks_)
-          tx.exec_params("INSERT INTO audit_export_cursors (sink, chain_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING",
-                         sink->name(), options_.chain_id);
-        tx.commit();
-        registered_ = true;
-      }
-      for (auto& sink : sinks_) export_pending(*sink);
-    } catch (const std::exception& e) {
-      spdlog::warn("audit export: {} (tried again shortly)", e.what());
-      conn_.reset();
+    if (!registered_) {
+      pqxx::work tx(*conn_);
+      for (const auto& sink : sinks_)
+        tx.exec_params("INSERT INTO audit_export_cursors (sink, chain_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING",
+                       sink->name(), options_.chain_id);
+      tx.commit();
+      registered_ = true;
     }
+    for (auto& sink : sinks_) export_pending(*sink);
+  } catch (const std::exception& e) {
+    spdlog::warn("audit export: {} (tried again shortly)", e.what());
+    conn_.reset();
   }
+  return options_.poll;
 }
 
 void AuditExporter::export_pending(AuditEventSink& sink) {

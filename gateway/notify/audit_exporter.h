@@ -6,16 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <pqxx/connection>
 
+#include "common/worker.h"
 #include "gateway/notify/notification_sink.h"
 
 namespace sluice::gateway::audit {
@@ -73,17 +71,14 @@ class AuditExporter {
   AuditExporter& operator=(const AuditExporter&) = delete;
 
  private:
-  void run();
+  std::chrono::milliseconds tick();
   void export_pending(AuditEventSink& sink);
 
   AuditExportOptions options_;
   std::vector<std::unique_ptr<AuditEventSink>> sinks_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::connection> conn_;  // the ticker thread's own
   bool registered_ = false;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  common::Ticker ticker_{"sluice-export"};  // last: stops before the rest goes
 };
 
 }  // namespace sluice::gateway::audit

@@ -8,17 +8,10 @@ namespace sluice::gateway::notify {
 
 NotificationOutbox::NotificationOutbox(OutboxOptions options, std::vector<std::unique_ptr<NotificationSink>> sinks)
     : options_(std::move(options)), sinks_(std::move(sinks)) {
-  thread_ = std::thread([this] { run(); });
+  ticker_.start([this] { return tick(); });
 }
 
-NotificationOutbox::~NotificationOutbox() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+NotificationOutbox::~NotificationOutbox() { ticker_.stop(); }
 
 std::vector<std::string> NotificationOutbox::sink_names() const {
   std::vector<std::string> names;
@@ -32,20 +25,13 @@ NotificationSink* NotificationOutbox::sink(const std::string& name) {
   return nullptr;
 }
 
-void NotificationOutbox::run() {
-  std::chrono::milliseconds pause = options_.poll;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, pause, [this] { return stopping_; })) return;
-    }
-    try {
-      pause = deliver_due() > 0 ? std::chrono::milliseconds(0) : options_.poll;
-    } catch (const std::exception& e) {
-      spdlog::warn("notifications: the outbox is unreachable ({}); retrying", e.what());
-      conn_.reset();
-      pause = std::chrono::milliseconds(2000);
-    }
+std::chrono::milliseconds NotificationOutbox::tick() {
+  try {
+    return deliver_due() > 0 ? std::chrono::milliseconds(0) : options_.poll;  // more may be due at once
+  } catch (const std::exception& e) {
+    spdlog::warn("notifications: the outbox is unreachable ({}); retrying", e.what());
+    conn_.reset();
+    return std::chrono::milliseconds(2000);
   }
 }
 

@@ -1,19 +1,17 @@
 // Delivers the notification outbox (migration 0005): rows written with the approvals they
-// announce, sent by this thread through their sink, retried with exponential backoff until
+// announce, sent by a Ticker thread through their sink, retried with exponential backoff until
 // delivered or out of attempts. A row is leased (its next attempt pushed a minute ahead) before
 // it is sent, so several gateway replicas never send one row at once, and a gateway that dies
 // mid-send leaves the row to be sent again: delivery is at least once (receivers dedupe on the
 // delivery id).
 #pragma once
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <pqxx/connection>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "common/worker.h"
 #include "gateway/notify/notification_sink.h"
 
 namespace sluice::gateway::notify {
@@ -36,17 +34,14 @@ class NotificationOutbox {
   std::vector<std::string> sink_names() const;
 
  private:
-  void run();
+  std::chrono::milliseconds tick();
   int deliver_due();  // how many rows it tried
   NotificationSink* sink(const std::string& name);
 
   const OutboxOptions options_;
   std::vector<std::unique_ptr<NotificationSink>> sinks_;
-  std::unique_ptr<pqxx::connection> conn_;  // the outbox thread's own
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::unique_ptr<pqxx::connection> conn_;  // the ticker thread's own
+  common::Ticker ticker_{"sluice-outbox"};   // last: stops before the rest goes
 };
 
 }  // namespace sluice::gateway::notify

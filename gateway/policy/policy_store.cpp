@@ -29,17 +29,13 @@ PolicyStore::PolicyStore(std::string path, std::chrono::milliseconds check_every
   spdlog::info("policy: {} rules from {} (default action: {})", p->rules.size(), path_, to_string(p->default_action));
   current_ = std::make_shared<const PolicyEngine>(std::move(*p));
   loads_ = 1;
-  watcher_ = std::thread([this] { watch(); });
+  watcher_.start([this] {
+    reload_if_changed();
+    return check_every_;
+  });
 }
 
-PolicyStore::~PolicyStore() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
-  watcher_.join();
-}
+PolicyStore::~PolicyStore() { watcher_.stop(); }
 
 std::shared_ptr<const PolicyEngine> PolicyStore::current() const {
   std::lock_guard lock(mu_);
@@ -54,15 +50,6 @@ std::uint64_t PolicyStore::loads() const {
 std::string PolicyStore::last_error() const {
   std::lock_guard lock(mu_);
   return last_error_;
-}
-
-void PolicyStore::watch() {
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, check_every_, [this] { return stopping_; })) {
-    lock.unlock();
-    reload_if_changed();
-    lock.lock();
-  }
 }
 
 bool PolicyStore::reload_if_changed() {

@@ -3,13 +3,12 @@
 // a typo must never open the gate or close it for everyone.
 #pragma once
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/worker.h"
 #include "gateway/policy/policy_engine.h"
 
 namespace sluice::gateway::policy {
@@ -27,19 +26,16 @@ class PolicyStore {
   std::string last_error() const;   // why the newest version of the file was refused; "" if it was not
 
  private:
-  void watch();
   bool reload_if_changed();
 
   const std::string path_;
   const std::chrono::milliseconds check_every_;
   mutable std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
   std::shared_ptr<const PolicyEngine> current_;
   std::uint64_t loads_ = 0;
   std::string last_error_;
   std::string stamp_;  // mtime, size and inode of the file last looked at
-  std::thread watcher_;
+  common::Ticker watcher_{"sluice-policy"};  // last: stops before the rest goes
 };
 
 }  // namespace sluice::gateway::policy

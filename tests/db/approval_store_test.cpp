@@ -188,6 +188,7 @@ TEST_CASE("approvals: exec's WebSocket GET and SPDY POST are one request - other
   store::migrate(url, store::embedded_migrations());
   ApprovalStore s(url);
   auto a = sample();
+  a.api_group = "";  // core: pods/exec
   a.resource = "pods";
   a.subresource = "exec";
   a.method = "GET";
@@ -203,6 +204,9 @@ TEST_CASE("approvals: exec's WebSocket GET and SPDY POST are one request - other
   REQUIRE(same);
   CHECK(same->kind == approval::IdenticalApproval::Kind::rejected);
   CHECK(same->recent);
+  auto put = a;  // GET and POST only: no other method is an exec
+  put.method = "PUT";
+  CHECK_FALSE(s.find_identical(put));
   // A pods create shares nothing with a pods/exec of the same URI shape.
   auto create = sample();
   create.method = "GET";
