@@ -179,7 +179,7 @@ std::optional<IdenticalApproval> ApprovalStore::find_identical(const ApprovalReq
     const bool connect = p.api_group.empty() && p.resource == "pods" &&
                          (p.subresource == "exec" || p.subresource == "attach" || p.subresource == "portforward");
     const std::string same =
-        "requester = $1 AND requester_uid = $2 AND cluster = $3 AND (method = $4 OR ($9 AND method IN ('GET', 'POST'))) "
+        "requester = $1 AND requester_uid = $2 AND cluster = $3 AND (method = $4 OR ($9 AND $4 IN ('GET', 'POST') AND method IN ('GET', 'POST'))) "
         "AND request_uri = $5 AND body_sha256 = $6 AND content_type = $7 AND content_encoding = $8";
     auto claimed = tx.exec_params(
         std::string("UPDATE approval_requests SET state = 'executed', executed_at = now() WHERE id = (SELECT id FROM "
