@@ -151,4 +151,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+bool certificate_covers(const std::string& cert_pem, const std::string& host) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())),
+                                                BIO_free);
+  if (!bio) return false;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  return cert && X509_check_host(cert.get(), host.data(), host.size(), 0, nullptr) == 1;
+}
+
 }  // namespace sluice::common

@@ -22,6 +22,10 @@ struct LeafSpec {
 PemPair generate_ca(const std::string& common_name, int days = 3650);
 PemPair generate_leaf(const PemPair& ca, const LeafSpec& spec);
 
+// Whether the first certificate in `cert_pem` is valid for DNS name `host` (wildcards as TLS
+// clients match them). False for PEM that does not parse.
+bool certificate_covers(const std::string& cert_pem, const std::string& host);
+
 // Writes `contents` to `path` with the given mode (0600 for keys) or throws.
 void write_file(const std::string& path, const std::string& contents, unsigned mode = 0644);
 std::string read_file(const std::string& path);

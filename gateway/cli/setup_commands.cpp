@@ -38,9 +38,11 @@ int run_certs(const std::vector<std::string>& args) {
   po::options_description opts("Usage: sluice-gateway certs --dir DIR [--hosts H1,H2]\n"
                                "Writes a self-signed CA (ca.crt, ca.key) and a serving certificate (tls.crt, tls.key)\n"
                                "for the demo and tests. Production gateways use certificates from your own PKI");
-  std::string dir, hosts = "127.0.0.1,localhost";
+  std::string dir, hosts = "127.0.0.1,localhost", suffix = TlsFiles{}.cluster_name_suffix;
   opts.add_options()("help,h", "show this help")("dir", po::value(&dir), "output directory")
-      ("hosts", po::value(&hosts), "comma-separated DNS names and IP addresses for the serving certificate");
+      ("hosts", po::value(&hosts), "comma-separated DNS names and IP addresses for the serving certificate")
+      ("cluster-name-suffix", po::value(&suffix),
+       "the certificate also covers *.SUFFIX, the TLS server names that name clusters (tls.cluster_name_suffix)");
   po::variables_map vm;
   if (!parse(args, opts, vm, "certs")) return 2;
   if (vm.count("help")) {
@@ -57,6 +59,7 @@ int run_certs(const std::vector<std::string>& args) {
     if (h.empty()) continue;
     (h.find_first_not_of("0123456789.:") == std::string::npos ? spec.ip_addresses : spec.dns_names).push_back(h);
   }
+  if (!suffix.empty()) spec.dns_names.push_back("*." + suffix);
   try {
     std::filesystem::create_directories(dir);
     auto ca = common::generate_ca("sluice-gateway-ca");
@@ -76,13 +79,19 @@ int run_certs(const std::vector<std::string>& args) {
 int run_kubeconfig(const std::vector<std::string>& args) {
   po::options_description opts("Usage: sluice-gateway kubeconfig --cluster NAME --token-file F [--config FILE]\n"
                                "Prints a kubeconfig that reaches cluster NAME through this gateway");
-  std::string cluster, token_file, config, server, ca_file, user = "sluice";
+  std::string cluster, token_file, config, server, ca_file, user = "sluice", suffix, cert_file;
+  bool server_name = true;
   opts.add_options()("help,h", "show this help")("cluster", po::value(&cluster), "cluster name")
       ("token-file", po::value(&token_file), "file holding the caller's bearer token")
       ("config", po::value(&config), "gateway configuration (public_url, tls.ca_file)")
       ("server", po::value(&server), "gateway URL (default: the config's public_url)")
       ("ca-file", po::value(&ca_file), "CA of the gateway's certificate (default: the config's tls.ca_file)")
-      ("user", po::value(&user), "name of the user entry in the kubeconfig");
+      ("user", po::value(&user), "name of the user entry in the kubeconfig")
+      ("cluster-name-suffix", po::value(&suffix),
+       "tls-server-name is NAME.SUFFIX (default: the config's tls.cluster_name_suffix)")
+      ("tls-server-name", po::value(&server_name),
+       "write tls-server-name NAME.SUFFIX, so paths without /clusters/NAME (get --raw /version) reach the cluster "
+       "(default true; with --config, only when the serving certificate covers it)");
   po::variables_map vm;
   if (!parse(args, opts, vm, "kubeconfig")) return 2;
   if (vm.count("help")) {
@@ -98,7 +107,10 @@ int run_kubeconfig(const std::vector<std::string>& args) {
     }
     if (server.empty()) server = cfg->public_url;
     if (ca_file.empty()) ca_file = cfg->tls.ca_file;
+    if (suffix.empty()) suffix = cfg->tls.cluster_name_suffix;
+    cert_file = cfg->tls.cert_file;
   }
+  if (suffix.empty()) suffix = TlsFiles{}.cluster_name_suffix;
   if (cluster.empty() || token_file.empty() || server.empty() || ca_file.empty()) {
     std::cerr << "sluice-gateway kubeconfig: --cluster, --token-file and either --config or --server and --ca-file are required\n";
     return 2;
@@ -112,8 +124,24 @@ int run_kubeconfig(const std::vector<std::string>& args) {
     return 1;
   }
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  const std::string sni = cluster + "." + suffix;
+  if (server_name && !cert_file.empty()) {
+    std::string cert;
+    try {
+      cert = common::read_file(cert_file);
+    } catch (const std::exception&) {
+    }
+    if (!common::certificate_covers(cert, sni)) {
+      std::cerr << "sluice-gateway kubeconfig: the serving certificate " << cert_file << " does not cover " << sni
+                << " (add *." << suffix << " to it): no tls-server-name written, so paths without /clusters/"
+                << cluster << " (kubectl get --raw /version) will get 404\n";
+      server_name = false;
+    }
+  }
   std::cout << "apiVersion: v1\nkind: Config\nclusters:\n- name: " << cluster << "\n  cluster:\n    server: " << server
-            << "/clusters/" << cluster << "\n    certificate-authority-data: " << base64(ca) << "\nusers:\n- name: " << user
+            << "/clusters/" << cluster << "\n";
+  if (server_name) std::cout << "    tls-server-name: " << sni << "\n";
+  std::cout << "    certificate-authority-data: " << base64(ca) << "\nusers:\n- name: " << user
             << "\n  user:\n    token: " << token << "\ncontexts:\n- name: " << cluster << "\n  context:\n    cluster: "
             << cluster << "\n    user: " << user << "\ncurrent-context: " << cluster << "\n";
   return 0;

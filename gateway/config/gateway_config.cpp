@@ -47,6 +47,14 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (tls["cert_file"]) c.tls.cert_file = resolve(base, tls["cert_file"].as<std::string>());
       if (tls["key_file"]) c.tls.key_file = resolve(base, tls["key_file"].as<std::string>());
       if (tls["ca_file"]) c.tls.ca_file = resolve(base, tls["ca_file"].as<std::string>());
+      if (tls["cluster_name_suffix"]) c.tls.cluster_name_suffix = tls["cluster_name_suffix"].as<std::string>();
+      const auto& suffix = c.tls.cluster_name_suffix;
+      if (suffix.empty() || suffix.front() == '.' || suffix.back() == '.' ||
+          suffix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos) {
+        error = path + ": tls.cluster_name_suffix must be a lower-case DNS name such as clusters.example.com, got \"" +
+                suffix + "\"";
+        return std::nullopt;
+      }
     }
     if (auto db = root["database"]; db && db["url"]) c.database_url = db["url"].as<std::string>();
     if (auto auth = root["auth"]; auth && auth["static_tokens_file"])

@@ -12,6 +12,9 @@ struct TlsFiles {
   std::string cert_file;
   std::string key_file;
   std::string ca_file;  // the CA that signed cert_file: embedded in kubeconfigs and agent set-ups
+  // A TLS server name <cluster>.<suffix> names a cluster: its requests need no /clusters/<name>
+  // prefix (kubectl get --raw /version drops it). cert_file must cover *.<suffix>.
+  std::string cluster_name_suffix = "clusters.sluice.internal";
 };
 
 struct Limits {

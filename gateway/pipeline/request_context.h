@@ -30,6 +30,8 @@ struct RequestContext {
   std::string remote;  // the peer's address
   std::string source_ip;  // the client's address for the audit (X-Forwarded-For from a trusted proxy)
   SSL* tls = nullptr;     // the client's TLS session (client certificates)
+  std::string server_name;  // the TLS server name (SNI) the client sent, "" for none
+  std::string sni_cluster;  // the cluster server_name names (tls.cluster_name_suffix), "" for none
   bool upgrade = false;   // the client asks for an Upgrade (exec, attach, port-forward)
   std::string connection_id;  // the front's connection, for recordings without Kubectl-Session
 

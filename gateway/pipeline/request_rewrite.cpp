@@ -49,6 +49,16 @@ std::optional<Route> route_request(const std::string& target) {
   return r;
 }
 
+std::string cluster_named_by(const std::string& server_name, const std::string& suffix) {
+  if (suffix.empty() || server_name.size() <= suffix.size() + 1) return "";
+  std::string name = server_name;
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto dot = name.size() - suffix.size() - 1;
+  if (name[dot] != '.' || name.compare(dot + 1, std::string::npos, suffix) != 0) return "";
+  name.resize(dot);
+  return is_cluster_name(name) ? name : "";
+}
+
 std::string dry_run_target(const std::string& target) {
   const auto question = target.find('?');
   std::string out = target.substr(0, question);

@@ -19,6 +19,12 @@ struct Route {
 // nullopt when `target` is not under /clusters/<name>.
 std::optional<Route> route_request(const std::string& target);
 
+// The cluster a TLS server name <cluster>.<suffix> names (case-insensitive), "" when it names
+// none: a kubeconfig from `sluice-gateway kubeconfig` sets tls-server-name so, and its requests
+// then reach that cluster without the /clusters/<name> prefix (client-go drops the prefix from
+// --raw paths).
+std::string cluster_named_by(const std::string& server_name, const std::string& suffix);
+
 using sluice::HeaderList;
 
 // Drops Authorization, every Impersonate-*, the hop-by-hop headers and every header the client's

@@ -12,7 +12,8 @@ constexpr const char* kMetricsType = "text/plain; version=0.0.4";
 }  // namespace
 
 pipeline::Next ProbeRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
-  if (ctx.method != "GET") return pipeline::Next::Continue;
+  // A connection whose TLS server name names a cluster talks to that cluster: its /readyz is the cluster's.
+  if (ctx.method != "GET" || !ctx.sni_cluster.empty()) return pipeline::Next::Continue;
   if (ctx.target == "/healthz") {
     chain.send_reply(200, "text/plain", "ok");
   } else if (ctx.target == "/readyz") {
@@ -30,6 +31,7 @@ pipeline::Next ProbeRoutesStage::on_request(pipeline::RequestContext& ctx, pipel
 }
 
 pipeline::Next ApiRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
+  if (!ctx.sni_cluster.empty()) return pipeline::Next::Continue;  // the cluster's paths, not the gateway's
   const Identity& who = *ctx.identity;
   if (ctx.method == "GET" && ctx.target == "/metrics") {  // metrics.authenticate
     const auto& allowed = ctx_.config.metrics.groups;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/k8s_status.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "gateway/server/http1_framing.h"
 #include "gateway/server/source_address.h"
 
@@ -90,6 +91,8 @@ void HttpsSession::on_request(beast::error_code ec) {
   const auto forwarded_for = req["X-Forwarded-For"];
   r.source_ip = source_address(remote_, std::string_view(forwarded_for.data(), forwarded_for.size()), ctx_.trusted_proxies);
   r.tls = stream_.native_handle();
+  if (const char* sni = SSL_get_servername(r.tls, TLSEXT_NAMETYPE_host_name)) r.server_name = sni;
+  r.sni_cluster = cluster_named_by(r.server_name, ctx_.config.tls.cluster_name_suffix);
   parser_.reset();  // the context holds what the request said: a day-long watch keeps one copy
   if (connection_id_.empty()) connection_id_ = audit::new_audit_id();
   r.connection_id = connection_id_;

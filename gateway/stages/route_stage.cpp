@@ -6,9 +6,20 @@ namespace sluice::gateway::stages {
 
 pipeline::Next RouteStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
   auto route = route_request(ctx.target);
+  if (route && !ctx.sni_cluster.empty() && route->cluster != ctx.sni_cluster) {
+    // Two answers to "which cluster": refuse rather than pick one.
+    chain.send_local_reply(400, "the request's path names cluster \"" + route->cluster +
+                                    "\" but its TLS server name names cluster \"" + ctx.sni_cluster +
+                                    "\": use the kubeconfig 'sluice-gateway kubeconfig' writes for the cluster",
+                           "BadRequest");
+    return pipeline::Next::Stop;
+  }
+  if (!route && !ctx.sni_cluster.empty()) route = Route{ctx.sni_cluster, ctx.target};  // e.g. get --raw /version
   if (!route) {
     chain.send_local_reply(404, "the server could not find the requested resource: Sluice serves clusters under "
-                                "/clusters/<name>/ (use a kubeconfig from 'sluice-gateway kubeconfig')", "NotFound");
+                                "/clusters/<name>/, or to a TLS server name <name>." +
+                                    suffix_ + " (use a kubeconfig from 'sluice-gateway kubeconfig')",
+                           "NotFound");
     return pipeline::Next::Stop;
   }
   ctx.cluster = route->cluster;

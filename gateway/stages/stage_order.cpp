@@ -22,7 +22,8 @@ std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx) {
   s.push_back(std::make_unique<ProbeRoutesStage>(ctx));          // /healthz, /readyz, an open /metrics
   s.push_back(std::make_unique<stages::AuthenticateStage>(ctx.auth));  // who: 401 otherwise
   s.push_back(std::make_unique<ApiRoutesStage>(ctx));            // the gateway's REST APIs, /metrics
-  s.push_back(std::make_unique<stages::RouteStage>(ctx.tunnels, ctx.clusters));  // which cluster: 404 otherwise
+  s.push_back(std::make_unique<stages::RouteStage>(ctx.tunnels, ctx.clusters,  // which cluster: 404 otherwise
+                                                   ctx.config.tls.cluster_name_suffix));
   s.push_back(std::make_unique<stages::IntentAuditStage>(ctx.audit));  // from here on every request leaves a row
   s.push_back(std::make_unique<stages::ClassifyStage>());        // what: RequestInfo, as kube-apiserver reads it
   s.push_back(std::make_unique<stages::GuardStage>());           // impersonation, Secret patches a mask would hide

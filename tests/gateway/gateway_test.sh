@@ -232,6 +232,42 @@ routing)
   grep -q 'cluster="nope"' <<<"$out" && fail "an unknown cluster's name became a metrics label"
   contains "$out" 'sluice_requests_total{cluster="c1"'; contains "$out" 'sluice_tunnels '
   contains "$out" 'sluice_request_duration_seconds_bucket'; contains "$out" 'sluice_bytes_total{direction="to_client"}'
+  # Root-relative paths: client-go drops the kubeconfig's /clusters/c1 for --raw, and the TLS
+  # server name the kubeconfig sets (c1.<tls.cluster_name_suffix>) names the cluster instead.
+  grep -q 'tls-server-name: c1.clusters.sluice.internal' "$KUBECONFIG" || fail "the kubeconfig sets no tls-server-name"
+  seq=$(standin_seq)
+  out=$(kubectl get --raw /version); contains "$out" '"gitVersion"'
+  out=$(kubectl get --raw /openapi/v3); contains "$out" '"paths"'
+  out=$(kubectl get --raw /readyz); [ "$out" = ok ] || fail "/readyz through the gateway: $out"
+  out=$(kubectl get --raw /api/v1/namespaces/kube-system); contains "$out" '"name":"kube-system"'
+  log=$(standin_log_since "$seq")
+  for p in /version /openapi/v3 /readyz /api/v1/namespaces/kube-system; do
+    # arrived at the cluster, as the bot: the gateway's own /readyz did not answer it
+    jq -se --arg p "$p" 'any(.[]; .uri == $p and .impersonate.user == "automation-bot")' <<<"$log" >/dev/null ||
+      fail "$p did not reach the cluster as the bot: $(jq -c "[.uri, .impersonate.user]" <<<"$log" | tr "\n" " ")"
+  done
+  port=${base##*:}
+  sni=(--resolve "c1.clusters.sluice.internal:$port:127.0.0.1" --resolve "c9.clusters.sluice.internal:$port:127.0.0.1")
+  out=$(curl_gw "${sni[@]}" -w ' %{http_code}' "https://c1.clusters.sluice.internal:$port/version"); contains "$out" ' 401'
+  out=$(curl_gw "${sni[@]}" -H "Authorization: Bearer $bot" -w ' %{http_code}' \
+    "https://c1.clusters.sluice.internal:$port/clusters/c2/api/v1/namespaces"); contains "$out" ' 400'
+  contains "$out" 'TLS server name names cluster'
+  out=$(curl_gw "${sni[@]}" -H "Authorization: Bearer $bot" -w ' %{http_code}' "https://c9.clusters.sluice.internal:$port/version")
+  contains "$out" ' 404'; contains "$out" 'cluster \"c9\" is not registered'
+  # a kubeconfig without tls-server-name: the prefix still works, a root-relative path is the 404 with its hint
+  "$gw" kubeconfig --cluster c1 --token-file "$dir/bot.token" --server "$base" --ca-file "$ca" --tls-server-name=false \
+    >"$work/plain.kubeconfig"
+  grep -q tls-server-name "$work/plain.kubeconfig" && fail "--tls-server-name=false wrote one"
+  out=$(KUBECONFIG="$work/plain.kubeconfig" kubectl get ns kube-system -o name); contains "$out" namespace/kube-system
+  out=$(KUBECONFIG="$work/plain.kubeconfig" kubectl get --raw /version 2>&1) && fail "a root-relative path without SNI was routed"
+  contains "$out" 'NotFound'
+  # with --config, a serving certificate that does not cover *.<suffix> gets no tls-server-name, and a warning
+  printf 'database:\n  url: "host=nowhere"\ntls:\n  cert_file: %s\n  ca_file: %s\n  cluster_name_suffix: elsewhere.example\n' "$dir/certs/tls.crt" "$ca" \
+    >"$work/other-suffix.yaml"
+  out=$("$gw" kubeconfig --cluster c1 --token-file "$dir/bot.token" --server "$base" --config "$work/other-suffix.yaml" \
+    2>"$work/kc.err")
+  grep -q tls-server-name <<<"$out" && fail "a tls-server-name the certificate does not cover was written"
+  contains "$(cat "$work/kc.err")" 'does not cover c1.elsewhere.example'
   ;;
 no_agent)
   "$gw" cluster add lonely --config "$dir/gateway.yaml" >"$dir/agent-lonely.token" 2>/dev/null

@@ -7,6 +7,7 @@
 
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/pipeline/chain.h"
+#include "gateway/pipeline/request_rewrite.h"
 #include "gateway/stages/authenticate_stage.h"
 #include "gateway/stages/classify_stage.h"
 #include "gateway/stages/guard_stage.h"
@@ -122,17 +123,65 @@ TEST_CASE("route stage: a path outside /clusters/<name> is a 404 that says where
     auto c = request("GET", "");
     c.target = "/clusters/c1/api/v1/namespaces?limit=5";
     c.cluster.clear();
-    Run run(std::make_unique<stages::RouteStage>(tunnels, directory), std::move(c));
+    Run run(std::make_unique<stages::RouteStage>(tunnels, directory, "clusters.sluice.internal"), std::move(c));
     REQUIRE(run.passed());
     CHECK(run.reached->seen->cluster == "c1");
     CHECK(run.reached->seen->cluster_target == "/api/v1/namespaces?limit=5");
   }
   auto c = request("GET", "");
   c.target = "/api/v1/namespaces";
-  Run run(std::make_unique<stages::RouteStage>(tunnels, directory), std::move(c));
+  Run run(std::make_unique<stages::RouteStage>(tunnels, directory, "clusters.sluice.internal"), std::move(c));
   CHECK_FALSE(run.passed());
   CHECK(run.front->code == 404);
   CHECK(run.front->body.find("/clusters/<name>/") != std::string::npos);
+}
+
+TEST_CASE("route stage: without the prefix, the cluster the TLS server name names gets the whole path") {
+  gateway::tunnel::TunnelRegistry tunnels;
+  tunnels.add_tunnel("c1", "0.1.0", [](unsigned) {});
+  gateway::store::Database db("postgresql://nobody@127.0.0.1:1/none", 1);
+  ClusterDirectory directory(db);
+  auto stage = [&] { return std::make_unique<stages::RouteStage>(tunnels, directory, "clusters.sluice.internal"); };
+  {
+    auto c = request("GET", "");
+    c.target = "/version";  // kubectl get --raw /version
+    c.cluster.clear();
+    c.sni_cluster = "c1";
+    Run run(stage(), std::move(c));
+    REQUIRE(run.passed());
+    CHECK(run.reached->seen->cluster == "c1");
+    CHECK(run.reached->seen->cluster_target == "/version");
+  }
+  {
+    auto c = request("GET", "");
+    c.target = "/clusters/c1/openapi/v2";  // both say c1
+    c.cluster.clear();
+    c.sni_cluster = "c1";
+    Run run(stage(), std::move(c));
+    REQUIRE(run.passed());
+    CHECK(run.reached->seen->cluster_target == "/openapi/v2");
+  }
+  auto c = request("GET", "");
+  c.target = "/clusters/c2/api/v1/secrets";  // the path and the server name disagree: refused
+  c.cluster.clear();
+  c.sni_cluster = "c1";
+  Run run(stage(), std::move(c));
+  CHECK_FALSE(run.passed());
+  CHECK(run.front->code == 400);
+  CHECK(run.front->body.find("TLS server name") != std::string::npos);
+}
+
+TEST_CASE("cluster_named_by: <cluster>.<suffix>, case-insensitive, one valid cluster label") {
+  const std::string suffix = "clusters.sluice.internal";
+  CHECK(gateway::cluster_named_by("prod-eu.clusters.sluice.internal", suffix) == "prod-eu");
+  CHECK(gateway::cluster_named_by("Prod-EU.Clusters.Sluice.Internal", suffix) == "prod-eu");
+  for (const char* none : {"", "127.0.0.1", "localhost", "clusters.sluice.internal", ".clusters.sluice.internal",
+                           "a.b.clusters.sluice.internal", "-x.clusters.sluice.internal", "prodclusters.sluice.internal",
+                           "prod.clusters.sluice.internal.evil.com", "prod_eu.clusters.sluice.internal"}) {
+    CAPTURE(none);
+    CHECK(gateway::cluster_named_by(none, suffix).empty());
+  }
+  CHECK(gateway::cluster_named_by("prod.clusters.sluice.internal", "").empty());
 }
 
 TEST_CASE("classify stage: the request is read as kube-apiserver reads it, or refused") {
