@@ -1,5 +1,7 @@
 #include "common/websocket_frames.h"
 
+#include <algorithm>
+
 namespace sluice::common {
 
 std::optional<WebSocketFrame> WebSocketFrameReader::next() {
@@ -57,6 +59,38 @@ std::string websocket_frame(unsigned char opcode, std::string_view payload, bool
   }
   f.append(payload);
   return f;
+}
+
+std::vector<std::size_t> WebSocketCloseFinder::close_frames(std::string_view chunk) {
+  std::vector<std::size_t> found;
+  std::size_t i = 0;
+  while (i < chunk.size()) {
+    if (payload_left_ > 0) {
+      const auto skip = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, chunk.size() - i));
+      i += skip;
+      payload_left_ -= skip;
+      continue;
+    }
+    // The opcode is in a header's first byte: a close is known where it begins, even if the rest
+    // of its header comes with the next chunk.
+    if (header_size_ == 0 && (static_cast<unsigned char>(chunk[i]) & 0x0f) == 8) found.push_back(i);
+    auto need = [this]() -> std::size_t {
+      if (header_size_ < 2) return 2;
+      const unsigned len7 = header_[1] & 0x7f;
+      return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((header_[1] & 0x80) ? 4 : 0);
+    };
+    while (i < chunk.size() && header_size_ < need()) header_[header_size_++] = static_cast<unsigned char>(chunk[i++]);
+    if (header_size_ < need()) break;  // the rest of the header comes with the next chunk
+    std::uint64_t len = header_[1] & 0x7f;
+    if (len == 126) len = (std::uint64_t{header_[2]} << 8) | header_[3];
+    if (len == 127) {
+      len = 0;
+      for (int k = 2; k < 10; ++k) len = (len << 8) | header_[k];
+    }
+    payload_left_ = len;
+    header_size_ = 0;
+  }
+  return found;
 }
 
 }  // namespace sluice::common

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::common {
 
@@ -28,6 +29,21 @@ class WebSocketFrameReader {
   std::string buf_;
   std::size_t at_ = 0;
   std::string error_;
+};
+
+// Where close frames begin in a server's byte stream, found from the frame headers alone (no
+// payload is copied), across chunks. The gateway writes a close frame in a TLS record of its own,
+// as kube-apiserver does: kubernetes-client/python misses a close that shares a record with the
+// frame before it and waits forever (its issue #2414).
+class WebSocketCloseFinder {
+ public:
+  // Offsets in `chunk`, in order, at which a close frame's header begins.
+  std::vector<std::size_t> close_frames(std::string_view chunk);
+
+ private:
+  std::uint64_t payload_left_ = 0;
+  unsigned char header_[14] = {};
+  std::size_t header_size_ = 0;  // bytes of a header read so far (it may span chunks)
 };
 
 std::string websocket_frame(unsigned char opcode, std::string_view payload, bool fin = true);

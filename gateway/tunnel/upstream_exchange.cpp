@@ -191,6 +191,13 @@ void UpstreamExchange::on_response_head(pb::ResponseHead& rh) {
   count_out(body);
   auto head = rewrite_response_head(status_, headers, start.body_rewritten, r.method == "HEAD");
   if (upgraded_) {
+    if (boost::beast::iequals(first_header(headers, "Upgrade"), "websocket"))
+      close_finder_ = std::make_unique<common::WebSocketCloseFinder>();
+    if (close_finder_ && !body.empty()) {  // frames that came with the head: they go like the rest
+      client_->send_head(std::move(head), "", false, nullptr);
+      send(std::move(body), false, false);
+      return relay_from_client();
+    }
     client_->send_head(std::move(head), std::move(body), false, written([this] { read_frame(); }));
     return relay_from_client();  // at once: the client may speak first (a shell's input)
   }
@@ -202,6 +209,16 @@ void UpstreamExchange::on_response_head(pb::ResponseHead& rh) {
 }
 
 void UpstreamExchange::send(std::string data, bool end, bool abort_after) {
+  if (close_finder_) {
+    // What comes before a close frame is a write of its own, so the close is a TLS record of its own.
+    std::size_t from = 0;
+    for (const auto at : close_finder_->close_frames(data)) {
+      if (at == from) continue;
+      client_->send_data(data.substr(from, at - from), false, nullptr);
+      from = at;
+    }
+    if (from > 0) data.erase(0, from);
+  }
   if (!end) return client_->send_data(std::move(data), false, written([this] { read_frame(); }));
   if (abort_after) return client_->send_data(std::move(data), true, written([this] { abort(""); }));
   client_->send_data(std::move(data), true, written([this] { finish(); }));

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/fifo.h"
+#include "common/websocket_frames.h"
 #include "gateway/pipeline/chain.h"
 #include "gateway/pipeline/metrics.h"
 #include "gateway/tunnel/tunnel_registry.h"
@@ -63,6 +64,7 @@ class UpstreamExchange : public pipeline::Stage {
   int status_ = 0;
   std::uint64_t wait_ticket_ = 0;
   std::optional<boost::asio::steady_timer> wait_timer_, idle_flush_timer_;
+  std::unique_ptr<common::WebSocketCloseFinder> close_finder_;  // an upgraded WebSocket: its close goes alone
 };
 
 }  // namespace sluice::gateway::tunnel

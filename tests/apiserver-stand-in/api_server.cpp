@@ -312,9 +312,8 @@ void ApiServer::handle_resource(const SessionPtr& s, HttpRequest& req, const Res
     }
     return fail(s, 405, "the server does not allow this method on the requested resource", "MethodNotAllowed");
   }
-  const std::string watch = req.param("watch");
   if (m == "GET") {
-    if (rp.legacy_watch || watch == "true" || watch == "1") return do_watch(s, req, t, rp);
+    if (rp.legacy_watch || req.param_bool("watch")) return do_watch(s, req, t, rp);
     return rp.name.empty() ? do_list(s, req, t, rp) : do_get(s, req, t, rp);
   }
   if (m == "POST" && rp.name.empty()) return do_create(s, req, t, rp);

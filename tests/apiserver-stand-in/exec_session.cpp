@@ -127,7 +127,8 @@ class ExecSession : public std::enable_shared_from_this<ExecSession> {
   void read_output(net::posix::stream_descriptor& sd, char channel, std::array<char, 32768>& buf) {
     sd.async_read_some(net::buffer(buf), [self = shared_from_this(), &sd, channel, &buf](boost::system::error_code ec,
                                                                                          std::size_t n) {
-      if (n > 0 && self->req_.stdout && !self->transport_closed_)
+      const bool wanted = channel == kStdout ? self->req_.stdout : self->req_.stderr;
+      if (n > 0 && wanted && !self->transport_closed_)
         self->transport_->send(std::string(1, channel) + std::string(buf.data(), n));
       if (ec) {  // EOF, or EIO on a pty whose child has gone
         --self->open_outputs_;

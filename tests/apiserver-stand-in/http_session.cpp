@@ -1,5 +1,6 @@
 #include "http_session.h"
 
+#include <cctype>
 #include <chrono>
 
 #include "transport_impl.h"
@@ -58,6 +59,14 @@ std::string percent_decode(std::string_view s, bool plus_as_space) {
 std::string HttpRequest::param(const std::string& name, const std::string& dflt) const {
   auto it = query.find(name);
   return it == query.end() ? dflt : it->second;
+}
+
+bool HttpRequest::param_bool(const std::string& name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return false;
+  std::string v = it->second;
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v != "0" && v != "false";
 }
 
 std::string HttpRequest::header(const std::string& lower_name) const {

@@ -38,6 +38,9 @@ struct HttpRequest {
 
   std::string param(const std::string& name, const std::string& dflt = "") const;
   bool has_param(const std::string& name) const { return query.count(name) > 0; }
+  // A boolean query value as kube-apiserver reads it (Convert_Slice_string_To_bool): absent is
+  // false; "0" and "false" in any case are false; anything else ("True", "1", "") is true.
+  bool param_bool(const std::string& name) const;
   std::string header(const std::string& lower_name) const;
   std::vector<std::string> header_values(const std::string& lower_name) const;
 };

@@ -190,8 +190,7 @@ void ApiServer::do_log(const SessionPtr& s, HttpRequest& req, const ResourcePath
     const auto limit = std::strtoull(req.param("limitBytes").c_str(), nullptr, 10);
     if (text.size() > limit) text.resize(limit);
   }
-  const std::string follow = req.param("follow");
-  if (follow != "true" && follow != "1") return s->respond(200, "text/plain", std::move(text));
+  if (!req.param_bool("follow")) return s->respond(200, "text/plain", std::move(text));
 
   s->start_stream(200, "text/plain");
   s->write_chunk(std::move(text));
@@ -226,8 +225,11 @@ void ApiServer::do_exec(const SessionPtr& s, HttpRequest& req, const ResourcePat
   er.pod = rp.name;
   er.container = container;
   for (auto [it, end] = req.query.equal_range("command"); it != end; ++it) er.command.push_back(it->second);
-  er.stdin = req.param("stdin") == "true" || req.param("stdin") == "1";
-  er.tty = req.param("tty") == "true" || req.param("tty") == "1";
+  er.stdin = req.param_bool("stdin");
+  er.tty = req.param_bool("tty");
+  // stdout and stderr default to true for exec and attach when not given (kubectl always sends them)
+  er.stdout = !req.has_param("stdout") || req.param_bool("stdout");
+  er.stderr = !req.has_param("stderr") || req.param_bool("stderr");
   if (!attach && er.command.empty()) return fail(s, 400, "you must specify at least 1 command", "BadRequest");
   if (!is_upgrade_to(req, "websocket"))
     return fail(s, 400, "Upgrade request required: the stand-in serves exec and attach over WebSocket "
