@@ -76,6 +76,9 @@ ApiServer::ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog
 
 void ApiServer::fail(const SessionPtr& s, int code, const std::string& message, const std::string& reason,
                      json details) {
+  // kube-apiserver's 404 for a path it does not serve carries "details": {}; kubectl 1.32's debug
+  // dereferences it (debug.go:514) and panics without it.
+  if (code == 404 && !details.is_object()) details = json::object();
   s->respond_json(code, common::make_status(code, message, reason, std::move(details)));
 }
 

@@ -7,6 +7,7 @@
 #include "api_server.h"
 #include "exec_session.h"
 #include "port_forward.h"
+#include "websocket_port_forward.h"
 
 namespace sluice::standin {
 namespace {
@@ -270,11 +271,31 @@ void ApiServer::do_portforward(const SessionPtr& s, HttpRequest& req, const Reso
   auto target = [echo](unsigned short) { return echo; };
   if (is_upgrade_to(req, "websocket")) {
     const std::string offered = req.header("sec-websocket-protocol");
-    if (offered.find("SPDY/3.1+portforward.k8s.io") == std::string::npos)
+    if (offered.find("SPDY/3.1+portforward.k8s.io") != std::string::npos)  // kubectl >= 1.31: SPDY inside
+      return s->accept_websocket("SPDY/3.1+portforward.k8s.io", [this, target](std::shared_ptr<Transport> t) {
+        start_port_forward_session(io_, std::move(t), target);
+      });
+    // The channel protocol other clients speak (client-node, the Python client).
+    std::string protocol;
+    for (const char* p : {"v4.channel.k8s.io", "portforward.k8s.io"})
+      if (protocol.empty() && offered.find(p) != std::string::npos) protocol = p;
+    if (protocol.empty())
       return fail(s, 400, "unable to upgrade connection: port-forward over WebSocket needs the "
-                          "SPDY/3.1+portforward.k8s.io subprotocol", "BadRequest");
-    return s->accept_websocket("SPDY/3.1+portforward.k8s.io", [this, target](std::shared_ptr<Transport> t) {
-      start_port_forward_session(io_, std::move(t), target);
+                          "SPDY/3.1+portforward.k8s.io, v4.channel.k8s.io or portforward.k8s.io subprotocol",
+                  "BadRequest");
+    std::vector<unsigned short> ports;
+    for (auto [it, end] = req.query.equal_range("ports"); it != end; ++it) {
+      std::stringstream list(it->second);
+      for (std::string one; std::getline(list, one, ',');) {
+        const unsigned long port = std::strtoul(one.c_str(), nullptr, 10);
+        if (port == 0 || port > 65535 || one.find_first_not_of("0123456789") != std::string::npos)
+          return fail(s, 400, "invalid port \"" + one + "\": ports must be 1-65535", "BadRequest");
+        ports.push_back(static_cast<unsigned short>(port));
+      }
+    }
+    if (ports.empty()) return fail(s, 400, "query parameter \"ports\" is required", "BadRequest");
+    return s->accept_websocket(protocol, [this, ports, target](std::shared_ptr<Transport> t) {
+      start_websocket_port_forward(io_, std::move(t), ports, target);
     });
   }
   if (is_upgrade_to(req, "spdy/3.1")) {

@@ -98,3 +98,20 @@ def test_a_secret_comes_back_masked(api, namespace, standin_kubeconfig):
     # the cluster still holds the real value
     real = kubectl(standin_kubeconfig, "-n", namespace, "get", "secret", "db", "-o", "jsonpath={.data.password}")
     assert real.stdout != MASKED_B64
+
+
+def test_port_forward_over_websocket(api, namespace):
+    from kubernetes.stream import portforward
+    running_pod(api, namespace, "web", ["sleep", "3600"])
+    pf = portforward(api.connect_get_namespaced_pod_portforward, "web", namespace, ports="8080")
+    sock = pf.socket(8080)
+    sock.settimeout(15)
+    sock.sendall(b"ping through the gateway\n")
+    got = b""
+    while len(got) < len(b"ping through the gateway\n"):
+        chunk = sock.recv(1024)
+        assert chunk, "the forwarded connection closed early"
+        got += chunk
+    assert got == b"ping through the gateway\n"  # the stand-in's pod port echoes
+    sock.close()
+    assert pf.error(8080) is None
