@@ -90,11 +90,6 @@ void Ticker::stop() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-std::uint64_t Ticker::ticks() const {
-  std::lock_guard lock(mu_);
-  return ticks_;
-}
-
 bool Ticker::wait_ticks(std::uint64_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   return wake_.wait_for(lock, timeout, [&] { return ticks_ >= n; });

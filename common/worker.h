@@ -62,9 +62,7 @@ class Ticker {
   void wake();
   // Waits for a running tick to end, then joins. Idempotent.
   void stop();
-  // How many ticks have ended; wait_ticks waits (at most `timeout`) until n have: tests wait on
-  // it instead of sleeping.
-  std::uint64_t ticks() const;
+  // Waits (at most `timeout`) until n ticks have ended: tests wait on it instead of sleeping.
   bool wait_ticks(std::uint64_t n, std::chrono::milliseconds timeout) const;
 
  private:

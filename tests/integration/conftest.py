@@ -6,6 +6,7 @@ Waiting is done with wait_until (polls a condition with a deadline), never a bar
 """
 import json
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -78,6 +79,23 @@ def standin_log(standin_kubeconfig):
         return json.loads(out)
     start = read(999999999)["lastSeq"]
     return lambda: read(start)["items"]
+
+
+def npm_package_dir(env_name, source_dir, files, installed):
+    """Copies `files` from `source_dir` into the build-tree folder $env_name and runs `npm ci` there
+    unless `installed` (a path relative to it) exists: npm clients come from their lockfiles."""
+    target = os.environ.get(env_name)
+    if not target:
+        pytest.fail(f"{env_name} is not set: run through ctest")
+    os.makedirs(target, exist_ok=True)
+    for name in files:
+        shutil.copy2(os.path.join(source_dir, name), target)  # keeps mtimes: npm ci reruns only for a newer lock
+    marker = os.path.join(target, installed)
+    if not os.path.exists(marker) or os.path.getmtime(marker) < os.path.getmtime(os.path.join(target, "package-lock.json")):
+        out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=target, capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, f"npm ci failed: {out.stderr}"
+    return target
 
 
 MASKED_B64 = "KioqTUFTS0VEKioq"  # base64("***MASKED***"), what a masked Secret value reads as

@@ -4,30 +4,19 @@ is one run of client_node/client_node.mjs; the packages are installed with `npm 
 tree (SLUICE_CLIENT_NODE_DIR) once per session.
 """
 import os
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import kubectl, wait_until
+from conftest import kubectl, npm_package_dir, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(scope="session")
 def client_node_dir():
-    target = os.environ.get("SLUICE_CLIENT_NODE_DIR")
-    if not target:
-        pytest.fail("SLUICE_CLIENT_NODE_DIR is not set: run through ctest")
-    os.makedirs(target, exist_ok=True)
-    for name in ("package.json", "package-lock.json", "client_node.mjs"):
-        shutil.copy(os.path.join(HERE, "client_node", name), target)
-    lock = os.path.join(target, "node_modules", ".package-lock.json")
-    if not os.path.exists(lock) or os.path.getmtime(lock) < os.path.getmtime(os.path.join(target, "package-lock.json")):
-        out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=target, capture_output=True, text=True,
-                             timeout=600)
-        assert out.returncode == 0, f"npm ci failed: {out.stderr}"
-    return target
+    return npm_package_dir("SLUICE_CLIENT_NODE_DIR", os.path.join(HERE, "client_node"),
+                           ("package.json", "package-lock.json", "client_node.mjs"), "node_modules/.package-lock.json")
 
 
 def run(client_node_dir, kubeconfig, scenario, namespace):

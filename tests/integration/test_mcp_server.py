@@ -5,31 +5,21 @@ resource, pod and Secret tools work, and no Secret value reaches the agent.
 import base64
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import MASKED_B64, kubectl, wait_until
+from conftest import MASKED_B64, kubectl, npm_package_dir, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(scope="session")
 def mcp_server_bin():
-    target = os.environ.get("SLUICE_MCP_SERVER_DIR")
-    if not target:
-        pytest.fail("SLUICE_MCP_SERVER_DIR is not set: run through ctest")
-    os.makedirs(target, exist_ok=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(HERE, "mcp_server", name), target)
-    binary = os.path.join(target, "node_modules", "kubernetes-mcp-server-linux-amd64", "bin",
-                          "kubernetes-mcp-server-linux-amd64")
-    if not os.path.exists(binary):
-        out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=target, capture_output=True, text=True,
-                             timeout=600)
-        assert out.returncode == 0, f"npm ci failed: {out.stderr}"
-    return binary
+    binary = "node_modules/kubernetes-mcp-server-linux-amd64/bin/kubernetes-mcp-server-linux-amd64"
+    target = npm_package_dir("SLUICE_MCP_SERVER_DIR", os.path.join(HERE, "mcp_server"),
+                             ("package.json", "package-lock.json"), binary)
+    return os.path.join(target, binary)
 
 
 class McpClient:

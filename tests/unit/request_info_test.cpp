@@ -4,6 +4,7 @@
 
 #include "common/request_info.h"
 
+using sluice::common::Classification;
 using sluice::common::classify_request;
 using sluice::common::decode_query;
 using sluice::common::percent_decode;
@@ -201,6 +202,14 @@ TEST_CASE("classify_request: a repeated query key is refused, but exec's command
   CHECK(classify_request("GET", "/api/v1/namespaces/a/pods/b/portforward?ports=80&ports=443").ok());
 }
 
+namespace {
+void check_method_not_allowed(const Classification& r) {
+  CHECK_FALSE(r.ok());
+  CHECK(r.code == 405);
+  CHECK(r.reason == "MethodNotAllowed");
+}
+}  // namespace
+
 TEST_CASE("classify_request: only GET and HEAD are served under /watch/ and /proxy/ (405)") {
   for (const char* method : {"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"}) {
     for (const char* target : {"/apis/rbac.authorization.k8s.io/v1/watch/clusterrolebindings",
@@ -208,10 +217,7 @@ TEST_CASE("classify_request: only GET and HEAD are served under /watch/ and /pro
                                "/api/v1/proxy/namespaces/a/pods/b", "/api/v1/proxy/nodes/n1/exec/a/b/c"}) {
       CAPTURE(method);
       CAPTURE(target);
-      auto r = classify_request(method, target);
-      CHECK_FALSE(r.ok());
-      CHECK(r.code == 405);
-      CHECK(r.reason == "MethodNotAllowed");
+      check_method_not_allowed(classify_request(method, target));
     }
   }
   CHECK(classify_request("HEAD", "/api/v1/watch/namespaces/a/pods").info.verb == "watch");
@@ -224,10 +230,7 @@ TEST_CASE("classify_request: a method kube-apiserver does not route is refused (
                                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/x"}) {
       CAPTURE(method);
       CAPTURE(target);
-      auto r = classify_request(method, target);
-      CHECK_FALSE(r.ok());
-      CHECK(r.code == 405);
-      CHECK(r.reason == "MethodNotAllowed");
+      check_method_not_allowed(classify_request(method, target));
     }
   }
 }
