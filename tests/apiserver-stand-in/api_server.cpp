@@ -70,9 +70,9 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& req, std::str
   return std::nullopt;
 }
 
-ApiServer::ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, ObjectStore& store,
-                     PodRuntime& runtime, ApiServerConfig config)
-    : io_(io), catalog_(catalog), store_(store), runtime_(runtime), config_(std::move(config)) {}
+ApiServer::ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, const OpenApiDocuments& openapi,
+                     ObjectStore& store, PodRuntime& runtime, ApiServerConfig config)
+    : io_(io), catalog_(catalog), openapi_(openapi), store_(store), runtime_(runtime), config_(std::move(config)) {}
 
 void ApiServer::fail(const SessionPtr& s, int code, const std::string& message, const std::string& reason,
                      json details) {
@@ -141,6 +141,7 @@ void ApiServer::record(const HttpRequest& req, const Caller& caller, bool authen
                 {"impersonate", imp},
                 {"userAgent", req.header("user-agent")},
                 {"accept", req.header("accept")},
+                {"contentType", req.header("content-type")},
                 {"acceptEncoding", req.header("accept-encoding")},
                 {"auditID", req.header("audit-id")},
                 {"remote", req.remote}};
@@ -224,12 +225,20 @@ bool ApiServer::handle_discovery(const SessionPtr& s, HttpRequest& req) {
     s->respond_json(200, catalog_.group_list());
     return true;
   }
+  if (p == "/openapi/v2") {
+    // client-go asks for gnostic's protobuf form and decodes whatever comes back as protobuf.
+    if (req.header("accept").find("application/com.github.proto-openapi.spec.v2") != std::string::npos)
+      s->respond(200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", openapi_.v2_protobuf());
+    else
+      s->respond(200, "application/json", openapi_.v2_json());
+    return true;
+  }
   if (p == "/openapi/v3") {
-    s->respond_json(200, catalog_.openapi_v3_root());
+    s->respond_json(200, openapi_.v3_root());
     return true;
   }
   if (p.rfind("/openapi/v3/", 0) == 0) {
-    if (auto doc = catalog_.openapi_v3_group_version(p.substr(12))) s->respond_json(200, *doc);
+    if (const auto* doc = openapi_.v3_group_version(p.substr(12))) s->respond_json(200, *doc);
     else fail(s, 404, "the server could not find the requested resource", "NotFound");
     return true;
   }
@@ -308,7 +317,7 @@ void ApiServer::handle_resource(const SessionPtr& s, HttpRequest& req, const Res
     bool known = false;
     for (const auto& sub : t.subresources) known = known || sub == rp.subresource;
     if (!known) return fail(s, 404, "the server could not find the requested resource", "NotFound");
-    if (rp.subresource == "status" || rp.subresource == "scale") {
+    if (rp.subresource == "status" || rp.subresource == "scale" || rp.subresource == "ephemeralcontainers") {
       if (m == "GET") return do_get(s, req, t, rp);
       if (m == "PUT") return do_update(s, req, t, rp);
       if (m == "PATCH") return do_patch(s, req, t, rp);

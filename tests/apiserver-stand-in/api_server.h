@@ -9,6 +9,7 @@
 #include "http_session.h"
 #include "object_defaults.h"
 #include "object_store.h"
+#include "openapi_documents.h"
 #include "pod_runtime.h"
 #include "resource_catalog.h"
 
@@ -33,8 +34,8 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& req, std::str
 
 class ApiServer {
  public:
-  ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, ObjectStore& store, PodRuntime& runtime,
-            ApiServerConfig config);
+  ApiServer(boost::asio::io_context& io, const ResourceCatalog& catalog, const OpenApiDocuments& openapi,
+            ObjectStore& store, PodRuntime& runtime, ApiServerConfig config);
 
   void seed();  // the namespaces, service accounts and cluster roles every cluster has
   void handle(const std::shared_ptr<HttpSession>& session, HttpRequest& req);
@@ -82,6 +83,9 @@ class ApiServer {
   void do_exec(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp, bool attach);
   void do_portforward(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp);
   void start_pod(const std::string& ns, const std::string& name);
+  void start_container(const std::string& ns, const std::string& pod, const json& container);
+  // Starts the ephemeral containers that have no status yet; returns the stored pod.
+  json start_ephemeral_containers(const std::string& ns, const std::string& name);
   void on_container_exit(const std::string& ns, const std::string& pod, const std::string& container, int code);
   void set_pod_running_status(json& pod);
 
@@ -91,6 +95,7 @@ class ApiServer {
 
   boost::asio::io_context& io_;
   const ResourceCatalog& catalog_;
+  const OpenApiDocuments& openapi_;
   ObjectStore& store_;
   PodRuntime& runtime_;
   ApiServerConfig config_;

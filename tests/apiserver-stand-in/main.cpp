@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")
       ("dir", po::value<std::string>(), "state directory: certificates, token, kubeconfig, pod scratch directories")
       ("port", po::value<unsigned short>()->default_value(0), "port on 127.0.0.1 (0: any free port)")
-      ("token", po::value<std::string>(), "bearer token to accept (default: a new random one, written to DIR/token)");
+      ("token", po::value<std::string>(), "bearer token to accept (default: a new random one, written to DIR/token)")
+      ("openapi-schemas", po::value<std::string>()->default_value(STANDIN_OPENAPI_SCHEMAS),
+       "upstream OpenAPI schemas served at /openapi/v2 and /openapi/v3 (openapi/extract_schemas.py output)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -88,9 +90,10 @@ int main(int argc, char** argv) {
     const std::string address = "127.0.0.1:" + std::to_string(port);
 
     ResourceCatalog catalog;
+    OpenApiDocuments openapi(catalog, vm["openapi-schemas"].as<std::string>());
     ObjectStore store;
     PodRuntime runtime(io, dir + "/runtime");
-    ApiServer api(io, catalog, store, runtime, {token, address, start_echo_server(io)});
+    ApiServer api(io, catalog, openapi, store, runtime, {token, address, start_echo_server(io)});
     api.seed();
     accept_loop(acceptor, ctx, api);
 

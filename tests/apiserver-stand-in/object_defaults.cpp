@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <regex>
+#include <set>
 
 namespace sluice::standin {
 namespace {
@@ -54,7 +55,7 @@ void default_pod_spec(json& spec) {
   spec.emplace("enableServiceLinks", true);
   spec.emplace("preemptionPolicy", "PreemptLowerPriority");
   spec.emplace("priority", 0);
-  for (const char* list : {"containers", "initContainers"}) {
+  for (const char* list : {"containers", "initContainers", "ephemeralContainers"}) {
     if (!spec.contains(list) || !spec[list].is_array()) continue;
     for (auto& c : spec[list]) {
       const std::string image = c.value("image", std::string());
@@ -125,13 +126,56 @@ std::vector<FieldError> validate_object(const ResourceType& type, const json& ob
   return errs;
 }
 
+std::vector<FieldError> validate_ephemeral_update(const json& before, const json& after) {
+  // kube-apiserver's ValidatePodEphemeralContainersUpdate: ephemeral containers are only added.
+  std::vector<FieldError> errs;
+  auto list_of = [](const json& pod) {
+    auto spec = pod.find("spec");
+    if (spec == pod.end() || !spec->is_object()) return json::array();
+    auto it = spec->find("ephemeralContainers");
+    return it != spec->end() && it->is_array() ? *it : json::array();
+  };
+  const json old_list = list_of(before), new_list = list_of(after);
+  for (const auto& old_c : old_list) {
+    const std::string name = old_c.value("name", std::string());
+    bool kept = false;
+    for (std::size_t i = 0; i < new_list.size(); ++i) {
+      if (new_list[i].value("name", std::string()) != name) continue;
+      kept = true;
+      if (new_list[i] != old_c)
+        errs.push_back({"spec.ephemeralContainers[" + std::to_string(i) + "]", "FieldValueForbidden",
+                        "existing ephemeral containers \"" + name + "\" may not be changed", ""});
+    }
+    if (!kept)
+      errs.push_back({"spec.ephemeralContainers", "FieldValueForbidden",
+                      "existing ephemeral containers \"" + name + "\" may not be removed", ""});
+  }
+  std::set<std::string> names;
+  for (const char* list : {"containers", "initContainers"})
+    for (const auto& c : after["spec"].value(list, json::array())) names.insert(c.value("name", std::string()));
+  for (std::size_t i = 0; i < new_list.size(); ++i) {
+    const auto& c = new_list[i];
+    const std::string at = "spec.ephemeralContainers[" + std::to_string(i) + "]";
+    const std::string name = c.value("name", std::string());
+    if (name.empty()) errs.push_back({at + ".name", "FieldValueRequired", "Required value", ""});
+    else if (!names.insert(name).second) errs.push_back({at + ".name", "FieldValueDuplicate", "", name});
+    if (c.value("image", std::string()).empty()) errs.push_back({at + ".image", "FieldValueRequired", "Required value", ""});
+    for (const char* forbidden : {"ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"})
+      if (c.contains(forbidden))
+        errs.push_back({at + "." + forbidden, "FieldValueForbidden", "cannot be set for an Ephemeral Container", ""});
+  }
+  return errs;
+}
+
 json invalid_status(const ResourceType& type, const std::string& name, const std::vector<FieldError>& errors) {
   std::vector<std::string> parts;
   json causes = json::array();
   for (const auto& e : errors) {
     std::string text = e.field + ": " +
-                       (e.type == "FieldValueRequired" ? std::string("Required value")
-                                                       : "Invalid value: \"" + e.value + "\"");
+                       (e.type == "FieldValueRequired"    ? std::string("Required value")
+                        : e.type == "FieldValueForbidden" ? "Forbidden: " + e.detail
+                        : e.type == "FieldValueDuplicate" ? "Duplicate value: \"" + e.value + "\""
+                                                          : "Invalid value: \"" + e.value + "\"");
     if (e.type == "FieldValueRequired" && e.detail != "Required value") text += ": " + e.detail;
     if (e.type == "FieldValueInvalid") text += ": " + e.detail;
     parts.push_back(text);

@@ -11,12 +11,15 @@ namespace sluice::standin {
 
 struct FieldError {
   std::string field;
-  std::string type;  // FieldValueRequired, FieldValueInvalid
+  std::string type;  // FieldValueRequired, FieldValueInvalid, FieldValueForbidden, FieldValueDuplicate
   std::string detail;
   std::string value;
 };
 
 std::vector<FieldError> validate_object(const ResourceType& type, const nlohmann::json& object);
+// A write to pods/NAME/ephemeralcontainers may only add ephemeral containers, with names no other
+// container of the pod has.
+std::vector<FieldError> validate_ephemeral_update(const nlohmann::json& before, const nlohmann::json& after);
 // 422 Status: `Kind "name" is invalid: field: Required value`.
 nlohmann::json invalid_status(const ResourceType& type, const std::string& name, const std::vector<FieldError>& errors);
 

@@ -85,21 +85,42 @@ class LogFollower : public std::enable_shared_from_this<LogFollower> {
   std::function<void()> done_;
   bool stopped_ = false;
 };
+
+// A container of the pod by name: its containers, then its ephemeral (debug) containers.
+const json* find_container(const json& pod, const std::string& name) {
+  auto spec = pod.find("spec");
+  if (spec == pod.end() || !spec->is_object()) return nullptr;
+  for (const char* list : {"containers", "ephemeralContainers"}) {
+    auto it = spec->find(list);
+    if (it == spec->end() || !it->is_array()) continue;
+    for (const auto& c : *it)
+      if (c.is_object() && c.value("name", std::string()) == name) return &c;
+  }
+  return nullptr;
+}
+
+json terminated_state(const json& status, int code, const std::string& now) {
+  const json started = status["state"].value("running", json::object()).value("startedAt", json(now));
+  return {{"terminated", {{"exitCode", code}, {"reason", code == 0 ? "Completed" : "Error"}, {"startedAt", started},
+                          {"finishedAt", now}, {"containerID", status["containerID"]}}}};
+}
+
+json running_status(const json& pod, const json& c) {
+  return {{"name", c["name"]},
+          {"image", c["image"]},
+          {"imageID", "docker.io/library/" + c["image"].get<std::string>()},
+          {"containerID", "standin://" + pod["metadata"]["uid"].get<std::string>() + "-" + c["name"].get<std::string>()},
+          {"ready", true},
+          {"started", true},
+          {"restartCount", 0},
+          {"state", {{"running", {{"startedAt", now_rfc3339()}}}}}};
+}
 }  // namespace
 
 void ApiServer::set_pod_running_status(json& pod) {
   const std::string now = now_rfc3339();
   json statuses = json::array();
-  for (const auto& c : pod["spec"]["containers"]) {
-    statuses.push_back({{"name", c["name"]},
-                        {"image", c["image"]},
-                        {"imageID", "docker.io/library/" + c["image"].get<std::string>()},
-                        {"containerID", "standin://" + pod["metadata"]["uid"].get<std::string>() + "-" + c["name"].get<std::string>()},
-                        {"ready", true},
-                        {"started", true},
-                        {"restartCount", 0},
-                        {"state", {{"running", {{"startedAt", now}}}}}});
-  }
+  for (const auto& c : pod["spec"]["containers"]) statuses.push_back(running_status(pod, c));
   auto cond = [&](const char* type) {
     return json{{"type", type}, {"status", "True"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", now}};
   };
@@ -111,25 +132,51 @@ void ApiServer::set_pod_running_status(json& pod) {
   st["startTime"] = now;
 }
 
+void ApiServer::start_container(const std::string& ns, const std::string& pod, const json& c) {
+  auto argv = container_argv(c);
+  if (argv.empty()) return;  // no command: the container "runs" until the pod is deleted
+  std::map<std::string, std::string> env = {{"HOSTNAME", pod}};
+  for (const auto& e : c.value("env", json::array()))
+    if (e.contains("value")) env[e["name"]] = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
+  const std::string cname = c["name"];
+  runtime_.start_container(ns, pod, cname, argv, env,
+                           [this, ns, pod, cname](int code) { on_container_exit(ns, pod, cname, code); });
+}
+
 void ApiServer::start_pod(const std::string& ns, const std::string& name) {
   const json* stored = store_.get("pods", ns, name);
   if (!stored) return;
   json pod = *stored;
   runtime_.pod_dir(ns, name);
   set_pod_running_status(pod);
-  for (const auto& c : pod["spec"]["containers"]) {
-    auto argv = container_argv(c);
-    if (argv.empty()) continue;  // no command: the container "runs" until the pod is deleted
-    std::map<std::string, std::string> env = {{"HOSTNAME", name}};
-    for (const auto& e : c.value("env", json::array()))
-      if (e.contains("value")) env[e["name"]] = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
-    const std::string cname = c["name"];
-    runtime_.start_container(ns, name, cname, argv, env,
-                             [this, ns, name, cname](int code) { on_container_exit(ns, name, cname, code); });
-  }
+  for (const auto& c : pod["spec"]["containers"]) start_container(ns, name, c);
   const auto rv = store_.next_rv();
   pod["metadata"]["resourceVersion"] = std::to_string(rv);
   store_.put("pods", ns, name, std::move(pod), rv);
+}
+
+json ApiServer::start_ephemeral_containers(const std::string& ns, const std::string& name) {
+  const json* stored = store_.get("pods", ns, name);
+  if (!stored) return json::object();
+  json pod = *stored;
+  json& statuses = pod["status"]["ephemeralContainerStatuses"];
+  if (!statuses.is_array()) statuses = json::array();
+  std::vector<json> started;
+  for (const auto& c : pod["spec"].value("ephemeralContainers", json::array())) {
+    bool known = false;
+    for (const auto& st : statuses) known = known || st["name"] == c["name"];
+    if (known) continue;
+    statuses.push_back(running_status(pod, c));
+    started.push_back(c);
+  }
+  if (started.empty()) return pod;
+  runtime_.pod_dir(ns, name);
+  const auto rv = store_.next_rv();
+  pod["metadata"]["resourceVersion"] = std::to_string(rv);
+  store_.put("pods", ns, name, pod, rv);
+  // Started after the status is stored, so a command that ends at once finds its status to end.
+  for (const auto& c : started) start_container(ns, name, c);
+  return pod;
 }
 
 void ApiServer::on_container_exit(const std::string& ns, const std::string& pod_name, const std::string& container, int code) {
@@ -137,15 +184,26 @@ void ApiServer::on_container_exit(const std::string& ns, const std::string& pod_
   if (!stored) return;
   json pod = *stored;
   const std::string now = now_rfc3339();
+  // An ephemeral container's end leaves the pod as it is.
+  for (auto& cs : pod["status"].value("ephemeralContainerStatuses", json::array()))
+    if (cs["name"] == container) {
+      for (auto& st : pod["status"]["ephemeralContainerStatuses"])
+        if (st["name"] == container) {
+          st["ready"] = false;
+          st["started"] = false;
+          st["state"] = terminated_state(st, code, now);
+        }
+      const auto rv = store_.next_rv();
+      pod["metadata"]["resourceVersion"] = std::to_string(rv);
+      store_.put("pods", ns, pod_name, std::move(pod), rv);
+      return;
+    }
   bool all_done = true, all_ok = true;
   for (auto& cs : pod["status"]["containerStatuses"]) {
     if (cs["name"] == container) {
-      const json started = cs["state"].value("running", json::object()).value("startedAt", json(now));
       cs["ready"] = false;
       cs["started"] = false;
-      cs["state"] = {{"terminated", {{"exitCode", code}, {"reason", code == 0 ? "Completed" : "Error"},
-                                     {"startedAt", started}, {"finishedAt", now},
-                                     {"containerID", cs["containerID"]}}}};
+      cs["state"] = terminated_state(cs, code, now);
     }
     if (!cs["state"].contains("terminated")) all_done = false;
     else if (cs["state"]["terminated"].value("exitCode", 0) != 0) all_ok = false;
@@ -179,9 +237,7 @@ void ApiServer::do_log(const SessionPtr& s, HttpRequest& req, const ResourcePath
     }
     container = containers[0]["name"];
   }
-  bool found = false;
-  for (const auto& c : containers) found = found || c["name"] == container;
-  if (!found) return fail(s, 400, "container " + container + " is not valid for pod " + rp.name, "BadRequest");
+  if (!find_container(*pod, container)) return fail(s, 400, "container " + container + " is not valid for pod " + rp.name, "BadRequest");
 
   const std::string path = runtime_.log_path(rp.ns, rp.name, container);
   std::string text = read_from(path, 0);
@@ -214,10 +270,7 @@ void ApiServer::do_exec(const SessionPtr& s, HttpRequest& req, const ResourcePat
   if (!pod) return not_found(s, pods, rp.name);
   std::string container = req.param("container");
   if (container.empty()) container = (*pod)["spec"]["containers"][0]["name"];
-  const json* spec = nullptr;
-  for (const auto& c : (*pod)["spec"]["containers"])
-    if (c["name"] == container) spec = &c;
-  if (!spec) return fail(s, 400, "container " + container + " is not valid for pod " + rp.name, "BadRequest");
+  if (!find_container(*pod, container)) return fail(s, 400, "container " + container + " is not valid for pod " + rp.name, "BadRequest");
   if ((*pod)["status"].value("phase", "") != "Running")
     return fail(s, 400, "cannot exec into a container in a completed pod; current phase is " +
                             (*pod)["status"].value("phase", std::string("Unknown")), "BadRequest");
@@ -241,6 +294,13 @@ void ApiServer::do_exec(const SessionPtr& s, HttpRequest& req, const ResourcePat
                             req.header("sec-websocket-protocol") + ") is supported; use v5.channel.k8s.io or v4.channel.k8s.io",
                 "BadRequest");
   if (attach) {
+    // As kubelet: a container that has ended has no streams to attach to (kubectl debug then
+    // falls back to its log).
+    for (const char* list : {"containerStatuses", "ephemeralContainerStatuses"})
+      for (const auto& st : (*pod)["status"].value(list, json::array()))
+        if (st.value("name", std::string()) == container && st["state"].contains("terminated"))
+          return fail(s, 400, "unable to upgrade connection: container " + container + " in pod " + rp.name +
+                                  " is not running", "BadRequest");
     // Attach shows the container's output from now on; for the stand-in that is its log.
     const std::string path = runtime_.log_path(rp.ns, rp.name, container);
     const std::uint64_t offset = read_from(path, 0).size();

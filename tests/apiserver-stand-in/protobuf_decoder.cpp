@@ -81,6 +81,8 @@ const Schema& schema() {
                          {2, "matchExpressions", F::Message, "LabelSelectorRequirement", true}}},
       {"LabelSelectorRequirement", {{1, "key", F::String}, {2, "operator", F::String}, {3, "values", F::String, nullptr, true}}},
       {"PodTemplateSpec", {{1, "metadata", F::Message, "ObjectMeta"}, {2, "spec", F::Message, "PodSpec"}}},
+      // core/v1 Pod: what `kubectl debug --copy-to` creates
+      {"Pod", {{1, "metadata", F::Message, "ObjectMeta"}, {2, "spec", F::Message, "PodSpec"}, {3, "status", F::Skip}}},
       {"PodSpec", {{1, "volumes", F::Message, "Volume", true}, {2, "containers", F::Message, "Container", true},
                    {3, "restartPolicy", F::String}, {4, "terminationGracePeriodSeconds", F::Int},
                    {5, "activeDeadlineSeconds", F::Int}, {6, "dnsPolicy", F::String}, {7, "nodeSelector", F::StringMap},
@@ -90,9 +92,12 @@ const Schema& schema() {
                    {15, "imagePullSecrets", F::Message, "LocalObjectReference", true}, {16, "hostname", F::String},
                    {17, "subdomain", F::String}, {19, "schedulerName", F::String},
                    {20, "initContainers", F::Message, "Container", true}, {21, "automountServiceAccountToken", F::Bool},
+                   {22, "tolerations", F::Message, "Toleration", true},
                    {24, "priorityClassName", F::String}, {25, "priority", F::Int}, {27, "shareProcessNamespace", F::Bool},
                    {29, "runtimeClassName", F::String}, {30, "enableServiceLinks", F::Bool},
                    {31, "preemptionPolicy", F::String}, {35, "setHostnameAsFQDN", F::Bool}, {37, "hostUsers", F::Bool}}},
+      {"Toleration", {{1, "key", F::String}, {2, "operator", F::String}, {3, "value", F::String}, {4, "effect", F::String},
+                      {5, "tolerationSeconds", F::Int}}},
       {"PodSecurityContext", {{2, "runAsUser", F::Int}, {3, "runAsNonRoot", F::Bool},
                               {4, "supplementalGroups", F::Int, nullptr, true}, {5, "fsGroup", F::Int}, {6, "runAsGroup", F::Int}}},
       {"Container", {{1, "name", F::String}, {2, "image", F::String}, {3, "command", F::String, nullptr, true},
@@ -189,7 +194,8 @@ bool keeps_zero(const char* field) {
       "activeDeadlineSeconds", "automountServiceAccountToken", "runAsUser", "runAsGroup", "runAsNonRoot",
       "privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "immutable", "defaultMode", "optional",
       "hostUsers", "enableServiceLinks", "shareProcessNamespace", "setHostnameAsFQDN", "priority", "controller",
-      "blockOwnerDeletion", "deletionGracePeriodSeconds", "fsGroup", "allocateLoadBalancerNodePorts", "paused"};
+      "blockOwnerDeletion", "deletionGracePeriodSeconds", "fsGroup", "allocateLoadBalancerNodePorts", "paused",
+      "tolerationSeconds"};
   return pointers.count(field) > 0;
 }
 

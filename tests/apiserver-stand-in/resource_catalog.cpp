@@ -25,15 +25,12 @@ std::string subresource_kind(const ResourceType& t, const std::string& sub) {
   return t.kind;
 }
 
-std::string path_prefix(const std::string& group, const std::string& version) {
-  return group.empty() ? "api/" + version : "apis/" + group + "/" + version;
-}
 }  // namespace
 
 ResourceCatalog::ResourceCatalog() {
   types_ = {
       {"", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, {}, {"status"}},
-      {"", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, {"attach", "exec", "log", "portforward", "status"}},
+      {"", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, {"attach", "ephemeralcontainers", "exec", "log", "portforward", "status"}},
       {"", "v1", "secrets", "secret", "Secret", true, {}, {}, {}},
       {"", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"}, {}, {}},
       {"", "v1", "services", "service", "Service", true, {"svc"}, {"all"}, {"status"}},
@@ -130,42 +127,6 @@ std::optional<nlohmann::json> ResourceCatalog::resource_list(const std::string& 
                         {"apiVersion", "v1"},
                         {"groupVersion", group.empty() ? version : group + "/" + version},
                         {"resources", resources}};
-}
-
-nlohmann::json ResourceCatalog::openapi_v3_root() const {
-  nlohmann::json paths = nlohmann::json::object();
-  std::set<std::string> gvs;
-  for (const auto& t : types_) gvs.insert(path_prefix(t.group, t.version));
-  for (const auto& gv : gvs) paths[gv] = {{"serverRelativeURL", "/openapi/v3/" + gv + "?hash=standin"}};
-  return {{"paths", paths}};
-}
-
-std::optional<nlohmann::json> ResourceCatalog::openapi_v3_group_version(const std::string& gv_path) const {
-  // Only what kubectl reads: PATCH operations tagged with their GVK and the query parameters they take,
-  // so kubectl knows the server validates fields (fieldValidation) and leaves schema checks to us.
-  nlohmann::json paths = nlohmann::json::object();
-  for (const auto& t : types_) {
-    if (path_prefix(t.group, t.version) != gv_path) continue;
-    std::string p = "/" + gv_path + (t.namespaced ? "/namespaces/{namespace}/" : "/") + t.resource + "/{name}";
-    nlohmann::json params = nlohmann::json::array();
-    for (const char* q : {"dryRun", "fieldManager", "fieldValidation", "force", "pretty"})
-      params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", q == std::string("force") ? "boolean" : "string"}}}});
-    nlohmann::json gvk = {{"group", t.group}, {"version", t.version}, {"kind", t.kind}};
-    paths[p] = {{"patch", {{"operationId", "patch" + t.kind},
-                           {"x-kubernetes-action", "patch"},
-                           {"x-kubernetes-group-version-kind", gvk},
-                           {"parameters", params},
-                           {"responses", {{"200", {{"description", "OK"}}}}}}},
-                {"get", {{"operationId", "read" + t.kind},
-                         {"x-kubernetes-action", "get"},
-                         {"x-kubernetes-group-version-kind", gvk},
-                         {"responses", {{"200", {{"description", "OK"}}}}}}}};
-  }
-  if (paths.empty()) return std::nullopt;
-  return nlohmann::json{{"openapi", "3.0.0"},
-                        {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
-                        {"paths", paths},
-                        {"components", {{"schemas", nlohmann::json::object()}}}};
 }
 
 }  // namespace sluice::standin

@@ -20,6 +20,8 @@ struct ResourceType {
 
   std::string group_version() const { return group.empty() ? version : group + "/" + version; }
   std::string group_resource() const { return group.empty() ? resource : resource + "." + group; }
+  // "api/v1" or "apis/<group>/<version>": the URL prefix, also the OpenAPI v3 document's name.
+  std::string api_path() const { return group.empty() ? "api/" + version : "apis/" + group + "/" + version; }
 };
 
 class ResourceCatalog {
@@ -35,8 +37,6 @@ class ResourceCatalog {
   nlohmann::json group_list() const;                                         // GET /apis
   // GET /api/v1 or /apis/<group>/<version>; nullopt when the group/version is not served.
   std::optional<nlohmann::json> resource_list(const std::string& group, const std::string& version) const;
-  nlohmann::json openapi_v3_root() const;
-  std::optional<nlohmann::json> openapi_v3_group_version(const std::string& gv_path) const;
 
  private:
   std::vector<ResourceType> types_;

@@ -126,6 +126,15 @@ void update_managed_fields(json& obj, const json* existing, const std::string& m
   else obj["metadata"]["managedFields"] = out;
 }
 
+// pods/NAME/ephemeralcontainers writes only spec.ephemeralContainers; the rest of the sent Pod is ignored.
+json ephemeral_update(const json& existing, const json& sent) {
+  json next = existing;
+  const json spec = sent.value("spec", json::object());
+  if (spec.contains("ephemeralContainers")) next["spec"]["ephemeralContainers"] = spec["ephemeralContainers"];
+  else if (next["spec"].is_object()) next["spec"].erase("ephemeralContainers");
+  return next;
+}
+
 json strip_server_fields(json touched) {
   if (touched.is_object() && touched.contains("metadata") && touched["metadata"].is_object()) {
     for (const char* f : {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink"})
@@ -400,6 +409,8 @@ void ApiServer::do_update(const SessionPtr& s, HttpRequest& req, const ResourceT
   } else if (rp.subresource == "status") {
     next = *existing;
     next["status"] = body.value("status", json::object());
+  } else if (rp.subresource == "ephemeralcontainers") {
+    next = ephemeral_update(*existing, body);
   } else {
     next = body;
     if (body.value("metadata", json::object()).value("name", rp.name) != rp.name)
@@ -409,7 +420,11 @@ void ApiServer::do_update(const SessionPtr& s, HttpRequest& req, const ResourceT
     if (existing->contains("status")) next["status"] = (*existing)["status"];
   }
   if (auto errs = validate_object(t, next); !errs.empty()) return s->respond_json(422, invalid_status(t, rp.name, errs));
+  if (rp.subresource == "ephemeralcontainers")
+    if (auto errs = validate_ephemeral_update(*existing, next); !errs.empty())
+      return s->respond_json(422, invalid_status(t, rp.name, errs));
   json saved = commit(t, rp.ns, std::move(next), existing, is_dry_run(req), field_manager(req), body, "Update");
+  if (rp.subresource == "ephemeralcontainers" && !is_dry_run(req)) saved = start_ephemeral_containers(rp.ns, rp.name);
   if (rp.subresource == "scale") return s->respond_json(200, scale_of(saved));
   respond_object(s, req, t, 200, saved);
 }
@@ -461,6 +476,8 @@ void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceTy
   } else if (rp.subresource == "status") {
     next = *existing;
     next["status"] = patched.value("status", json::object());
+  } else if (rp.subresource == "ephemeralcontainers") {
+    next = ephemeral_update(*existing, patched);
   } else {
     next = patched;
     if (existing->contains("status")) next["status"] = (*existing)["status"];
@@ -468,8 +485,12 @@ void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceTy
   if (next["metadata"].value("name", std::string()) != rp.name)
     return fail(s, 400, "metadata.name: the name of a patched object cannot change", "BadRequest");
   if (auto errs = validate_object(t, next); !errs.empty()) return s->respond_json(422, invalid_status(t, rp.name, errs));
+  if (rp.subresource == "ephemeralcontainers")
+    if (auto errs = validate_ephemeral_update(*existing, next); !errs.empty())
+      return s->respond_json(422, invalid_status(t, rp.name, errs));
   json saved = commit(t, rp.ns, std::move(next), existing, is_dry_run(req), field_manager(req),
                       patch.is_object() ? strip_directives(patch) : json::object(), "Update");
+  if (rp.subresource == "ephemeralcontainers" && !is_dry_run(req)) saved = start_ephemeral_containers(rp.ns, rp.name);
   if (rp.subresource == "scale") return s->respond_json(200, scale_of(saved));
   respond_object(s, req, t, 200, saved);
 }
