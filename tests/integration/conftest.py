@@ -1,17 +1,20 @@
 """pytest fixtures for the integration tests: the processes ctest's fixtures started (PostgreSQL,
-the API-server stand-in, gateway and agent for cluster c1), handed out as paths and helpers.
+the API-server stand-in, gateway and agent for cluster c1), handed out as paths and helpers, and
+gateways, agents and stand-ins of a test's own (harness.py starts them).
 
-ctest passes their directories in SLUICE_GATEWAY_DIR and SLUICE_STANDIN_DIR (tests/CMakeLists.txt).
-Waiting is done with wait_until (polls a condition with a deadline), never a bare sleep.
+ctest passes their directories in SLUICE_GATEWAY_DIR and SLUICE_STANDIN_DIR and the binaries in
+SLUICE_{GATEWAY,AGENT,STANDIN}_BIN (tests/CMakeLists.txt). Waiting is done with wait_until (polls
+a condition with a deadline), never a bare sleep.
 """
 import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
+
+from harness import Database, Gateway, Standin, env, shell_lib, wait_until  # noqa: F401 (re-exported)
 
 
 def _dir(name):
@@ -60,17 +63,6 @@ def namespace(standin_kubeconfig):
     kubectl(standin_kubeconfig, "delete", "namespace", name, "--wait=false", check=False)
 
 
-def wait_until(condition, timeout=20.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def standin_log(standin_kubeconfig):
     """Requests that reached the cluster since the fixture was made: standin_log() -> list of dicts."""
@@ -79,6 +71,71 @@ def standin_log(standin_kubeconfig):
         return json.loads(out)
     start = read(999999999)["lastSeq"]
     return lambda: read(start)["items"]
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_dir):
+    """The fixture's gateway (cluster c1 behind it; the bot's kubeconfig is `kubeconfig`)."""
+    return Gateway(gateway_dir)
+
+
+@pytest.fixture(scope="session")
+def standin(standin_dir):
+    return Standin(standin_dir)
+
+
+@pytest.fixture(scope="session")
+def db(gateway):
+    database = Database(gateway.database_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def own_gateway(tmp_path, gateway, standin):
+    """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None) -> a Gateway of the
+    test's own (on the fixture's database unless told otherwise) with an agent for CLUSTER on the
+    fixture's stand-in; .kubeconfig is the bot's through it. Stopped afterwards."""
+    started = []
+
+    def make(cluster, policy, extra_config="", database_url=None):
+        gwd = str(tmp_path / "gw")
+        shell_lib("gateway_setup", gateway.bin, gwd, database_url or gateway.database_url)
+        with open(os.path.join(gwd, "policy.yaml"), "w") as f:
+            f.write(policy)
+        with open(os.path.join(gwd, "gateway.yaml"), "a") as f:
+            f.write("policy:\n  file: policy.yaml\n" + extra_config)
+        own = Gateway(gwd)
+        started.append(own)
+        own.start()
+        own.start_agent(cluster, standin.kubeconfig)
+        own.kubeconfig = own.kubeconfig_for(cluster, str(tmp_path / f"{cluster}.kubeconfig"))
+        return own
+
+    yield make
+    for own in started:
+        own.stop()
+
+
+@pytest.fixture
+def extra_cluster(tmp_path, gateway, standin):
+    """extra_cluster(NAME, own=False) -> (kubeconfig, Standin): another cluster behind the fixture's
+    gateway, on a stand-in of its own when asked. Its agent (and stand-in) stop afterwards."""
+    stops = []
+
+    def make(name, own=False):
+        upstream = standin
+        if own:
+            upstream = Standin(str(tmp_path / f"standin-{name}"))
+            stops.append(lambda: shell_lib("standin_stop", upstream.dir))
+            shell_lib("standin_start", env("SLUICE_STANDIN_BIN"), upstream.dir)
+        stops.append(lambda: gateway.stop_agent(name))
+        gateway.start_agent(name, upstream.kubeconfig)
+        return gateway.kubeconfig_for(name, str(tmp_path / f"{name}.kubeconfig")), upstream
+
+    yield make
+    for stop in reversed(stops):
+        stop()
 
 
 def npm_package_dir(env_name, source_dir, files, installed):

@@ -1,0 +1,210 @@
+"""What the integration tests drive: gateways, agents and stand-ins as real processes, HTTPS
+requests with real TLS, and the audit database.
+
+Processes are started by scripts/lib/gateway.sh and scripts/lib/standin.sh, the same functions the
+demo and ctest's fixtures use, so there is one way to start each binary.
+"""
+import http.client
+import os
+import re
+import ssl
+import subprocess
+import time
+
+import psycopg2
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run through ctest")
+    return value
+
+
+def shell_lib(function, *args):
+    """Runs one function of scripts/lib/{gateway,standin}.sh; its output, or AssertionError."""
+    script = f'source "{ROOT}/scripts/lib/gateway.sh"; source "{ROOT}/scripts/lib/standin.sh"; "$@"'
+    out = subprocess.run(["bash", "-c", script, "lib", function, *args], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"{function} {' '.join(args)} failed: {out.stderr}{out.stdout}")
+    return out.stdout
+
+
+def wait_until(condition, timeout=20.0, what="the condition"):
+    """Polls `condition` until it returns something true, which is returned; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.1)
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:400]!r}>"
+
+
+def https(port, ca_file, method, path, token=None, headers=None, body=None):
+    """One request over a fresh TLS connection, as curl would send it."""
+    context = ssl.create_default_context(cafile=ca_file)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, body=body, headers=sent)
+        r = conn.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+def http_plain(port, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body)
+        r = conn.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+class Database:
+    """The gateway's PostgreSQL database: sql.count("SELECT count(*) ...") and friends."""
+
+    def __init__(self, url):
+        self.url = url
+        self.conn = psycopg2.connect(url)
+        self.conn.autocommit = True
+
+    def rows(self, sql, *params):
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def value(self, sql, *params):
+        rows = self.rows(sql, *params)
+        return rows[0][0] if rows else None
+
+    def close(self):
+        self.conn.close()
+
+
+class Gateway:
+    """A sluice-gateway's directory as gateway_setup/gateway_start leave it."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.bin = env("SLUICE_GATEWAY_BIN")
+        self.agent_bin = env("SLUICE_AGENT_BIN")
+
+    def file(self, name):
+        return read(os.path.join(self.dir, name)).strip()
+
+    @property
+    def port(self):
+        return int(self.file("https_port"))
+
+    @property
+    def agent_port(self):
+        return int(self.file("agent_port"))
+
+    @property
+    def ca(self):
+        return os.path.join(self.dir, "certs", "ca.crt")
+
+    @property
+    def config(self):
+        return os.path.join(self.dir, "gateway.yaml")
+
+    @property
+    def bot_token(self):
+        return self.file("bot.token")
+
+    @property
+    def reviewer_token(self):
+        return self.file("reviewer.token")
+
+    @property
+    def database_url(self):
+        return re.search(r'^  url: "(.*)"$', read(self.config), re.M).group(1)
+
+    def log(self):
+        return read(os.path.join(self.dir, "gateway.log"))
+
+    def request(self, method, path, token=None, headers=None, body=None):
+        return https(self.port, self.ca, method, path, token, headers, body)
+
+    def cli(self, *args, check=True):
+        """sluice-gateway SUBCOMMAND ... --config this gateway's file."""
+        out = subprocess.run([self.bin, *args, "--config", self.config], capture_output=True, text=True, timeout=60)
+        if check and out.returncode != 0:
+            raise AssertionError(f"sluice-gateway {' '.join(args)} failed: {out.stderr}")
+        return out
+
+    def kubeconfig_for(self, cluster, path, token_file=None):
+        text = shell_lib("gateway_kubeconfig", self.bin, self.dir, cluster, token_file or os.path.join(self.dir, "bot.token"))
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start_agent(self, cluster, upstream_kubeconfig):
+        shell_lib("agent_start", self.bin, self.agent_bin, self.dir, cluster, upstream_kubeconfig)
+
+    def stop_agent(self, cluster):
+        shell_lib("agent_stop", self.dir, cluster)
+
+    def agent_pid(self, cluster):
+        return int(self.file(f"agent-{cluster}.pid"))
+
+    def start(self):
+        shell_lib("gateway_start", self.bin, self.dir)
+
+    def stop(self):
+        shell_lib("gateway_stop", self.dir)
+
+    def restart(self):
+        """Stops the gateway (not its agents) and starts it on the ports it had; agents reconnect."""
+        shell_lib("_stop_pidfile", os.path.join(self.dir, "gateway.pid"))
+        text = read(self.config)
+        text = re.sub(r"^listen: .*$", f"listen: 127.0.0.1:{self.port}", text, flags=re.M)
+        text = re.sub(r"^agent_listen: .*$", f"agent_listen: 127.0.0.1:{self.agent_port}", text, flags=re.M)
+        with open(self.config, "w") as f:
+            f.write(text)
+        self.start()
+
+
+class Standin:
+    """An apiserver-stand-in's directory (standin_start)."""
+
+    def __init__(self, directory):
+        self.dir = directory
+
+    @property
+    def kubeconfig(self):
+        return os.path.join(self.dir, "kubeconfig")
+
+    def requests_since(self, seq):
+        import json
+        out = subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, "get", "--raw", f"/_standin/requests?since={seq}"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        return json.loads(out)
+
+    def seq(self):
+        return self.requests_since(999999999)["lastSeq"]
