@@ -7,6 +7,7 @@ demo and ctest's fixtures use, so there is one way to start each binary.
 import http.client
 import os
 import re
+import socket
 import ssl
 import subprocess
 import time
@@ -60,11 +61,25 @@ class Response:
         return f"<{self.status} {self.body[:400]!r}>"
 
 
-def https(port, ca_file, method, path, token=None, headers=None, body=None):
+class _TlsConnection(http.client.HTTPSConnection):
+    """To 127.0.0.1, with a TLS server name of the caller's choice (curl --resolve NAME:PORT:127.0.0.1)."""
+
+    def __init__(self, port, context, server_name):
+        super().__init__("127.0.0.1", port, context=context, timeout=30)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name or self.host)
+
+
+def https(port, ca_file, method, path, token=None, headers=None, body=None, server_name=None):
     """One request over a fresh TLS connection, as curl would send it."""
     context = ssl.create_default_context(cafile=ca_file)
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    conn = _TlsConnection(port, context, server_name)
     sent = dict(headers or {})
+    if server_name:
+        sent.setdefault("Host", f"{server_name}:{port}")
     if token:
         sent["Authorization"] = f"Bearer {token}"
     try:
@@ -148,8 +163,8 @@ class Gateway:
     def log(self):
         return read(os.path.join(self.dir, "gateway.log"))
 
-    def request(self, method, path, token=None, headers=None, body=None):
-        return https(self.port, self.ca, method, path, token, headers, body)
+    def request(self, method, path, token=None, headers=None, body=None, server_name=None):
+        return https(self.port, self.ca, method, path, token, headers, body, server_name)
 
     def cli(self, *args, check=True):
         """sluice-gateway SUBCOMMAND ... --config this gateway's file."""
