@@ -1,7 +1,7 @@
 """What the integration tests drive: gateways, agents and stand-ins as real processes, HTTPS
 requests with real TLS, and the audit database.
 
-Processes are started by scripts/lib/gateway.sh and scripts/lib/standin.sh, the same functions the
+Processes are started by scripts/lib/{gateway,standin,pg}.sh, the same functions the
 demo and ctest's fixtures use, so there is one way to start each binary.
 """
 import http.client
@@ -25,8 +25,8 @@ def env(name):
 
 
 def shell_lib(function, *args):
-    """Runs one function of scripts/lib/{gateway,standin}.sh; its output, or AssertionError."""
-    script = f'source "{ROOT}/scripts/lib/gateway.sh"; source "{ROOT}/scripts/lib/standin.sh"; "$@"'
+    """Runs one function of scripts/lib/{gateway,standin,pg}.sh; its output, or AssertionError."""
+    script = "".join(f'source "{ROOT}/scripts/lib/{lib}.sh"; ' for lib in ("gateway", "standin", "pg")) + '"$@"'
     out = subprocess.run(["bash", "-c", script, "lib", function, *args], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise AssertionError(f"{function} {' '.join(args)} failed: {out.stderr}{out.stdout}")
