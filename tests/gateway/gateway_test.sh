@@ -608,51 +608,6 @@ YAML
   if out=$(k get secret reveal-me -o jsonpath='{.data.k}' 2>&1); then fail "one approval revealed twice: $out"; fi
   contains "$out" "approval required"
   ;;
-audit_chain)
-  # Every audit row is a link of its writer's hash chain: `audit verify` passes on the real trail
-  # and finds an edited row, a deleted row and a re-linked row, each by its link.
-  fixture_url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
-  db=chain_$RANDOM$RANDOM
-  psql "$fixture_url" -qAt -c "CREATE DATABASE $db" >/dev/null
-  url="$fixture_url dbname=$db"
-  cc=chain$RANDOM
-  policy_gateway "$cc" "$url" <<<'defaultAction: allow'
-  k() { KUBECONFIG="$work/$cc.kubeconfig" kubectl "$@"; }
-  wait_for 20 k get ns -o name || fail "no request passed the gateway"
-  for i in 1 2 3 4 5; do k get ns default -o name >/dev/null; done
-  k get pods -n default --as=someone-else >/dev/null 2>&1 || true   # refused: an intent and its outcome at once
-  wait_for 10 sql_count "$url" "SELECT count(*) FROM audit_outcomes" -ge 7 || fail "the outcomes were not written"
-  verify() { "$gw" audit verify --database "$url"; }
-  out=$(verify) || fail "verify failed on an untouched trail: $out"
-  contains "$out" "audit chain intact:"; contains "$out" "in 1 chain"
-  [ "$(psql "$url" -qAt -c "SELECT count(*) FROM audit_events WHERE row_hash IS NULL")" = 0 ] || fail "a row without a link"
-  # an edited row
-  seq=$(psql "$url" -qAt -c "SELECT min(chain_seq) FROM audit_events WHERE chain_seq > 2")
-  psql "$url" -qAt -c "UPDATE audit_events SET username = 'mallory' WHERE chain_seq = $seq" >/dev/null
-  out=$(verify) && fail "verify missed an edited row: $out"
-  contains "$out" "link $seq (intent"; contains "$out" "was edited"
-  psql "$url" -qAt -c "UPDATE audit_events SET username = 'automation-bot' WHERE chain_seq = $seq" >/dev/null
-  out=$(verify) || fail "verify failed after the edit was undone: $out"
-  # an edited outcome
-  seq=$(psql "$url" -qAt -c "SELECT min(chain_seq) FROM audit_outcomes")
-  code=$(psql "$url" -qAt -c "SELECT response_code FROM audit_outcomes WHERE chain_seq = $seq")
-  psql "$url" -qAt -c "UPDATE audit_outcomes SET response_code = 299 WHERE chain_seq = $seq" >/dev/null
-  out=$(verify) && fail "verify missed an edited outcome: $out"
-  contains "$out" "link $seq (outcome"
-  psql "$url" -qAt -c "UPDATE audit_outcomes SET response_code = $code WHERE chain_seq = $seq" >/dev/null
-  out=$(verify) || fail "verify failed after the outcome was restored: $out"
-  # a deleted row
-  psql "$url" -qAt -c "DELETE FROM audit_events WHERE chain_seq = 5; DELETE FROM audit_outcomes WHERE chain_seq = 5" >/dev/null
-  out=$(verify) && fail "verify missed a deleted row: $out"
-  contains "$out" "links 5 to 5 are missing"
-  # re-numbering the rest to hide the gap breaks the links instead
-  psql "$url" -qAt -c "UPDATE audit_events SET chain_seq = chain_seq - 1 WHERE chain_seq > 5;
-                       UPDATE audit_outcomes SET chain_seq = chain_seq - 1 WHERE chain_seq > 5" >/dev/null
-  out=$(verify) && fail "verify missed a re-numbered chain: $out"
-  contains "$out" "link 5 ("; contains "$out" "prev_hash is not the hash of the link before it"
-  # --since checks from the window's first row on
-  out=$("$gw" audit verify --database "$url" --since 2026-01-01T00:00:00Z 2>&1) && fail "--since hid the break: $out"
-  ;;
 recording)
   # Every exchange is recorded as the client saw it, one session per kubectl invocation: no Secret
   # value reaches a recording (bodies and exec output alike), no credential either; an exec session
@@ -733,56 +688,6 @@ recording)
                        UPDATE recording_sessions SET last_at = now() - interval '2 days' WHERE id = '$old'" >/dev/null
   wait_for 15 sql_count "$url" "SELECT count(*) FROM recording_sessions WHERE id = '$old'" = 0 || fail "retention kept an old session"
   [ "$(psql "$url" -qAt -c "SELECT count(*) FROM recording_sessions s WHERE $in_cluster")" -ge 5 ] || fail "retention removed new sessions"
-  ;;
-audit_sinks)
-  # Audit events leave as audit.k8s.io/v1 Events: EventList batches to a webhook that is down at
-  # first (nothing is lost: every request's RequestReceived and ResponseComplete arrive once it is
-  # up) and a JSON-lines file that rotates.
-  gwd=$work/gw ac=sink$RANDOM$RANDOM
-  hook_port=$(free_port)
-  cat >"$work/extra-gateway.yaml" <<YAML
-audit:
-  export_retry_initial_ms: 200
-  sinks:
-  - {name: siem, type: webhook, url: "https://127.0.0.1:$hook_port/audit", ca_file: $gwd/certs/ca.crt, max_batch: 5}
-  - {name: local, type: file, path: $work/audit.jsonl, max_bytes: 3000, max_files: 50}
-YAML
-  url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$dir/gateway.yaml")
-  policy_gateway "$ac" <<<'defaultAction: allow'
-  k() { KUBECONFIG="$work/$ac.kubeconfig" kubectl "$@"; }
-  wait_for 20 k get ns -o name || fail "no request passed the gateway"
-  for i in 1 2 3 4 5 6; do k get ns default -o name >/dev/null; done
-  k get pods --as=mallory >/dev/null 2>&1 || true   # refused: its events carry the refusal
-  ids=$(psql "$url" -qAt -c "SELECT id FROM audit_events WHERE cluster = '$ac'" | sort)
-  n=$(wc -l <<<"$ids")
-  [ "$n" -ge 8 ] || fail "only $n audit rows"
-  wait_for 15 sql_count "$url" "SELECT attempts FROM audit_export_cursors WHERE sink = 'siem' AND chain_id =
-    (SELECT chain_id FROM audit_events WHERE cluster = '$ac' LIMIT 1)" -ge 1 || fail "no failed delivery was recorded"
-  contains "$(psql "$url" -qAt -c "SELECT last_error FROM audit_export_cursors WHERE sink = 'siem'")" "Couldn't connect"
-  python3 "$here/notify_receivers.py" https "$hook_port" "$gwd/certs/tls.crt" "$gwd/certs/tls.key" "$work/hook.jsonl" &
-  cleanup_extra+=("kill $!")
-  have_all() {  # every audit id of this cluster arrived as RequestReceived and as ResponseComplete
-    [ -f "$work/hook.jsonl" ] || return 1
-    local got
-    got=$(jq -r '.body | fromjson | .items[] | .auditID + " " + .stage' "$work/hook.jsonl" | sort -u)
-    for id in $ids; do grep -qx "$id RequestReceived" <<<"$got" && grep -qx "$id ResponseComplete" <<<"$got" || return 1; done
-  }
-  wait_for 30 have_all || fail "the webhook did not get every event: $(wc -l <"$work/hook.jsonl" 2>/dev/null) batches"
-  jq -e '.body | fromjson | .kind == "EventList" and .apiVersion == "audit.k8s.io/v1" and (.items | length) <= 5' \
-    "$work/hook.jsonl" >/dev/null || fail "a batch is not an EventList of at most 5: $(head -1 "$work/hook.jsonl")"
-  jq -e '.body | fromjson | .items[] | select(.stage == "ResponseComplete" and .responseStatus.code == 403) |
-         .annotations["authorization.k8s.io/decision"] == "forbid"' "$work/hook.jsonl" >/dev/null || fail "the refusal is missing"
-  # the file: rotated, every line an Event, every event there
-  file_has_all() {
-    local got
-    got=$(cat "$work"/audit.jsonl* | jq -r 'select(.kind == "Event" and .apiVersion == "audit.k8s.io/v1") | .auditID + " " + .stage' | sort -u)
-    for id in $ids; do grep -qx "$id ResponseComplete" <<<"$got" || return 1; done
-  }
-  wait_for 10 file_has_all || fail "the file sink lacks events"
-  ls "$work/audit.jsonl.1" >/dev/null 2>&1 || fail "the file sink did not rotate: $(ls -la "$work")"
-  for f in "$work"/audit.jsonl*; do
-    [ "$(stat -c %s "$f")" -le 3000 ] || fail "$f grew past max_bytes: $(stat -c %s "$f") bytes"
-  done
   ;;
 approval_hold)
   # What reviewers are asked about, with the real kubectl: an exec into a privileged pod waits

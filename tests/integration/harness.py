@@ -113,6 +113,10 @@ class Database:
             cur.execute(sql, params)
             return cur.fetchall()
 
+    def execute(self, sql, *params):
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+
     def value(self, sql, *params):
         rows = self.rows(sql, *params)
         return rows[0][0] if rows else None

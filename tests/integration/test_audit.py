@@ -1,16 +1,18 @@
 """The intent audit: one row per request with who, what, where and the kubectl command, its outcome
 filled in when the exchange ends, the Audit-ID the cluster sees, `audit list` and `audit export`;
-and the gateway failing closed while PostgreSQL is away. (Moved from tests/gateway/gateway_test.sh:
-audit, audit_fail_closed.)"""
+the gateway failing closed while PostgreSQL is away; the hash chain `audit verify` checks; the SIEM
+webhook and file sinks. (Moved from tests/gateway/gateway_test.sh:
+audit, audit_fail_closed, audit_chain, audit_sinks.)"""
 import json
 import re
+import socket
 import subprocess
 import uuid
 
 import pytest
 
 from conftest import kubectl
-from harness import Database, Gateway, read, shell_lib, wait_until
+from harness import ROOT as ROOT_DIR, Database, Gateway, read, shell_lib, wait_until
 
 ROW = """SELECT verb, resource, subresource, namespace, name, username, array_to_string(groups, ','), auth_method,
                 source_ip, kubectl_command, decision, response_code FROM audit_log WHERE {}"""
@@ -192,3 +194,137 @@ def test_requests_are_refused_while_the_audit_store_is_down(gateway, standin, ow
         assert gw.bot_token not in gw.log(), "the gateway logged a client token"
     finally:
         gw.stop()
+
+
+@pytest.fixture
+def fresh_database(gateway, db):
+    """A database of the test's own on the fixture's server (the gateway migrates it on start)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    db.execute(f"CREATE DATABASE {name}")
+    return f"{gateway.database_url} dbname={name}"
+
+
+def test_audit_verify_finds_every_break_in_the_hash_chain(own_gateway, fresh_database):
+    # Every audit row is a link of its writer's hash chain: `audit verify` passes on the real trail
+    # and finds an edited row, a deleted row and a re-linked row, each by its link.
+    url = fresh_database
+    gw = own_gateway(f"chain{uuid.uuid4().hex[:6]}", "defaultAction: allow\n", database_url=url)
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+    for _ in range(5):
+        kubectl(gw.kubeconfig, "get", "ns", "default", "-o", "name")
+    kubectl(gw.kubeconfig, "get", "pods", "-n", "default", "--as=someone-else", check=False)  # refused: intent and outcome at once
+    trail = Database(url)
+    try:
+        wait_until(lambda: trail.value("SELECT count(*) FROM audit_outcomes") >= 7, timeout=10, what="the outcomes written")
+
+        def verify(*extra):
+            return subprocess.run([gw.bin, "audit", "verify", "--database", url, *extra], capture_output=True, text=True,
+                                  timeout=60)
+
+        out = verify()
+        assert out.returncode == 0, f"verify failed on an untouched trail: {out.stdout}{out.stderr}"
+        assert "audit chain intact:" in out.stdout and "in 1 chain" in out.stdout
+        assert trail.value("SELECT count(*) FROM audit_events WHERE row_hash IS NULL") == 0, "a row without a link"
+        # an edited row
+        seq = trail.value("SELECT min(chain_seq) FROM audit_events WHERE chain_seq > 2")
+        trail.execute("UPDATE audit_events SET username = 'mallory' WHERE chain_seq = %s", seq)
+        out = verify()
+        assert out.returncode != 0, f"verify missed an edited row: {out.stdout}"
+        assert f"link {seq} (intent" in out.stdout + out.stderr and "was edited" in out.stdout + out.stderr
+        trail.execute("UPDATE audit_events SET username = 'automation-bot' WHERE chain_seq = %s", seq)
+        assert verify().returncode == 0, "verify failed after the edit was undone"
+        # an edited outcome
+        seq = trail.value("SELECT min(chain_seq) FROM audit_outcomes")
+        code = trail.value("SELECT response_code FROM audit_outcomes WHERE chain_seq = %s", seq)
+        trail.execute("UPDATE audit_outcomes SET response_code = 299 WHERE chain_seq = %s", seq)
+        out = verify()
+        assert out.returncode != 0, f"verify missed an edited outcome: {out.stdout}"
+        assert f"link {seq} (outcome" in out.stdout + out.stderr
+        trail.execute("UPDATE audit_outcomes SET response_code = %s WHERE chain_seq = %s", code, seq)
+        assert verify().returncode == 0, "verify failed after the outcome was restored"
+        # a deleted row
+        trail.execute("DELETE FROM audit_events WHERE chain_seq = 5; DELETE FROM audit_outcomes WHERE chain_seq = 5")
+        out = verify()
+        assert out.returncode != 0, f"verify missed a deleted row: {out.stdout}"
+        assert "links 5 to 5 are missing" in out.stdout + out.stderr
+        # re-numbering the rest to hide the gap breaks the links instead
+        trail.execute("UPDATE audit_events SET chain_seq = chain_seq - 1 WHERE chain_seq > 5;"
+                                    "UPDATE audit_outcomes SET chain_seq = chain_seq - 1 WHERE chain_seq > 5")
+        out = verify()
+        text = out.stdout + out.stderr
+        assert out.returncode != 0, f"verify missed a re-numbered chain: {text}"
+        assert "link 5 (" in text and "prev_hash is not the hash of the link before it" in text
+        # --since checks from the window's first row on
+        assert verify("--since", "2026-01-01T00:00:00Z").returncode != 0, "--since hid the break"
+    finally:
+        trail.close()
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_audit_events_reach_a_siem_webhook_that_was_down_and_a_rotating_file(own_gateway, db, tmp_path):
+    # Audit events leave as audit.k8s.io/v1 Events: EventList batches to a webhook that is down at
+    # first (nothing is lost: every request's RequestReceived and ResponseComplete arrive once it is
+    # up) and a JSON-lines file that rotates.
+    cluster, hook_port = f"sink{uuid.uuid4().hex[:6]}", _free_port()
+    gwd, audit_file, hook_log = tmp_path / "gw", tmp_path / "audit.jsonl", tmp_path / "hook.jsonl"
+    gw = own_gateway(cluster, "defaultAction: allow\n", extra_config=f"""audit:
+  export_retry_initial_ms: 200
+  sinks:
+  - {{name: siem, type: webhook, url: "https://127.0.0.1:{hook_port}/audit", ca_file: {gwd}/certs/ca.crt, max_batch: 5}}
+  - {{name: local, type: file, path: {audit_file}, max_bytes: 3000, max_files: 50}}
+""")
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+    for _ in range(6):
+        kubectl(gw.kubeconfig, "get", "ns", "default", "-o", "name")
+    kubectl(gw.kubeconfig, "get", "pods", "--as=mallory", check=False)  # refused: its events carry the refusal
+    ids = sorted(str(r[0]) for r in db.rows("SELECT id FROM audit_events WHERE cluster = %s", cluster))
+    assert len(ids) >= 8, f"only {len(ids)} audit rows"
+    wait_until(lambda: (db.value("""SELECT attempts FROM audit_export_cursors WHERE sink = 'siem' AND chain_id =
+                                    (SELECT chain_id FROM audit_events WHERE cluster = %s LIMIT 1)""", cluster) or 0) >= 1,
+               timeout=15, what="a failed delivery recorded")
+    errors = [r[0] for r in db.rows("SELECT last_error FROM audit_export_cursors WHERE sink = 'siem'")]
+    assert any("Couldn't connect" in (e or "") for e in errors), errors
+    receiver = subprocess.Popen(["python3", f"{ROOT_DIR}/tests/gateway/notify_receivers.py", "https", str(hook_port),
+                                 f"{gwd}/certs/tls.crt", f"{gwd}/certs/tls.key", str(hook_log)])
+    try:
+        def batches():
+            return [json.loads(json.loads(line)["body"]) for line in read(hook_log).splitlines()]
+
+        def have_all():  # every audit id of this cluster arrived as RequestReceived and as ResponseComplete
+            got = {(e["auditID"], e["stage"]) for b in batches() for e in b["items"]}
+            return all((i, "RequestReceived") in got and (i, "ResponseComplete") in got for i in ids)
+        wait_until(have_all, timeout=30, what="the webhook getting every event")
+        for b in batches():
+            assert b["kind"] == "EventList" and b["apiVersion"] == "audit.k8s.io/v1" and len(b["items"]) <= 5, \
+                f"a batch is not an EventList of at most 5: {b}"
+        refusals = [e for b in batches() for e in b["items"]
+                    if e["stage"] == "ResponseComplete" and e.get("responseStatus", {}).get("code") == 403]
+        assert refusals and all(e["annotations"]["authorization.k8s.io/decision"] == "forbid" for e in refusals), \
+            "the refusal is missing"
+    finally:
+        receiver.kill()
+        receiver.wait()
+
+    # the file: rotated, every line an Event, every event there
+    def file_events():
+        files = sorted(tmp_path.glob("audit.jsonl*"))
+        return files, [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+    def file_has_all():
+        _, events = file_events()
+        got = {(e["auditID"], e["stage"]) for e in events if e["kind"] == "Event" and e["apiVersion"] == "audit.k8s.io/v1"}
+        return all((i, "ResponseComplete") in got for i in ids)
+    wait_until(file_has_all, timeout=10, what="the file sink holding every event")
+    files, _ = file_events()
+    assert (tmp_path / "audit.jsonl.1").exists(), f"the file sink did not rotate: {files}"
+    for f in files:
+        assert f.stat().st_size <= 3000, f"{f} grew past max_bytes: {f.stat().st_size} bytes"
