@@ -93,14 +93,16 @@ def db(gateway):
 
 @pytest.fixture
 def own_gateway(tmp_path, gateway, standin):
-    """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None) -> a Gateway of the
+    """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None, extra_tokens="") -> a Gateway of the
     test's own (on the fixture's database unless told otherwise) with an agent for CLUSTER on the
     fixture's stand-in; .kubeconfig is the bot's through it. Stopped afterwards."""
     started = []
 
-    def make(cluster, policy, extra_config="", database_url=None):
+    def make(cluster, policy, extra_config="", database_url=None, extra_tokens=""):
         gwd = str(tmp_path / "gw")
         shell_lib("gateway_setup", gateway.bin, gwd, database_url or gateway.database_url)
+        with open(os.path.join(gwd, "tokens.csv"), "a") as f:
+            f.write(extra_tokens)  # more identities: token,user,uid,"groups" lines
         with open(os.path.join(gwd, "policy.yaml"), "w") as f:
             f.write(policy)
         with open(os.path.join(gwd, "gateway.yaml"), "a") as f:
@@ -115,6 +117,16 @@ def own_gateway(tmp_path, gateway, standin):
     yield make
     for own in started:
         own.stop()
+
+
+@pytest.fixture
+def own_postgres(tmp_path):
+    """A PostgreSQL of the test's own (scripts/lib/pg.sh) for outages no other test may see: its
+    state directory (url, port)."""
+    state = str(tmp_path / "pg")
+    shell_lib("pg_start", state)
+    yield state
+    shell_lib("pg_stop", state)
 
 
 @pytest.fixture

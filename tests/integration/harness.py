@@ -45,6 +45,20 @@ def wait_until(condition, timeout=20.0, what="the condition"):
         time.sleep(0.1)
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def approval_id(message):
+    """The id in the gateway's "approval required: id ..., review at ..." answer (async mode)."""
+    found = re.search(r"approval required: id ([0-9a-f-]*), review at", message)
+    return found.group(1) if found else None
+
+
 def read(path):
     try:
         with open(path) as f:
@@ -177,6 +191,16 @@ class Gateway:
             raise AssertionError(f"sluice-gateway {' '.join(args)} failed: {out.stderr}")
         return out
 
+    def reviewer_cli(self, *args, token_file=None, check=True):
+        """sluice-gateway approvals/approve/reject/... over this gateway's REST API, as the reviewer
+        (alice-reviewer) unless another token file is given."""
+        environment = dict(os.environ, SLUICE_SERVER=f"https://127.0.0.1:{self.port}", SLUICE_CA_FILE=self.ca,
+                           SLUICE_TOKEN_FILE=token_file or os.path.join(self.dir, "reviewer.token"))
+        out = subprocess.run([self.bin, *args], capture_output=True, text=True, timeout=60, env=environment)
+        if check and out.returncode != 0:
+            raise AssertionError(f"sluice-gateway {' '.join(args)} failed: {out.stderr}")
+        return out
+
     def kubeconfig_for(self, cluster, path, token_file=None):
         text = shell_lib("gateway_kubeconfig", self.bin, self.dir, cluster, token_file or os.path.join(self.dir, "bot.token"))
         with open(path, "w") as f:
@@ -227,3 +251,45 @@ class Standin:
 
     def seq(self):
         return self.requests_since(999999999)["lastSeq"]
+
+
+class Background:
+    """A command running beside the test (a held kubectl, a watch), its output in a file."""
+
+    def __init__(self, argv, path, env=None):
+        self.path = path
+        self._out = open(path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self._out, stderr=subprocess.STDOUT, env=env)
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def still_running_after(self, seconds):
+        """True when it has not ended within `seconds` (for "it keeps waiting" checks)."""
+        try:
+            self.proc.wait(timeout=seconds)
+            return False
+        except subprocess.TimeoutExpired:
+            return True
+
+    def wait(self, timeout=60):
+        code = self.proc.wait(timeout=timeout)
+        self._out.close()
+        return code
+
+    def output(self):
+        return read(self.path)
+
+    def stop(self):
+        if self.running():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+
+
+def kubectl_in_background(kubeconfig, path, *args):
+    return Background(["kubectl", "--kubeconfig", kubeconfig, *args], path)

@@ -5,14 +5,13 @@ webhook and file sinks. (Moved from tests/gateway/gateway_test.sh:
 audit, audit_fail_closed, audit_chain, audit_sinks.)"""
 import json
 import re
-import socket
 import subprocess
 import uuid
 
 import pytest
 
 from conftest import kubectl
-from harness import ROOT as ROOT_DIR, Database, Gateway, read, shell_lib, wait_until
+from harness import ROOT as ROOT_DIR, Database, Gateway, free_port, read, shell_lib, wait_until
 
 ROW = """SELECT verb, resource, subresource, namespace, name, username, array_to_string(groups, ','), auth_method,
                 source_ip, kubectl_command, decision, response_code FROM audit_log WHERE {}"""
@@ -143,15 +142,6 @@ def _audit_export(gateway, name, delete_id):
     assert bounded == "", "audit export --until did not bound the window"
 
 
-@pytest.fixture
-def own_postgres(tmp_path):
-    """A PostgreSQL of the test's own (scripts/lib/pg.sh), for outages no other test may see."""
-    state = str(tmp_path / "pg")
-    shell_lib("pg_start", state)
-    yield state
-    shell_lib("pg_stop", state)
-
-
 def test_requests_are_refused_while_the_audit_store_is_down(gateway, standin, own_postgres, tmp_path):
     # PostgreSQL goes away: requests are refused with 503 and none reaches the cluster; when it is
     # back, requests flow again without restarting the gateway.
@@ -261,19 +251,11 @@ def test_audit_verify_finds_every_break_in_the_hash_chain(own_gateway, fresh_dat
         trail.close()
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_audit_events_reach_a_siem_webhook_that_was_down_and_a_rotating_file(own_gateway, db, tmp_path):
     # Audit events leave as audit.k8s.io/v1 Events: EventList batches to a webhook that is down at
     # first (nothing is lost: every request's RequestReceived and ResponseComplete arrive once it is
     # up) and a JSON-lines file that rotates.
-    cluster, hook_port = f"sink{uuid.uuid4().hex[:6]}", _free_port()
+    cluster, hook_port = f"sink{uuid.uuid4().hex[:6]}", free_port()
     gwd, audit_file, hook_log = tmp_path / "gw", tmp_path / "audit.jsonl", tmp_path / "hook.jsonl"
     gw = own_gateway(cluster, "defaultAction: allow\n", extra_config=f"""audit:
   export_retry_initial_ms: 200

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from conftest import MASKED_B64, kubectl
-from harness import ROOT, Gateway, read, shell_lib, wait_until
+from harness import ROOT, Gateway, approval_id, read, shell_lib, wait_until
 
 
 class Values:
@@ -181,16 +181,6 @@ def test_no_secret_value_reaches_the_client_the_log_or_the_audit(gateway, kubeco
     vals.absent(gateway.cli("audit", "export", "--since", "10m").stdout, "the audit export")
 
 
-def _reviewer_cli(gw, *args, check=True):
-    """sluice-gateway approvals/approve/reject as the reviewer, over the gateway's REST API."""
-    environment = dict(os.environ, SLUICE_SERVER=f"https://127.0.0.1:{gw.port}", SLUICE_CA_FILE=gw.ca,
-                       SLUICE_TOKEN_FILE=os.path.join(gw.dir, "reviewer.token"))
-    out = subprocess.run([gw.bin, *args], capture_output=True, text=True, timeout=60, env=environment)
-    if check and out.returncode != 0:
-        raise AssertionError(f"sluice-gateway {' '.join(args)} failed: {out.stderr}")
-    return out
-
-
 def test_a_100_mb_secret_list_streams_through_masking_in_bounded_memory(gateway, tmp_path):
     # A list of 20,000 Secrets (about 100 MB) streams through masking in bounded memory: nothing of
     # a value comes out, every item does, and the gateway's peak RSS stays under 96 MB.
@@ -263,13 +253,13 @@ current-context: up
                                  f"https://127.0.0.1:{gw.port}{base}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"])
 
         def pending():
-            items = json.loads(_reviewer_cli(gw, "approvals", "--pending", "-o", "json").stdout)["items"]
+            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
             return next((a["id"] for a in items if a["cluster"] == cluster), None)
         approval = wait_until(pending, what="the write with a failing dry run held")
-        wait_until(lambda: (json.loads(_reviewer_cli(gw, "approvals", "show", approval, "-o", "json").stdout)
+        wait_until(lambda: (json.loads(gw.reviewer_cli("approvals", "show", approval, "-o", "json").stdout)
                             .get("preview") or {}).get("errors"), timeout=10, what="the preview saying its dry run failed")
         assert os.path.exists(f"/proc/{pid}"), f"the gateway ended after a failed preview: {gw.log()[-2000:]}"
-        _reviewer_cli(gw, "reject", approval, "--reason", "upstream down")
+        gw.reviewer_cli("reject", approval, "--reason", "upstream down")
         held.wait(timeout=60)
         assert gw.request("GET", "/healthz").body == "ok", "the gateway stopped serving"
     finally:
@@ -344,9 +334,9 @@ spec:
         npw = f"npw{secrets.token_hex(8)}"
         out = k("patch", "cm", "guarded-app", "--type=merge", "-p", json.dumps({"data": {"db_password": npw}}), check=False)
         assert out.returncode != 0, f"the guarded patch passed: {out.stdout}"
-        gid = _approval_id(out.stderr)
+        gid = approval_id(out.stderr)
         assert gid, f"no approval for the guarded patch: {out.stderr}"
-        shown = _reviewer_cli(gw, "approvals", "show", gid, "-o", "json").stdout
+        shown = gw.reviewer_cli("approvals", "show", gid, "-o", "json").stdout
         assert npw not in shown, f"the approval shows the new password: {shown}"
         assert pw not in shown, f"the approval shows the old password: {shown}"
         assert "***MASKED***" in shown
@@ -359,9 +349,9 @@ spec:
             "a Secret outside the reveal rule is not masked"
         out = k("get", "secret", "reveal-me", "-o", "jsonpath={.data.k}", check=False)
         assert out.returncode != 0, f"reveal without an approval: {out.stdout}"
-        rid = _approval_id(out.stderr)
+        rid = approval_id(out.stderr)
         assert rid, f"no approval id: {out.stderr}"
-        _reviewer_cli(gw, "approve", rid, "--reason", "incident 42")
+        gw.reviewer_cli("approve", rid, "--reason", "incident 42")
         out = k("get", "secret", "reveal-me", "-o", "jsonpath={.data.k}").stdout
         assert base64.b64decode(out).decode() == sv, f"the approved reveal: {out}"
         out = k("get", "secret", "reveal-me", "-o", "jsonpath={.data.k}", check=False)
@@ -369,8 +359,3 @@ spec:
         assert "approval required" in out.stderr
     finally:
         kubectl(standin_kubeconfig, "delete", "ns", ns, "--wait=false", check=False)
-
-
-def _approval_id(message):
-    found = re.search(r"approval required: id ([0-9a-f-]*), review at", message)
-    return found.group(1) if found else None

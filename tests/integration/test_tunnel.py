@@ -71,7 +71,7 @@ def test_exchange_calls_are_reused_and_bodies_span_frames(gateway, kubeconfig, s
     name = f"reuse-big-{uuid.uuid4().hex[:6]}"
     body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s"},"data":{"y":"%s"}}' % (name, "y" * 200000)
     try:
-        r = gateway.request("POST", f"/clusters/c1/api/v1/namespaces/default/configmaps", token=gateway.bot_token,
+        r = gateway.request("POST", "/clusters/c1/api/v1/namespaces/default/configmaps", token=gateway.bot_token,
                             headers={"Content-Type": "application/json"}, body=body)
         assert r.status == 201, f"creating a 200 KB ConfigMap through the gateway: {r}"
         got = kubectl(kubeconfig, "get", "cm", "-n", "default", name, "-o", "jsonpath={.data.y}").stdout
