@@ -120,6 +120,14 @@ def own_gateway(tmp_path, gateway, standin):
 
 
 @pytest.fixture
+def fresh_database(gateway, db):
+    """A database of the test's own on the fixture's server (the gateway migrates it on start)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    db.execute(f"CREATE DATABASE {name}")
+    return f"{gateway.database_url} dbname={name}"
+
+
+@pytest.fixture
 def own_postgres(tmp_path):
     """A PostgreSQL of the test's own (scripts/lib/pg.sh) for outages no other test may see: its
     state directory (url, port)."""

@@ -8,8 +8,6 @@ import re
 import subprocess
 import uuid
 
-import pytest
-
 from conftest import kubectl
 from harness import ROOT as ROOT_DIR, Database, Gateway, free_port, read, shell_lib, wait_until
 
@@ -184,14 +182,6 @@ def test_requests_are_refused_while_the_audit_store_is_down(gateway, standin, ow
         assert gw.bot_token not in gw.log(), "the gateway logged a client token"
     finally:
         gw.stop()
-
-
-@pytest.fixture
-def fresh_database(gateway, db):
-    """A database of the test's own on the fixture's server (the gateway migrates it on start)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    db.execute(f"CREATE DATABASE {name}")
-    return f"{gateway.database_url} dbname={name}"
 
 
 def test_audit_verify_finds_every_break_in_the_hash_chain(own_gateway, fresh_database):
