@@ -1,9 +1,7 @@
 """Approvals with the real kubectl: held requests released by a reviewer exactly once, the
 requester never deciding, rejections with their reason, two-person rules, timeouts; what reviewers
 are shown (the live object, the dry run's diff, a namespace's contents); async mode and a gateway
-restart; notifications from the outbox; the approval store going away. (Moved from
-tests/gateway/gateway_test.sh: approval, approval_hold, approval_async, approval_notify,
-approval_store_down.)"""
+restart; notifications from the outbox; the approval store going away."""
 import hashlib
 import hmac
 import json

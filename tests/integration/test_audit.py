@@ -1,8 +1,7 @@
 """The intent audit: one row per request with who, what, where and the kubectl command, its outcome
 filled in when the exchange ends, the Audit-ID the cluster sees, `audit list` and `audit export`;
 the gateway failing closed while PostgreSQL is away; the hash chain `audit verify` checks; the SIEM
-webhook and file sinks. (Moved from tests/gateway/gateway_test.sh:
-audit, audit_fail_closed, audit_chain, audit_sinks.)"""
+webhook and file sinks."""
 import json
 import re
 import subprocess

@@ -1,7 +1,6 @@
 """Logging in without a static token: client certificates signed by the configured client CA, and
 OIDC tokens from a test issuer (every accepted algorithm, every refusal, key rotation with a
-rate-limited refresh, cached keys while the issuer is down). (Moved from
-tests/gateway/gateway_test.sh: client_cert, oidc.)"""
+rate-limited refresh, cached keys while the issuer is down)."""
 import json
 import os
 import subprocess

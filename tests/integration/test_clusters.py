@@ -1,7 +1,6 @@
 """Clusters behind one gateway and their agents coming and going: a cluster without an agent, two
 clusters kept apart, two tunnels for one cluster, an agent killed under a watch, and a client that
-leaves in the middle of one. (Moved from tests/gateway/gateway_test.sh: no_agent, two_clusters,
-agent_killed_mid_watch, client_disconnect.)"""
+leaves in the middle of one."""
 import json
 import os
 import re

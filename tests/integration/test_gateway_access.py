@@ -1,6 +1,5 @@
 """Who gets in and as whom: client tokens, agent tokens, the identity the cluster sees, client
-impersonation, the metrics endpoint's access, and a failed upgrade that must not open a channel.
-(Moved from tests/gateway/gateway_test.sh: auth, identity, metrics_access, failed_upgrade.)"""
+impersonation, the metrics endpoint's access, and a failed upgrade that must not open a channel."""
 import json
 import os
 import re

@@ -1,7 +1,7 @@
 """The gateway's limits on what it reads from the network: header and body sizes get a Status, a
 slow header is cut off after header_timeout, an idle connection after idle_timeout; and 200
 watches with a stalled reader through one tunnel, where flow control holds back only the stalled
-stream. (Moved from tests/gateway/gateway_test.sh: limits, many_streams.)"""
+stream."""
 import signal
 import socket
 import ssl

@@ -1,6 +1,6 @@
 """Secret values never reach the client, the logs, the recordings or the audit export; the cluster
 keeps the real values and a masked one is never written back; detectors mask keys in exec output
-and logs. (Moved from tests/gateway/gateway_test.sh: masking, masking_large, masking_profiles.)"""
+and logs."""
 import base64
 import gzip
 import json

@@ -1,6 +1,5 @@
 """The policy in the data path with the real kubectl, and the attack corpus: every request an
-adversarial agent may send, with what must come of it. (Moved from tests/gateway/gateway_test.sh:
-policy, attack_corpus.)"""
+adversarial agent may send, with what must come of it."""
 import http.client
 import json
 import os

@@ -1,6 +1,6 @@
 """Session recording: every exchange as the client saw it, one session per kubectl invocation, with
 no Secret value and no credential in it; exec replay and asciicast export; the body cap; the REST
-API for reviewers; retention. (Moved from tests/gateway/gateway_test.sh: recording.)"""
+API for reviewers; retention."""
 import hashlib
 import json
 import os

@@ -1,6 +1,5 @@
 """Which cluster a request goes to: the /clusters/<name> prefix, the TLS server name for
-root-relative paths, and what an unknown or missing cluster gets; the request metrics' labels.
-(Moved from tests/gateway/gateway_test.sh: routing.)"""
+root-relative paths, and what an unknown or missing cluster gets; the request metrics' labels."""
 import subprocess
 
 from conftest import kubectl

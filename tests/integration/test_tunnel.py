@@ -1,6 +1,5 @@
 """The tunnel between gateway and agent: Exchange calls reused, large bodies framed, an agent that
-drains on SIGTERM, and the agent's in-cluster mode with a rotating ServiceAccount token.
-(Moved from tests/gateway/gateway_test.sh: exchange_reuse, agent_drain, in_cluster.)"""
+drains on SIGTERM, and the agent's in-cluster mode with a rotating ServiceAccount token."""
 import http.client
 import os
 import re
