@@ -26,6 +26,7 @@
 #include "gateway/store/database.h"
 #include "gateway/store/migrator.h"
 #include "gateway/tunnel/tunnel_service.h"
+#include "gateway/ui/session_store.h"
 #include "sluice/version.h"
 
 namespace po = boost::program_options;
@@ -234,7 +235,9 @@ int run_serve(const std::vector<std::string>& args) {
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
                      policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
-    HttpsServer https(io, ctx, [&ctx] { return build_stages(ctx); });
+    // The reviewer UI's logins last 8 hours (a shift); every gateway replica serves them.
+    ui::SessionStore ui_sessions(database, 8 * 3600);
+    HttpsServer https(io, ctx, [&ctx, &ui_sessions] { return build_stages(ctx, &ui_sessions); });
     https.start();
     std::unique_ptr<MetricsListener> metrics_listener;
     if (!config->metrics.listen.empty()) {

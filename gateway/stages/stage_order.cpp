@@ -13,13 +13,16 @@
 #include "gateway/stages/response_masking_stage.h"
 #include "gateway/stages/route_stage.h"
 #include "gateway/tunnel/upstream_exchange.h"
+#include "gateway/ui/ui_routes.h"
 
 namespace sluice::gateway {
 
 // In order for the request; the answer passes back through them in reverse (pipeline/stage.h).
-std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx) {
+std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, ui::SessionStore* ui_sessions) {
   std::vector<std::unique_ptr<pipeline::Stage>> s;
   s.push_back(std::make_unique<ProbeRoutesStage>(ctx));          // /healthz, /readyz, an open /metrics
+  if (ui_sessions)                                               // /ui/: the reviewers' pages, by session cookie
+    s.push_back(std::make_unique<ui::UiRoutesStage>(ctx, *ui_sessions));
   s.push_back(std::make_unique<stages::AuthenticateStage>(ctx.auth));  // who: 401 otherwise
   s.push_back(std::make_unique<ApiRoutesStage>(ctx));            // the gateway's REST APIs, /metrics
   s.push_back(std::make_unique<stages::RouteStage>(ctx.tunnels, ctx.clusters,  // which cluster: 404 otherwise

@@ -1,0 +1,111 @@
+// The reviewer UI: plain DOM, text only. Everything a requester sent is attacker-controlled, so
+// nothing here assigns innerHTML: elements are built with el() and filled with textContent.
+const app = document.getElementById("app");
+let session = null;
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "on") for (const [event, f] of Object.entries(v)) e.addEventListener(event, f);
+    else if (v !== false && v !== null && v !== undefined) e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return e;
+}
+
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (session && method !== "GET") headers["X-CSRF-Token"] = session.csrfToken;
+  const r = await fetch("/ui/api/" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                             credentials: "same-origin" });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw Object.assign(new Error(data.message || r.statusText), { status: r.status });
+  return data;
+}
+
+function show(...nodes) { app.replaceChildren(...nodes); }
+
+function loginPage(message) {
+  const token = el("input", { type: "password", id: "token", autocomplete: "off", "aria-label": "token" });
+  const form = el("form", { on: { submit: async (e) => {
+    e.preventDefault();
+    try { session = await api("POST", "login", { token: token.value }); route(); }
+    catch (err) { show(loginPage(err.message)); }
+  } } }, el("label", { for: "token" }, "Token "), token, " ", el("button", { type: "submit" }, "Log in"));
+  return el("section", {}, el("h1", {}, "Log in"), message ? el("p", { class: "error" }, message) : "", form);
+}
+
+function timeLeft(expiresAt) {
+  const s = Math.round((Date.parse(expiresAt) - Date.now()) / 1000);
+  return s <= 0 ? "expired" : s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+function what(a) {
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  return `${a.verb} ${resource}${a.namespace ? " -n " + a.namespace : ""}${a.name ? " " + a.name : ""}`;
+}
+
+async function queuePage() {
+  const list = await api("GET", "approvals?state=pending");
+  const rows = list.items.map((a) => el("tr", {},
+    el("td", {}, el("a", { href: "/ui/approvals/" + a.id, "data-id": a.id, on: { click: go } }, what(a))),
+    el("td", {}, a.requester.username), el("td", {}, a.cluster), el("td", {}, a.rule),
+    el("td", {}, timeLeft(a.expiresAt)),
+    el("td", {}, `${a.votes.filter((v) => v.vote === "approve").length} of ${a.minApprovals}`)));
+  return el("section", {}, el("h1", {}, "Pending approvals"),
+    rows.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["Request", "Requester", "Cluster", "Rule", "Time left", "Votes"]
+      .map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "Nothing waits for a decision."));
+}
+
+async function approvalPage(id) {
+  const a = await api("GET", "approvals/" + encodeURIComponent(id));
+  const reason = el("input", { id: "reason", "aria-label": "reason" });
+  const status = el("p", { role: "status" });
+  const decide = (verb) => async () => {
+    try { await api("POST", `approvals/${encodeURIComponent(id)}/${verb}`, { reason: reason.value }); route(); }
+    catch (err) { status.textContent = err.message; status.className = "error"; }
+  };
+  return el("section", {}, el("h1", {}, what(a)),
+    el("p", {}, `${a.requester.username} (${a.requester.authMethod}; groups ${a.requester.groups.join(", ")}) on ${a.cluster}`),
+    a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
+    el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
+    a.preview && a.preview.diff ? el("pre", { id: "diff" }, a.preview.diff) : "",
+    a.requestBody ? el("pre", { id: "body" }, a.requestBody) : "",
+    el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),
+    a.state === "pending" ? el("p", {}, el("label", { for: "reason" }, "Reason "), reason, " ",
+      el("button", { id: "approve", on: { click: decide("approve") } }, "Approve"), " ",
+      el("button", { id: "reject", on: { click: decide("reject") } }, "Reject")) : "",
+    status);
+}
+
+function go(e) {
+  e.preventDefault();
+  history.pushState(null, "", e.currentTarget.getAttribute("href"));
+  route();
+}
+
+async function route() {
+  try {
+    if (!session) session = await api("GET", "session");
+  } catch (err) {
+    if (err.status === 401) { session = null; return show(loginPage()); }
+    return show(el("p", { class: "error" }, err.message));
+  }
+  document.getElementById("who").textContent = session.user;
+  document.getElementById("logout").hidden = false;
+  const m = location.pathname.match(/^\/ui\/approvals\/([^/]+)$/);
+  try { show(m ? await approvalPage(decodeURIComponent(m[1])) : await queuePage()); }
+  catch (err) { show(el("p", { class: "error" }, err.message)); }
+}
+
+document.getElementById("logout").addEventListener("click", async () => {
+  await api("POST", "logout").catch(() => {});
+  session = null;
+  document.getElementById("who").textContent = "";
+  document.getElementById("logout").hidden = true;
+  show(loginPage());
+});
+document.getElementById("home").addEventListener("click", go);
+window.addEventListener("popstate", route);
+route();

@@ -1,0 +1,147 @@
+#include "gateway/ui/ui_routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/server/approvals_api.h"
+#include "gateway/ui/session_cookie.h"
+#include "gateway/ui/ui_assets.h"
+
+namespace sluice::gateway::ui {
+namespace {
+constexpr std::string_view kApi = "/ui/api/";
+
+HeaderList with(HeaderList extra) {
+  HeaderList all = security_headers();
+  all.insert(all.end(), extra.begin(), extra.end());
+  return all;
+}
+
+void fail(pipeline::Chain& chain, int code, const std::string& message, const std::string& reason, HeaderList extra = {}) {
+  chain.send_local_reply(code, message, reason, with(std::move(extra)));
+}
+
+void reply_json(pipeline::Chain& chain, int code, const nlohmann::json& body, HeaderList extra = {}) {
+  chain.send_reply(code, "application/json", body.dump(), with(std::move(extra)));
+}
+
+nlohmann::json session_json(const Session& s) {
+  return {{"user", s.who.user}, {"uid", s.who.uid}, {"groups", s.who.groups}, {"method", s.who.method},
+          {"csrfToken", s.csrf_token}, {"expiresAt", s.expires_at}};
+}
+
+// A login form posted from another site would set the victim's browser to the attacker's
+// session: logins come as JSON (a cross-site form cannot send that without a CORS preflight,
+// which the gateway never grants) and, when the browser names an Origin, from this one.
+bool same_origin_json(const pipeline::RequestContext& ctx) {
+  const std::string type = ctx.header("Content-Type");
+  if (type.rfind("application/json", 0) != 0) return false;
+  const std::string origin = ctx.header("Origin");
+  return origin.empty() || origin == "https://" + ctx.header("Host");
+}
+}  // namespace
+
+const HeaderList& security_headers() {
+  static const HeaderList h = {
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+      {"X-Frame-Options", "DENY"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cache-Control", "no-store"},
+  };
+  return h;
+}
+
+pipeline::Next UiRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
+  if (!ctx.sni_cluster.empty()) return pipeline::Next::Continue;  // the cluster's paths, not the gateway's
+  const std::string path = ctx.target.substr(0, ctx.target.find('?'));
+  if (path != "/ui" && path.rfind("/ui/", 0) != 0) return pipeline::Next::Continue;
+  if (path.rfind(kApi, 0) == 0) {
+    if (path == "/ui/api/login") {
+      if (ctx.method != "POST") fail(chain, 405, "log in with POST /ui/api/login", "MethodNotAllowed");
+      else login(ctx, chain);
+    } else {
+      with_session(ctx, chain, path);
+    }
+    return pipeline::Next::Stop;
+  }
+  if (ctx.method != "GET" && ctx.method != "HEAD") {
+    fail(chain, 405, "the UI's pages are read with GET", "MethodNotAllowed");
+    return pipeline::Next::Stop;
+  }
+  if (path == "/ui") {
+    chain.send_reply(302, "text/plain", "", with({{"Location", "/ui/"}}));
+    return pipeline::Next::Stop;
+  }
+  std::string file = path.substr(4);
+  // A page of the app (/ui/approvals/ID, a link from Slack or email) is its one HTML document.
+  const Asset* asset = find_asset(file.empty() ? "index.html" : file);
+  if (!asset && file.find('.') == std::string::npos) asset = find_asset("index.html");
+  if (!asset) fail(chain, 404, "the UI has no file " + path, "NotFound");
+  else chain.send_reply(200, std::string(asset->content_type), std::string(asset->body), security_headers());
+  return pipeline::Next::Stop;
+}
+
+void UiRoutesStage::login(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
+  if (!same_origin_json(ctx))
+    return fail(chain, 403, "log in from the UI's own page: a JSON body from this origin", "Forbidden");
+  auto body = nlohmann::json::parse(ctx.body.empty() ? "{}" : ctx.body, nullptr, false);
+  if (!body.is_object() || (body.contains("token") && !body["token"].is_string()))
+    return fail(chain, 400, "the login body is {\"token\": \"...\"}, or {} to log in with the TLS client certificate",
+                "BadRequest");
+  Credentials credentials;
+  credentials.bearer_token = body.value("token", "");
+  credentials.tls = ctx.tls;
+  ctx_.auth.authenticate(std::move(credentials), chain.on_strand([this, &chain](std::optional<Identity> who, std::string why) {
+    auto& c = chain.context();
+    if (!who) {
+      spdlog::info("401 UI login from {}: {}", c.remote, why);
+      return fail(chain, 401, "the token or certificate was not accepted", "Unauthorized");
+    }
+    spdlog::info("UI login: {} ({}) from {}", who->user, who->method, c.remote);
+    sessions_.create(*who, chain.on_strand([this, &chain](common::Result<SessionStore::Created> made) {
+      if (!made) return fail(chain, made.error().code, "no session: " + made.error().message, "ServiceUnavailable");
+      reply_json(chain, 200, session_json(made->second), {{"Set-Cookie", set_cookie_header(made->first, sessions_.ttl_seconds())}});
+    }));
+  }));
+}
+
+void UiRoutesStage::with_session(pipeline::RequestContext& ctx, pipeline::Chain& chain, const std::string& path) {
+  const auto cookie = session_from_cookie_header(ctx.header("Cookie"));
+  if (!cookie) return fail(chain, 401, "not logged in: log in at /ui/", "Unauthorized");
+  sessions_.find(*cookie, chain.on_strand([this, &chain, path, cookie = *cookie](common::Result<std::optional<Session>> found) {
+    auto& c = chain.context();
+    if (!found) return fail(chain, found.error().code, "sessions unavailable: " + found.error().message, "ServiceUnavailable");
+    if (!*found)
+      return fail(chain, 401, "the session ended or expired: log in at /ui/", "Unauthorized",
+                  {{"Set-Cookie", set_cookie_header("", 0)}});
+    const Session& s = **found;
+    if (!csrf_allows(c.method, c.header(kCsrfHeader), s.csrf_token)) {
+      spdlog::warn("403 UI {} {} for {}: missing or wrong CSRF token", c.method, path, s.who.user);
+      return fail(chain, 403, "the request's CSRF token is missing or wrong: reload the page", "Forbidden");
+    }
+    if (path == "/ui/api/session") {
+      if (c.method != "GET") return fail(chain, 405, "read the session with GET", "MethodNotAllowed");
+      return reply_json(chain, 200, session_json(s));
+    }
+    if (path == "/ui/api/logout") {
+      if (c.method != "POST") return fail(chain, 405, "log out with POST", "MethodNotAllowed");
+      return sessions_.end(cookie, chain.on_strand([&chain](common::Result<common::Done> ended) {
+        if (!ended) return fail(chain, ended.error().code, "the session could not be ended: " + ended.error().message,
+                                "ServiceUnavailable");
+        reply_json(chain, 200, {{"loggedOut", true}}, {{"Set-Cookie", set_cookie_header("", 0)}});
+      }));
+    }
+    const std::string rest = c.target.substr(kApi.size() - 1);  // "/approvals...", query included
+    if (is_approvals_api_path("/api/v1" + rest)) {
+      if (!ctx_.approvals) return fail(chain, 404, "this gateway has no approvals (it runs without a policy)", "NotFound");
+      return serve_approvals_api(*ctx_.approvals, c.method, "/api/v1" + rest, c.body, s.who,
+                                 ctx_.config.approvals.viewer_groups,
+                                 chain.on_strand([&chain](int code, nlohmann::json body) { reply_json(chain, code, body); }));
+    }
+    fail(chain, 404, "the UI has no API " + path, "NotFound");
+  }));
+}
+
+}  // namespace sluice::gateway::ui

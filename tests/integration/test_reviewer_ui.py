@@ -1,0 +1,150 @@
+"""The reviewer UI's server side at /ui/: its pages and their security headers, logins into
+PostgreSQL-backed sessions with a strict cookie, CSRF on every state change, and an approval given
+through it releasing a held kubectl. (The browser tests of the pages come with the front end.)"""
+import json
+import re
+import uuid
+
+from conftest import kubectl
+from harness import kubectl_in_background, wait_until
+
+POLICY = """rules:
+  - name: cluster-rbac
+    match: {verbs: [create], resources: [clusterrolebindings]}
+    action: approve
+    message: cluster-wide RBAC needs a reviewer
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+"""
+JSON = {"Content-Type": "application/json"}
+
+
+class Browser:
+    """What a browser keeps for one origin: the session cookie (HttpOnly: the page never reads it)."""
+
+    def __init__(self, gw):
+        self.gw, self.cookie, self.csrf = gw, None, None
+
+    def call(self, method, path, body=None, headers=None, csrf=True):
+        sent = dict(headers or {})
+        if self.cookie:
+            sent["Cookie"] = f"sluice_ui={self.cookie}"
+        if csrf and self.csrf and method != "GET":
+            sent["X-CSRF-Token"] = self.csrf
+        if body is not None:
+            sent.setdefault("Content-Type", "application/json")
+        r = self.gw.request(method, path, headers=sent, body=None if body is None else json.dumps(body))
+        set_cookie = r.headers.get("set-cookie", "")
+        if set_cookie.startswith("sluice_ui="):
+            self.cookie = set_cookie.split(";")[0].split("=", 1)[1] or None
+        return r
+
+    def login(self, token):
+        r = self.call("POST", "/ui/api/login", {"token": token})
+        if r.status == 200:
+            self.csrf = json.loads(r.body)["csrfToken"]
+        return r
+
+
+def test_pages_carry_a_strict_content_security_policy(gateway):
+    for path in ("/ui/", "/ui/approvals/some-id"):  # a page of the app is its one document
+        r = gateway.request("GET", path)
+        assert r.status == 200 and r.headers["content-type"].startswith("text/html"), (path, r)
+        assert '<script type="module" src="/ui/app.js">' in r.body
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["x-content-type-options"] == "nosniff"
+    r = gateway.request("GET", "/ui/app.js")
+    assert r.status == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in r.body.replace("nothing here assigns innerHTML", ""), "the page writes markup from data"
+    r = gateway.request("GET", "/ui")
+    assert r.status == 302 and r.headers["location"] == "/ui/"
+    r = gateway.request("GET", "/ui/missing.js")
+    assert r.status == 404 and json.loads(r.body)["kind"] == "Status"
+    assert "content-security-policy" in r.headers
+    assert gateway.request("POST", "/ui/", body="x").status == 405
+
+
+def test_logins_become_sessions_with_a_strict_cookie(gateway, db):
+    b = Browser(gateway)
+    r = b.call("GET", "/ui/api/session")
+    assert r.status == 401 and "log in at /ui/" in r.body and json.loads(r.body)["kind"] == "Status"
+    # a cross-site form cannot log a browser in: not JSON, or another Origin
+    r = gateway.request("POST", "/ui/api/login", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        body="token=" + gateway.reviewer_token)
+    assert r.status == 403 and "set-cookie" not in r.headers
+    r = gateway.request("POST", "/ui/api/login", headers={**JSON, "Origin": "https://evil.example"},
+                        body=json.dumps({"token": gateway.reviewer_token}))
+    assert r.status == 403 and "set-cookie" not in r.headers
+    assert b.login("wrong").status == 401 and b.cookie is None
+    assert gateway.request("POST", "/ui/api/login", headers=JSON, body="[1]").status == 400
+
+    r = b.login(gateway.reviewer_token)
+    assert r.status == 200, r
+    cookie = r.headers["set-cookie"]
+    assert re.fullmatch(r"sluice_ui=[0-9a-f]{64}; Path=/ui; Max-Age=28800; HttpOnly; Secure; SameSite=Strict", cookie), cookie
+    me = json.loads(r.body)
+    assert me["user"] == "alice-reviewer" and me["groups"] == ["sluice-reviewers"] and me["method"] == "static-token"
+    assert json.loads(b.call("GET", "/ui/api/session").body)["user"] == "alice-reviewer"
+    # the database holds the cookie's hash only, and the identity the login established
+    rows = db.rows("SELECT id_hash, identity FROM ui_sessions WHERE identity->>'user' = 'alice-reviewer' AND ended_at IS NULL")
+    assert rows and all(b.cookie not in json.dumps([str(v) for v in row]) for row in rows)
+    # the cookie authenticates nothing outside /ui/
+    r = gateway.request("GET", "/clusters/c1/api/v1/namespaces", headers={"Cookie": f"sluice_ui={b.cookie}"})
+    assert r.status == 401
+    r = gateway.request("GET", "/api/v1/approvals", headers={"Cookie": f"sluice_ui={b.cookie}"})
+    assert r.status == 401
+
+    # logging out needs the CSRF token too; afterwards the cookie opens nothing
+    assert b.call("POST", "/ui/api/logout", csrf=False).status == 403
+    old = b.cookie
+    r = b.call("POST", "/ui/api/logout")
+    assert r.status == 200 and r.headers["set-cookie"].startswith("sluice_ui=; Path=/ui; Max-Age=0")
+    r = gateway.request("GET", "/ui/api/session", headers={"Cookie": f"sluice_ui={old}"})
+    assert r.status == 401 and "ended or expired" in r.body
+
+
+def test_an_approval_given_in_the_ui_releases_the_held_request(own_gateway, standin, tmp_path):
+    cluster, tag = f"ui{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    gw = own_gateway(cluster, POLICY)
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"ui-{tag}",
+                                 "--clusterrole=view", "--user=someone")
+    try:
+        reviewer, bot = Browser(gw), Browser(gw)
+        assert reviewer.login(gw.reviewer_token).status == 200
+        assert bot.login(gw.bot_token).status == 200
+
+        def pending():
+            items = json.loads(reviewer.call("GET", "/ui/api/approvals?state=pending").body)["items"]
+            return next((a for a in items if a["cluster"] == cluster), None)
+        a = wait_until(pending, what="the held request in the UI's queue")
+        assert (a["verb"], a["resource"], a["rule"]) == ("create", "clusterrolebindings", "cluster-rbac")
+        assert a["kubectlCommand"] == "kubectl create clusterrolebinding", a
+        path = f"/ui/api/approvals/{a['id']}"
+
+        # the requester may read its request but never decide it
+        assert bot.call("GET", path).status == 200
+        r = bot.call("POST", path + "/approve", {"reason": "mine"})
+        assert r.status == 403 and "requested this and cannot approve or reject it" in r.body
+        # a forged or missing CSRF token is refused before the approvals API sees the vote
+        r = reviewer.call("POST", path + "/approve", {"reason": "ok"}, headers={"X-CSRF-Token": "0" * 64}, csrf=False)
+        assert r.status == 403 and "CSRF" in r.body
+        assert reviewer.call("POST", path + "/approve", {"reason": "ok"}, csrf=False).status == 403
+        assert bot.csrf != reviewer.csrf
+        r = reviewer.call("POST", path + "/approve", {"reason": "ok"}, headers={"X-CSRF-Token": bot.csrf}, csrf=False)
+        assert r.status == 403, "another session's CSRF token was taken"
+        assert held.running(), f"kubectl did not wait: {held.output()}"
+
+        r = reviewer.call("POST", path + "/approve", {"reason": "looks right"})
+        assert r.status == 200, r
+        assert held.wait() == 0, f"kubectl failed after the UI's approval: {held.output()}"
+        assert f"clusterrolebinding.rbac.authorization.k8s.io/ui-{tag} created" in held.output()
+        shown = json.loads(reviewer.call("GET", path).body)
+        assert shown["state"] == "executed" and shown["votes"][0]["approver"] == "alice-reviewer"
+        assert shown["votes"][0]["reason"] == "looks right"
+    finally:
+        held.stop()
+        kubectl(standin.kubeconfig, "delete", "clusterrolebinding", f"ui-{tag}", check=False)
