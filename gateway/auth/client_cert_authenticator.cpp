@@ -55,6 +55,10 @@ void require_client_certificates_from(SSL_CTX* ctx, const std::string& ca_file) 
   // VERIFY_PEER without FAIL_IF_NO_PEER_CERT: a certificate is verified when one is sent (a bad
   // one fails the handshake), and bearer-token clients send none.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  // With VERIFY_PEER, OpenSSL refuses to resume a session (a browser's second connection) unless
+  // the context names its sessions: the handshake would end in an alert.
+  static const unsigned char kSessionContext[] = "sluice-gateway";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
 }
 
 }  // namespace sluice::gateway

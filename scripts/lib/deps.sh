@@ -9,7 +9,7 @@ SLUICE_DEB_PACKAGES=(
   libspdlog-dev libfmt-dev libpqxx-dev doctest-dev libyaml-cpp-dev
   nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev
   postgresql postgresql-client
-  jq curl bsdutils python3-pytest python3-kubernetes python3-psycopg2
+  jq curl bsdutils python3-pytest python3-kubernetes python3-psycopg2 chromium
   clang libclang-rt-14-dev
   ccache bubblewrap
 )

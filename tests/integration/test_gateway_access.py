@@ -3,6 +3,8 @@ impersonation, the metrics endpoint's access, and a failed upgrade that must not
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import uuid
 from urllib.parse import quote
@@ -109,3 +111,26 @@ def test_a_failed_upgrade_opens_no_raw_channel(own_gateway, standin):
     assert "exec into a missing pod: 404" in out.stdout
     reached = [x for x in standin.requests_since(seq)["items"] if mark in json.dumps(x)]
     assert not reached, f"a request sent after a failed upgrade reached the cluster: {reached}"
+
+
+def test_a_resumed_tls_session_is_accepted(gateway):
+    # Browsers resume TLS sessions on their next connections. With client certificates verified
+    # (auth.client_ca_file), OpenSSL refused resumption unless the context names its sessions, so
+    # a browser's second connection failed with ERR_SSL_PROTOCOL_ERROR.
+    context = ssl.create_default_context(cafile=gateway.ca)
+
+    def get(session=None):
+        with socket.create_connection(("127.0.0.1", gateway.port)) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := s.recv(4096):
+                    answer += chunk
+                return answer, s.session, s.session_reused
+
+    first, session, _ = get()
+    assert first.startswith(b"HTTP/1.1 200") and first.endswith(b"ok"), first
+    assert session is not None, "the gateway issued no session ticket"
+    again, _, reused = get(session)
+    assert again.startswith(b"HTTP/1.1 200"), again
+    assert reused, "the gateway did not resume the session"

@@ -63,7 +63,11 @@ async function approvalPage(id) {
   const reason = el("input", { id: "reason", "aria-label": "reason" });
   const status = el("p", { role: "status" });
   const decide = (verb) => async () => {
-    try { await api("POST", `approvals/${encodeURIComponent(id)}/${verb}`, { reason: reason.value }); route(); }
+    try {
+      await api("POST", `approvals/${encodeURIComponent(id)}/${verb}`, { reason: reason.value });
+      history.pushState(null, "", "/ui/");  // decided: back to what still waits
+      route();
+    }
     catch (err) { status.textContent = err.message; status.className = "error"; }
   };
   return el("section", {}, el("h1", {}, what(a)),
@@ -71,12 +75,17 @@ async function approvalPage(id) {
     a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
     el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
     a.preview && a.preview.diff ? el("pre", { id: "diff" }, a.preview.diff) : "",
-    a.requestBody ? el("pre", { id: "body" }, a.requestBody) : "",
+    a.requestBody ? el("pre", { id: "body" }, readable(a.requestBody)) : "",
     el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),
     a.state === "pending" ? el("p", {}, el("label", { for: "reason" }, "Reason "), reason, " ",
       el("button", { id: "approve", on: { click: decide("approve") } }, "Approve"), " ",
       el("button", { id: "reject", on: { click: decide("reject") } }, "Reject")) : "",
     status);
+}
+
+// A JSON body indented, its escapes (\u003c) read back: what the request says, as text.
+function readable(body) {
+  try { return JSON.stringify(JSON.parse(body), null, 2); } catch { return body; }
 }
 
 function go(e) {

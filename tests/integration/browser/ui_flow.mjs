@@ -1,0 +1,66 @@
+// One reviewer's visit to the UI in headless chromium, as test_reviewer_ui_browser.py asks for it:
+//   node ui_flow.mjs SCENARIO JSON_ARGS
+// SCENARIO approve: log in with a token, find the held request of args.cluster in the queue,
+//   open it, approve it with a reason, see the queue again.
+// SCENARIO inspect: log in, open /ui/approvals/args.id directly (the link Slack and email carry)
+//   and report what the page shows: its text, whether any dialog opened or script failed.
+// Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
+import { chromium } from "playwright-core";
+
+const [scenario, raw] = process.argv.slice(2);
+const args = JSON.parse(raw);
+const seen = { dialogs: [], consoleErrors: [], pageErrors: [], steps: [] };
+
+const browser = await chromium.launch({
+  executablePath: args.chromium,
+  // Trust exactly the gateway's serving key (its SPKI hash), not any certificate: real TLS,
+  // so the Secure cookie behaves as in a reviewer's browser.
+  args: [`--ignore-certificate-errors-spki-list=${args.spki}`, "--no-sandbox"],
+});
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  page = await context.newPage();
+  page.on("dialog", async (d) => { seen.dialogs.push(d.message()); await d.dismiss(); });
+  page.on("console", (m) => { if (m.type() === "error") seen.consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => seen.pageErrors.push(String(e)));
+  const shot = (name) => page.screenshot({ path: `${args.shots}/${scenario}-${name}.png`, fullPage: true });
+
+  await page.goto(args.base + (scenario === "inspect" ? `/ui/approvals/${args.id}` : "/ui/"));
+  await page.fill("#token", args.token);
+  await shot("login");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#logout:not([hidden])");
+  seen.steps.push("logged in as " + (await page.textContent("#who")));
+
+  if (scenario === "approve") {
+    const row = page.locator("tr", { hasText: args.cluster });
+    await row.waitFor({ timeout: 20000 });
+    await shot("queue");
+    await row.locator("a").click();
+    await page.waitForSelector("#approve");
+    seen.approvalText = await page.textContent("main");
+    await shot("approval");
+    await page.fill("#reason", args.reason);
+    await page.click("#approve");
+    await page.waitForSelector("h1:has-text('Pending approvals')");
+    await shot("after");
+    seen.steps.push("approved");
+  } else if (scenario === "inspect") {
+    await page.waitForSelector("main h1");
+    seen.approvalText = await page.textContent("main");
+    seen.images = await page.locator("main img").count();
+    seen.scripts = await page.evaluate(() => document.scripts.length);
+    await shot("approval");
+  } else {
+    throw new Error("unknown scenario " + scenario);
+  }
+  console.log(JSON.stringify(seen));
+} catch (err) {
+  if (page) await page.screenshot({ path: `${args.shots}/${scenario}-failed.png`, fullPage: true }).catch(() => {});
+  seen.error = String(err);
+  console.log(JSON.stringify(seen));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,122 @@
+"""The reviewer UI in a real browser (playwright-core driving Debian's chromium, headless, over
+the gateway's real TLS): a reviewer approves a held kubectl from the queue, and a request full of
+markup shows as text with no script run. Screenshots land in the build tree (SLUICE_SCREENSHOTS_DIR)."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import kubectl, npm_package_dir
+from harness import kubectl_in_background, wait_until
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture(scope="session")
+def browser_dir():
+    return npm_package_dir("SLUICE_BROWSER_DIR", os.path.join(HERE, "browser"),
+                           ["package.json", "package-lock.json", "ui_flow.mjs"], "node_modules/playwright-core/package.json")
+
+
+@pytest.fixture(scope="session")
+def shots():
+    path = os.environ.get("SLUICE_SCREENSHOTS_DIR") or pytest.fail("SLUICE_SCREENSHOTS_DIR is not set: run through ctest")
+    os.makedirs(path, exist_ok=True)
+    for old in os.listdir(path):  # this run's pictures only
+        if old.endswith(".png"):
+            os.remove(os.path.join(path, old))
+    return path
+
+
+def _spki(cert_file):
+    """base64 SHA-256 of the certificate's public key: what chromium is told to trust."""
+    pem = subprocess.run(["openssl", "x509", "-in", cert_file, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pem, capture_output=True, check=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def _visit(browser_dir, scenario, gw, **args):
+    chromium = shutil.which("chromium") or pytest.fail("Debian's chromium is not installed (scripts/lib/deps.sh)")
+    args.update(chromium=chromium, base=f"https://127.0.0.1:{gw.port}", spki=_spki(os.path.join(gw.dir, "certs", "tls.crt")))
+    out = subprocess.run(["node", os.path.join(browser_dir, "ui_flow.mjs"), scenario, json.dumps(args)], capture_output=True,
+                         text=True, timeout=120)
+    lines = out.stdout.strip().splitlines()
+    seen = json.loads(lines[-1]) if lines else {}
+    assert out.returncode == 0, f"the browser's {scenario} visit failed: {seen.get('error')}\n{out.stderr[-2000:]}"
+    return seen
+
+
+def _errors(seen):
+    """Console errors, less the 401 of the page asking whether it is logged in yet."""
+    return [e for e in seen["consoleErrors"] if "status of 401" not in e] + seen["pageErrors"]
+
+
+def _passing(gw):
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+
+
+def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin, browser_dir, shots, tmp_path):
+    cluster, tag = f"uib{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    gw = own_gateway(cluster, """rules:
+  - name: cluster-rbac
+    match: {verbs: [create], resources: [clusterrolebindings]}
+    action: approve
+    message: cluster-wide RBAC needs a reviewer
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+""")
+    _passing(gw)
+    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"uib-{tag}",
+                                 "--clusterrole=view", "--user=someone")
+    try:
+        seen = _visit(browser_dir, "approve", gw, token=gw.reviewer_token, cluster=cluster, reason="checked in the browser",
+                      shots=shots)
+        assert seen["steps"] == ["logged in as alice-reviewer", "approved"], seen
+        assert "cluster-rbac: cluster-wide RBAC needs a reviewer" in seen["approvalText"]
+        assert "The client's words (unverified): kubectl create clusterrolebinding" in seen["approvalText"]
+        assert not seen["dialogs"] and not _errors(seen), seen
+        assert held.wait() == 0, f"kubectl failed after the browser's approval: {held.output()}"
+        assert f"clusterrolebinding.rbac.authorization.k8s.io/uib-{tag} created" in held.output()
+        for name in ("login", "queue", "approval", "after"):
+            assert os.path.getsize(os.path.join(shots, f"approve-{name}.png")) > 1000
+    finally:
+        held.stop()
+        kubectl(standin.kubeconfig, "delete", "clusterrolebinding", f"uib-{tag}", check=False)
+
+
+def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser_dir, shots, tmp_path):
+    cluster = f"uix{uuid.uuid4().hex[:6]}"
+    gw = own_gateway(cluster, """rules:
+  - name: held-configmaps
+    match: {verbs: [create], resources: [configmaps], namespaces: [ui-xss]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+""")
+    _passing(gw)
+    manifest = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "markup", "namespace": "ui-xss",
+                                        "annotations": {"note": '"><img src=x onerror=alert(2)>'}},
+                           "data": {"page": "<script>alert(1)</script>", "svg": "<svg onload=alert(3)>"}})
+    (tmp_path / "cm.json").write_text(manifest)
+    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "-f", str(tmp_path / "cm.json"))
+    try:
+        def pending():
+            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
+            return next((a["id"] for a in items if a["cluster"] == cluster), None)
+        approval = wait_until(pending, what="the held ConfigMap")
+        seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots)
+        text = seen["approvalText"]
+        for markup in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "<svg onload=alert(3)>"):
+            assert markup.replace('"', '\\"') in text or markup in text, f"{markup} is not shown as text: {text}"
+        assert seen["dialogs"] == [], f"a script from the request ran: {seen['dialogs']}"
+        assert seen["images"] == 0 and seen["scripts"] == 1, seen
+        assert not _errors(seen), seen
+        gw.reviewer_cli("reject", approval, "--reason", "markup")
+        assert held.wait() != 0
+    finally:
+        held.stop()
