@@ -137,6 +137,26 @@ void ApprovalService::sweep_if_due(std::chrono::steady_clock::time_point& next) 
   if (!sweep_queued_.exchange(true)) run([this](ApprovalStore&) { sweep(); });  // one in the queue at most
 }
 
+std::uint64_t ApprovalService::subscribe(std::function<void(const std::string& id)> changed) {
+  std::lock_guard lock(mu_);
+  subscribers_.emplace(++next_ticket_, std::move(changed));
+  return next_ticket_;
+}
+
+void ApprovalService::unsubscribe(std::uint64_t token) {
+  std::lock_guard lock(mu_);
+  subscribers_.erase(token);
+}
+
+void ApprovalService::tell_subscribers(const std::string& id) {
+  std::vector<std::function<void(const std::string&)>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [token, f] : subscribers_) all.push_back(f);
+  }
+  for (const auto& f : all) f(id);
+}
+
 void ApprovalService::listen() {
   std::chrono::milliseconds backoff{0};
   auto next_sweep = std::chrono::steady_clock::now();
@@ -151,7 +171,10 @@ void ApprovalService::listen() {
     }
     try {
       pqxx::connection conn(url_);
-      IdReceiver receiver(conn, [this](const std::string& id) { run([this, id](ApprovalStore&) { check(id); }); });
+      IdReceiver receiver(conn, [this](const std::string& id) {
+        tell_subscribers(id);
+        run([this, id](ApprovalStore&) { check(id); });
+      });
       pqxx::nontransaction(conn).exec("SELECT 1");  // the LISTEN goes out with the first statement
       backoff = std::chrono::milliseconds{0};
       // Anything decided while no listener was connected: look at every held request once.

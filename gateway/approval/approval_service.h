@@ -39,6 +39,11 @@ class ApprovalService {
   // has its ticket. stop_waiting is true when nobody else waits for `id`.
   std::uint64_t wait(const std::string& id, std::chrono::steady_clock::time_point deadline, Decided done);
   bool stop_waiting(const std::string& id, std::uint64_t ticket);
+  // Every change of any approval (created, voted, decided, expired, cancelled) as its id, from the
+  // listener thread, through whichever replica made it: the UI's live queue. `changed` must be
+  // quick (post it to your strand).
+  std::uint64_t subscribe(std::function<void(const std::string& id)> changed);
+  void unsubscribe(std::uint64_t token);
 
  private:
   struct Waiter {
@@ -49,6 +54,7 @@ class ApprovalService {
   void sweep_if_due(std::chrono::steady_clock::time_point& next);
   void listen();
   void check(const std::string& id);        // on the worker: fire the waiter if `id` is decided
+  void tell_subscribers(const std::string& id);
   void fail_all_waiters();
   std::vector<Decided> take_waiters(const std::string& id);
 
@@ -58,6 +64,7 @@ class ApprovalService {
   std::condition_variable cv_;
   std::map<std::string, std::map<std::uint64_t, Waiter>> waiters_;
   std::uint64_t next_ticket_ = 0;
+  std::map<std::uint64_t, std::function<void(const std::string&)>> subscribers_;
   bool stopping_ = false;
   std::atomic<bool> sweep_queued_{false};
   common::WorkQueue worker_{"sluice-approval", 1, 1 << 16};  // after what its jobs use

@@ -133,6 +133,12 @@ void UiRoutesStage::with_session(pipeline::RequestContext& ctx, pipeline::Chain&
         reply_json(chain, 200, {{"loggedOut", true}}, {{"Set-Cookie", set_cookie_header("", 0)}});
       }));
     }
+    if (path == "/ui/api/approvals/events") {
+      if (c.method != "GET") return fail(chain, 405, "follow approval changes with GET", "MethodNotAllowed");
+      if (!ctx_.approvals) return fail(chain, 404, "this gateway has no approvals (it runs without a policy)", "NotFound");
+      events_ = std::make_shared<ApprovalEventStream>(*ctx_.approvals, chain.shared_from_this());
+      return events_->start();
+    }
     const std::string rest = c.target.substr(kApi.size() - 1);  // "/approvals...", query included
     if (is_approvals_api_path("/api/v1" + rest)) {
       if (!ctx_.approvals) return fail(chain, 404, "this gateway has no approvals (it runs without a policy)", "NotFound");

@@ -1,8 +1,10 @@
 """The reviewer UI's server side at /ui/: its pages and their security headers, logins into
 PostgreSQL-backed sessions with a strict cookie, CSRF on every state change, and an approval given
 through it releasing a held kubectl. (The browser tests of the pages come with the front end.)"""
+import http.client
 import json
 import re
+import ssl
 import uuid
 
 from conftest import kubectl
@@ -148,3 +150,37 @@ def test_an_approval_given_in_the_ui_releases_the_held_request(own_gateway, stan
     finally:
         held.stop()
         kubectl(standin.kubeconfig, "delete", "clusterrolebinding", f"ui-{tag}", check=False)
+
+
+def test_the_queue_hears_of_a_held_request_as_a_server_sent_event(own_gateway, standin, tmp_path):
+    cluster, tag = f"uie{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    gw = own_gateway(cluster, POLICY)
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+    reviewer = Browser(gw)
+    assert reviewer.login(gw.reviewer_token).status == 200
+    assert gw.request("GET", "/ui/api/approvals/events").status == 401  # no session, no stream
+    conn = http.client.HTTPSConnection("127.0.0.1", gw.port, context=ssl.create_default_context(cafile=gw.ca), timeout=20)
+    conn.request("GET", "/ui/api/approvals/events", headers={"Cookie": f"sluice_ui={reviewer.cookie}"})
+    stream = conn.getresponse()
+    held = None
+    try:
+        assert stream.status == 200 and stream.getheader("Content-Type").startswith("text/event-stream")
+        assert "frame-ancestors 'none'" in stream.getheader("Content-Security-Policy")
+        assert stream.readline() == b"retry: 2000\n" and stream.readline() == b": connected\n"
+        held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"uie-{tag}",
+                                     "--clusterrole=view", "--user=someone")
+        event = None
+        while event is None:  # the next event names the approval just held (timeout: 20 s per line)
+            line = stream.readline()
+            assert line, "the event stream ended"
+            if line.startswith(b"data: {\"id\""):
+                event = json.loads(line[len(b"data: "):])
+        shown = json.loads(reviewer.call("GET", f"/ui/api/approvals/{event['id']}").body)
+        assert shown["cluster"] == cluster and shown["state"] == "pending"
+        reviewer.call("POST", f"/ui/api/approvals/{event['id']}/reject", {"reason": "seen live"})
+        assert held.wait() != 0 and "rejected by alice-reviewer: seen live" in held.output()
+    finally:
+        conn.close()
+        if held:
+            held.stop()

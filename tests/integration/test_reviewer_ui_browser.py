@@ -40,14 +40,23 @@ def _spki(cert_file):
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def _visit(browser_dir, scenario, gw, **args):
+def _visit(browser_dir, scenario, gw, when_ready=None, **args):
+    """Runs ui_flow.mjs; `when_ready` runs when the page prints {"ready": true}."""
     chromium = shutil.which("chromium") or pytest.fail("Debian's chromium is not installed (scripts/lib/deps.sh)")
     args.update(chromium=chromium, base=f"https://127.0.0.1:{gw.port}", spki=_spki(os.path.join(gw.dir, "certs", "tls.crt")))
-    out = subprocess.run(["node", os.path.join(browser_dir, "ui_flow.mjs"), scenario, json.dumps(args)], capture_output=True,
-                         text=True, timeout=120)
-    lines = out.stdout.strip().splitlines()
+    node = subprocess.Popen(["node", os.path.join(browser_dir, "ui_flow.mjs"), scenario, json.dumps(args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in node.stdout:
+            lines.append(line)
+            if when_ready and json.loads(line).get("ready"):
+                when_ready()
+        node.wait(timeout=120)
+    finally:
+        node.kill()
     seen = json.loads(lines[-1]) if lines else {}
-    assert out.returncode == 0, f"the browser's {scenario} visit failed: {seen.get('error')}\n{out.stderr[-2000:]}"
+    assert node.returncode == 0, f"the browser's {scenario} visit failed: {seen.get('error')}\n{node.stderr.read()[-2000:]}"
     return seen
 
 
@@ -71,12 +80,17 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
     _passing(gw)
-    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"uib-{tag}",
-                                 "--clusterrole=view", "--user=someone")
+    held = []
+
+    def hold():  # once the reviewer's queue is open
+        held.append(kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding",
+                                          f"uib-{tag}", "--clusterrole=view", "--user=someone"))
     try:
-        seen = _visit(browser_dir, "approve", gw, token=gw.reviewer_token, cluster=cluster, reason="checked in the browser",
-                      shots=shots)
+        seen = _visit(browser_dir, "approve", gw, when_ready=hold, token=gw.reviewer_token, cluster=cluster,
+                      reason="checked in the browser", shots=shots)
         assert seen["steps"] == ["logged in as alice-reviewer", "approved"], seen
+        assert seen["reloadsBeforeRow"] == 0, "the queue was reloaded to show the held request"
+        held = held[0]
         assert "cluster-rbac: cluster-wide RBAC needs a reviewer" in seen["approvalText"]
         assert "The client's words (unverified): kubectl create clusterrolebinding" in seen["approvalText"]
         assert not seen["dialogs"] and not _errors(seen), seen
@@ -85,7 +99,8 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
         for name in ("login", "queue", "approval", "after"):
             assert os.path.getsize(os.path.join(shots, f"approve-{name}.png")) > 1000
     finally:
-        held.stop()
+        for h in held if isinstance(held, list) else [held]:
+            h.stop()
         kubectl(standin.kubeconfig, "delete", "clusterrolebinding", f"uib-{tag}", check=False)
 
 

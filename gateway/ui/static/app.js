@@ -94,23 +94,65 @@ function go(e) {
   route();
 }
 
+// Live updates: the gateway sends an approval's id whenever it changes (held anywhere, voted,
+// decided, expired); the page shown then reads it again. EventSource reconnects by itself.
+let events = null;
+function follow(onChange) {
+  if (!events) {
+    events = new EventSource("/ui/api/approvals/events");
+    events.addEventListener("approval", (e) => follow.current && follow.current(JSON.parse(e.data).id));
+    events.addEventListener("resync", () => follow.current && follow.current(null));
+  }
+  follow.current = onChange;
+}
+function unfollow() {
+  if (events) events.close();
+  events = null;
+  follow.current = null;
+}
+
+let shown = 0;  // the latest render wins when answers arrive out of order
+async function render(page) {
+  const mine = ++shown;
+  try {
+    const node = await page();
+    if (mine === shown) show(node);
+  } catch (err) {
+    if (mine === shown) show(el("p", { class: "error" }, err.message));
+  }
+}
+
 async function route() {
   try {
     if (!session) session = await api("GET", "session");
   } catch (err) {
-    if (err.status === 401) { session = null; return show(loginPage()); }
+    if (err.status === 401) { session = null; unfollow(); return show(loginPage()); }
     return show(el("p", { class: "error" }, err.message));
   }
   document.getElementById("who").textContent = session.user;
   document.getElementById("logout").hidden = false;
   const m = location.pathname.match(/^\/ui\/approvals\/([^/]+)$/);
-  try { show(m ? await approvalPage(decodeURIComponent(m[1])) : await queuePage()); }
-  catch (err) { show(el("p", { class: "error" }, err.message)); }
+  if (m) {
+    const id = decodeURIComponent(m[1]);
+    follow((changed) => {
+      if (changed !== null && changed !== id) return;
+      const typed = document.getElementById("reason")?.value;
+      render(() => approvalPage(id)).then(() => {
+        const reason = document.getElementById("reason");
+        if (reason && typed) reason.value = typed;
+      });
+    });
+    await render(() => approvalPage(id));
+  } else {
+    follow(() => render(queuePage));
+    await render(queuePage);
+  }
 }
 
 document.getElementById("logout").addEventListener("click", async () => {
   await api("POST", "logout").catch(() => {});
   session = null;
+  unfollow();
   document.getElementById("who").textContent = "";
   document.getElementById("logout").hidden = true;
   show(loginPage());

@@ -1,7 +1,8 @@
 // One reviewer's visit to the UI in headless chromium, as test_reviewer_ui_browser.py asks for it:
 //   node ui_flow.mjs SCENARIO JSON_ARGS
-// SCENARIO approve: log in with a token, find the held request of args.cluster in the queue,
-//   open it, approve it with a reason, see the queue again.
+// SCENARIO approve: log in with a token, open the queue, print {"ready": true} (the test then
+//   holds a request), see the held request of args.cluster appear without a reload, open it,
+//   approve it with a reason, see the queue again.
 // SCENARIO inspect: log in, open /ui/approvals/args.id directly (the link Slack and email carry)
 //   and report what the page shows: its text, whether any dialog opened or script failed.
 // Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
@@ -34,8 +35,14 @@ try {
   seen.steps.push("logged in as " + (await page.textContent("#who")));
 
   if (scenario === "approve") {
+    // The queue is open before the request is held: it must appear without a reload.
+    await page.waitForSelector("h1:has-text('Pending approvals')");
+    const navigations = [];
+    page.on("framenavigated", (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
+    console.log(JSON.stringify({ ready: true }));
     const row = page.locator("tr", { hasText: args.cluster });
     await row.waitFor({ timeout: 20000 });
+    seen.reloadsBeforeRow = navigations.length;
     await shot("queue");
     await row.locator("a").click();
     await page.waitForSelector("#approve");
