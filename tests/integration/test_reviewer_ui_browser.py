@@ -5,6 +5,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -124,7 +125,7 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
             items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
             return next((a["id"] for a in items if a["cluster"] == cluster), None)
         approval = wait_until(pending, what="the held ConfigMap")
-        seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots)
+        seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="markup")
         text = seen["approvalText"]
         for markup in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "<svg onload=alert(3)>"):
             assert markup.replace('"', '\\"') in text or markup in text, f"{markup} is not shown as text: {text}"
@@ -135,3 +136,41 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
         assert held.wait() != 0
     finally:
         held.stop()
+
+
+def test_a_two_person_rule_needs_two_browsers_and_the_requester_sees_why_not(own_gateway, standin, browser_dir, shots,
+                                                                              tmp_path):
+    cluster, tag = f"ui2{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    bob = secrets.token_hex(24)
+    gw = own_gateway(cluster, """rules:
+  - name: two-people
+    match: {verbs: [create], resources: [clusterroles]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, minApprovals: 2, timeout: 10m}
+""", extra_tokens=f'{bob},bob-reviewer,uid-bob,"sluice-reviewers"\n')
+    _passing(gw)
+    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrole", f"ui2-{tag}", "--verb=get",
+                                 "--resource=pods")
+    try:
+        def pending():
+            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
+            return next((a["id"] for a in items if a["cluster"] == cluster), None)
+        approval = wait_until(pending, what="the held ClusterRole")
+        # the requester, logged in, sees its request with the buttons disabled and why
+        seen = _visit(browser_dir, "inspect", gw, token=gw.bot_token, id=approval, shots=shots, label="own-request")
+        assert seen["approveDisabled"] and seen["rejectDisabled"], seen
+        assert seen["why"] == "You requested this: someone else decides.", seen
+        # one reviewer's vote is one of two
+        seen = _visit(browser_dir, "approve", gw, token=gw.reviewer_token, cluster=cluster, reason="first", shots=shots,
+                      label="first-vote")
+        assert seen["steps"][-1] == "approved", seen
+        assert held.still_running_after(1), f"one vote of two let the request go: {held.output()}"
+        seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="after-first-vote")
+        assert seen["approveDisabled"] and seen["why"] == "Already approved by you, 1 of 2.", seen
+        # the second browser decides it
+        seen = _visit(browser_dir, "approve", gw, token=bob, cluster=cluster, reason="second", shots=shots, label="second-vote")
+        assert seen["steps"] == ["logged in as bob-reviewer", "approved"], seen
+        assert held.wait() == 0, f"kubectl failed after two approvals: {held.output()}"
+    finally:
+        held.stop()
+        kubectl(standin.kubeconfig, "delete", "clusterrole", f"ui2-{tag}", check=False)

@@ -75,17 +75,38 @@ async function approvalPage(id) {
     a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
     el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
     a.preview && a.preview.diff ? el("pre", { id: "diff" }, a.preview.diff) : "",
-    a.requestBody ? el("pre", { id: "body" }, readable(a.requestBody)) : "",
+    // A body the gateway could not show ("(100 bytes of protobuf)") says nothing the diff does not.
+    a.requestBody && !(a.preview?.diff && a.requestBody.startsWith("(")) ? el("pre", { id: "body" }, readable(a.requestBody)) : "",
     el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),
-    a.state === "pending" ? el("p", {}, el("label", { for: "reason" }, "Reason "), reason, " ",
-      el("button", { id: "approve", on: { click: decide("approve") } }, "Approve"), " ",
-      el("button", { id: "reject", on: { click: decide("reject") } }, "Reject")) : "",
+    a.state === "pending" ? decisionControls(a, reason, decide) : "",
     status);
 }
 
 // A JSON body indented, its escapes (\u003c) read back: what the request says, as text.
 function readable(body) {
   try { return JSON.stringify(JSON.parse(body), null, 2); } catch { return body; }
+}
+
+// Why this reviewer may not decide, in the words the page shows ("" when they may). The gateway
+// checks the same rules again on every vote; this only saves a reviewer the refusal.
+function whyNot(a) {
+  if (a.requester.username === session.user) return "You requested this: someone else decides.";
+  const approver = a.approvers.users.includes(session.user) || a.approvers.groups.some((g) => session.groups.includes(g));
+  if (!approver) return `You are not an approver for rule ${a.rule}.`;
+  const approvals = a.votes.filter((v) => v.vote === "approve");
+  if (approvals.some((v) => v.approver === session.user))
+    return `Already approved by you, ${approvals.length} of ${a.minApprovals}.`;
+  return "";
+}
+
+function decisionControls(a, reason, decide) {
+  const why = whyNot(a);
+  const disabled = why !== "";
+  return el("div", {},
+    el("p", {}, el("label", { for: "reason" }, "Reason "), Object.assign(reason, { disabled }), " ",
+      el("button", { id: "approve", disabled, "aria-describedby": "why", on: { click: decide("approve") } }, "Approve"), " ",
+      el("button", { id: "reject", disabled, "aria-describedby": "why", on: { click: decide("reject") } }, "Reject")),
+    why ? el("p", { id: "why", class: "why" }, why) : "");
 }
 
 function go(e) {

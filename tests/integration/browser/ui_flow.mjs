@@ -4,7 +4,8 @@
 //   holds a request), see the held request of args.cluster appear without a reload, open it,
 //   approve it with a reason, see the queue again.
 // SCENARIO inspect: log in, open /ui/approvals/args.id directly (the link Slack and email carry)
-//   and report what the page shows: its text, whether any dialog opened or script failed.
+//   and report what the page shows: its text, whether any dialog opened or script failed, whether
+//   the decision buttons are disabled and why.
 // Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
 import { chromium } from "playwright-core";
 
@@ -25,7 +26,8 @@ try {
   page.on("dialog", async (d) => { seen.dialogs.push(d.message()); await d.dismiss(); });
   page.on("console", (m) => { if (m.type() === "error") seen.consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => seen.pageErrors.push(String(e)));
-  const shot = (name) => page.screenshot({ path: `${args.shots}/${scenario}-${name}.png`, fullPage: true });
+  const label = args.label || scenario;  // names this visit's screenshots
+  const shot = (name) => page.screenshot({ path: `${args.shots}/${label}-${name}.png`, fullPage: true });
 
   await page.goto(args.base + (scenario === "inspect" ? `/ui/approvals/${args.id}` : "/ui/"));
   await page.fill("#token", args.token);
@@ -58,13 +60,18 @@ try {
     seen.approvalText = await page.textContent("main");
     seen.images = await page.locator("main img").count();
     seen.scripts = await page.evaluate(() => document.scripts.length);
+    if (await page.locator("#approve").count()) {
+      seen.approveDisabled = await page.isDisabled("#approve");
+      seen.rejectDisabled = await page.isDisabled("#reject");
+    }
+    if (await page.locator("#why").count()) seen.why = await page.textContent("#why");
     await shot("approval");
   } else {
     throw new Error("unknown scenario " + scenario);
   }
   console.log(JSON.stringify(seen));
 } catch (err) {
-  if (page) await page.screenshot({ path: `${args.shots}/${scenario}-failed.png`, fullPage: true }).catch(() => {});
+  if (page) await page.screenshot({ path: `${args.shots}/${args.label || scenario}-failed.png`, fullPage: true }).catch(() => {});
   seen.error = String(err);
   console.log(JSON.stringify(seen));
   process.exitCode = 1;
