@@ -8,12 +8,14 @@ json approval_event(const approval::ApprovalRequest& a, const std::string& revie
   std::string base = review_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   const std::string self = base + "/api/v1/approvals/" + a.id;
+  const std::string review = base + "/ui/approvals/" + a.id;  // the reviewer UI's page for it
   json approval = approval::to_json(a);
   approval.erase("preview");  // may be large; reviewers open it with `approvals show`
   return {{"type", kApprovalRequested},
           {"approval", approval},
           {"links",
-           {{"self", self},
+           {{"review", review},
+            {"self", self},
             {"approve", self + "/approve"},
             {"reject", self + "/reject"},
             {"cli", "sluice-gateway approvals show " + a.id}}}};

@@ -52,7 +52,7 @@ std::string email_message(const nlohmann::json& event, const std::string& from, 
   m += one_line(headline(event)) + "\r\n\r\n";
   for (const auto& [label, value] : summary_fields(event)) m += label + ": " + one_line(value) + "\r\n";
   const auto& links = event["links"];
-  m += "\r\nReview: " + links.value("self", "") + "\r\nApprove: POST " + links.value("approve", "") +
+  m += "\r\nReview: " + links.value("review", "") + "\r\nAPI: " + links.value("self", "") + "\r\nApprove: POST " + links.value("approve", "") +
        "\r\nReject: POST " + links.value("reject", "") + " {\"reason\": \"...\"}\r\nOr: " + links.value("cli", "") +
        "\r\n";
   // SMTP ends the message at a line holding one dot: libcurl escapes such lines itself.

@@ -37,9 +37,8 @@ json slack_message(const json& event) {
                         {{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", escape(headline(event))}}}},
                         {{"type", "section"}, {"fields", fields}},
                         {{"type", "actions"},
-                         {"elements", json::array({button("Review", links.value("self", ""), nullptr),
-                                                   button("Approve", links.value("approve", ""), "primary"),
-                                                   button("Reject", links.value("reject", ""), "danger")})}},
+                         // A button opens a browser (a GET): the UI's page, where reviewers decide.
+                         {"elements", json::array({button("Review and decide", links.value("review", ""), "primary")})}},
                         {{"type", "context"},
                          {"elements", json::array({{{"type", "mrkdwn"},
                                                     {"text", "`" + links.value("cli", "") + "`"}}})}}})}};

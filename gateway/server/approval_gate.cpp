@@ -94,7 +94,7 @@ void ApprovalGate::set_review_url(std::string url) {
   while (!review_url_.empty() && review_url_.back() == '/') review_url_.pop_back();
 }
 
-std::string ApprovalGate::review_link(const std::string& id) const { return review_url_ + "/api/v1/approvals/" + id; }
+std::string ApprovalGate::review_link(const std::string& id) const { return review_url_ + "/ui/approvals/" + id; }
 
 void ApprovalGate::decide(net::any_io_executor executor, ApprovalAsk ask, std::function<void(Hold)> held,
                           std::function<void(ApprovalVerdict)> done) {

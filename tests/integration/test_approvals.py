@@ -305,7 +305,7 @@ def test_async_approvals_and_a_held_approval_across_a_restart(own_gateway, stand
         assert out.returncode != 0, "an async approval let the request through at once"
         first = approval_id(out.stderr)
         assert first, f"no approval id in kubectl's message: {out.stderr}"
-        assert f"review at {server}/api/v1/approvals/{first}" in out.stderr
+        assert f"review at {server}/ui/approvals/{first}" in out.stderr  # the reviewer UI's page
         out = create(blue)
         assert out.returncode != 0, "a pending async approval let a retry through"
         assert approval_id(out.stderr) == first, f"a retry while pending opened another approval: {out.stderr}"
@@ -397,6 +397,7 @@ def test_reviewers_hear_by_webhook_slack_and_email_and_nothing_is_lost(own_gatew
                          "Requester: automation-bot", "Request: create clusterrolebindings",
                          "Client's words (unverified): kubectl create clusterrolebinding",
                          "Rule: cluster-rbac: cluster-wide RBAC needs a reviewer",
+                         f"Review: https://sluice.example.test:8443/ui/approvals/{approval}",
                          f"Approve: POST https://sluice.example.test:8443/api/v1/approvals/{approval}/approve"):
             assert expected in data, data
         assert re.search(rf"Approval: {approval} \(expires [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T", data), \
@@ -419,8 +420,8 @@ def test_reviewers_hear_by_webhook_slack_and_email_and_nothing_is_lost(own_gatew
         assert hook["headers"]["X-Sluice-Signature-256"] == want, f"the webhook signature does not verify: {hook}"
         slack = json.loads([r for r in received if r["path"] == "/slack"][0]["body"])
         assert slack["blocks"][2]["fields"][0]["text"] == "*Requester*\nautomation-bot", f"Slack message: {slack}"
-        assert slack["blocks"][3]["elements"][1]["url"] == f"https://sluice.example.test:8443/api/v1/approvals/{approval}/approve", \
-            f"Slack approve link: {slack}"
+        assert slack["blocks"][3]["elements"][0]["url"] == f"https://sluice.example.test:8443/ui/approvals/{approval}", \
+            f"Slack review link: {slack}"
         assert len(read(mail).splitlines()) == 1, "the email went out more than once"
     finally:
         if held:

@@ -80,13 +80,15 @@ TEST_CASE("notification messages: the event, Slack's Block Kit, the email") {
   const auto event = sample_event();
   CHECK(event["type"] == "approval.requested");
   CHECK(event["links"]["approve"] == "https://gw.example:8443/api/v1/approvals/3f2a0000-0000-4000-8000-000000000001/approve");
+  CHECK(event["links"]["review"] == "https://gw.example:8443/ui/approvals/3f2a0000-0000-4000-8000-000000000001");
   CHECK_FALSE(event["approval"].contains("preview"));
 
   const auto slack = notify::slack_message(event);
   CHECK(slack["text"] == "automation-bot wants to create clusterrolebindings on prod (approval needed)");
   CHECK(slack["blocks"][2]["fields"][0]["text"] == "*Requester*\nautomation-bot");
   CHECK(slack["blocks"][2]["fields"][4]["text"] == "*Rule*\ncluster-rbac: cluster-wide &lt;RBAC&gt; &amp; more");
-  CHECK(slack["blocks"][3]["elements"][2]["style"] == "danger");
+  CHECK(slack["blocks"][3]["elements"].size() == 1);  // a browser opens the UI's page, where reviewers decide
+  CHECK(slack["blocks"][3]["elements"][0]["url"] == "https://gw.example:8443/ui/approvals/3f2a0000-0000-4000-8000-000000000001");
 
   const auto mail = notify::email_message(event, "sluice@example.com", {"a@example.com", "b@example.com"}, 7);
   CHECK(mail.find("To: a@example.com, b@example.com\r\n") != std::string::npos);
@@ -94,6 +96,7 @@ TEST_CASE("notification messages: the event, Slack's Block Kit, the email") {
         std::string::npos);
   CHECK(mail.find("Message-ID: <approval-3f2a0000-0000-4000-8000-000000000001.7@example.com>") != std::string::npos);
   CHECK(mail.find("\r\n\r\n") < mail.find("Request: create clusterrolebindings\r\n"));
+  CHECK(mail.find("Review: https://gw.example:8443/ui/approvals/3f2a0000-0000-4000-8000-000000000001\r\n") != std::string::npos);
   CHECK(mail.find("Request: ") < mail.find("Client's words (unverified): kubectl create clusterrolebinding\r\n"));
   // A line break in a field cannot start a header of its own.
   auto evil = event;
