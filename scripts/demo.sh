@@ -113,6 +113,7 @@ export SLUICE_PG_PORT='$(cat "$state/pg/port")'
 export SLUICE_STANDIN_PORT='$standin_port'
 export SLUICE_STANDIN_PID='$standin_pid'
 export SLUICE_DEMO_DIR='$state'
+export SLUICE_UI_URL='https://127.0.0.1:$https_port/ui/'
 ENV
 
 cat <<MSG
@@ -123,6 +124,8 @@ Sluice demo is up.
   Gateway:     https://127.0.0.1:$https_port (kubectl), agents on 127.0.0.1:$agent_port (gRPC/TLS)
   Agent:       connected for cluster "demo"; logs in $gw_dir/*.log
   Identities:  automation-bot (\$KUBECONFIG), alice-reviewer (\$SLUICE_REVIEWER_KUBECONFIG)
+  Reviewer UI: https://127.0.0.1:$https_port/ui/  (the gateway's CA is $gw_dir/certs/ca.crt)
+               log in as alice-reviewer with the token $(cat "$gw_dir/reviewer.token")
 
   export KUBECONFIG=$state/kubeconfig
   kubectl get ns

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/demo.sh end to end, as a user runs it:
-#   default:    --detach, `source .demo/env; kubectl get ns` goes through gateway and agent to the
+#   default:    --detach, the reviewer UI's URL and login printed work, `source .demo/env; kubectl get ns` goes through gateway and agent to the
 #               stand-in (which sees the caller impersonated), then --stop leaves nothing running;
 #   kubeconfig: --detach --kubeconfig FILE relays to the cluster in FILE, and starts no stand-in.
 # Usage: demo_test.sh CASE SOURCE_DIR BUILD_DIR
@@ -28,6 +28,14 @@ bash "$root/scripts/demo.sh" "${args[@]}" >"$SLUICE_DEMO_DIR.out" 2>&1 || { cat 
 grep -q 'export KUBECONFIG=' "$SLUICE_DEMO_DIR.out" || fail "no KUBECONFIG printed"
 
 source "$SLUICE_DEMO_DIR/env"
+# the reviewer UI's address and login, as printed, work at once
+grep -q "Reviewer UI: $SLUICE_UI_URL" "$SLUICE_DEMO_DIR.out" || fail "the UI's URL is not printed: $(cat "$SLUICE_DEMO_DIR.out")"
+ui_token=$(sed -n 's/.*log in as alice-reviewer with the token \([0-9a-f]*\)$/\1/p' "$SLUICE_DEMO_DIR.out")
+[ -n "$ui_token" ] || fail "no reviewer login printed"
+login=$(curl -sS --cacert "$SLUICE_CA_FILE" -H 'Content-Type: application/json' -d "{\"token\": \"$ui_token\"}" \
+  "${SLUICE_UI_URL}api/login")
+[ "$(jq -r .user <<<"$login")" = alice-reviewer ] || fail "the printed reviewer login does not log in: $login"
+curl -sS --cacert "$SLUICE_CA_FILE" "$SLUICE_UI_URL" | grep -q 'src="/ui/app.js"' || fail "the UI page is not served"
 server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 [ "$server" = "$SLUICE_SERVER/clusters/demo" ] || fail "the demo kubeconfig does not point at the gateway: $server"
 out=$(kubectl get ns -o name) || fail "kubectl get ns through the demo"
