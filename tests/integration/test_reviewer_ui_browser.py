@@ -88,8 +88,11 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
                                           f"uib-{tag}", "--clusterrole=view", "--user=someone"))
     try:
         seen = _visit(browser_dir, "approve", gw, when_ready=hold, token=gw.reviewer_token, cluster=cluster,
-                      reason="checked in the browser", shots=shots)
-        assert seen["steps"] == ["logged in as alice-reviewer", "approved"], seen
+                      reason="checked in the browser", shots=shots, filterAfter=True)
+        assert seen["steps"] == ["logged in as alice-reviewer", "approved", "found executed"], seen
+        assert seen["filteredUrl"].endswith(f"/ui/?state=executed&cluster={cluster}"), seen["filteredUrl"]
+        assert seen["diffAdded"] > 5, "the dry-run diff has no added lines marked"
+        assert seen["diffAddedColour"] == "rgb(26, 127, 55)", "added lines are not coloured"
         assert seen["reloadsBeforeRow"] == 0, "the queue was reloaded to show the held request"
         held = held[0]
         assert "cluster-rbac: cluster-wide RBAC needs a reviewer" in seen["approvalText"]
@@ -97,7 +100,7 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
         assert not seen["dialogs"] and not _errors(seen), seen
         assert held.wait() == 0, f"kubectl failed after the browser's approval: {held.output()}"
         assert f"clusterrolebinding.rbac.authorization.k8s.io/uib-{tag} created" in held.output()
-        for name in ("login", "queue", "approval", "after"):
+        for name in ("login", "queue", "approval", "after", "filtered"):
             assert os.path.getsize(os.path.join(shots, f"approve-{name}.png")) > 1000
     finally:
         for h in held if isinstance(held, list) else [held]:

@@ -46,16 +46,58 @@ function what(a) {
   return `${a.verb} ${resource}${a.namespace ? " -n " + a.namespace : ""}${a.name ? " " + a.name : ""}`;
 }
 
+const STATES = ["pending", "approved", "executed", "rejected", "expired", "cancelled", "all"];
+
+// The queue's filters live in the address (/ui/?state=pending&cluster=prod&requester=bot&rule=x),
+// so a filtered view is a link too. state, cluster and requester go to the API; rule is matched here.
+function filters() {
+  const q = new URLSearchParams(location.search);
+  return { state: STATES.includes(q.get("state")) ? q.get("state") : "pending", cluster: q.get("cluster") || "",
+           requester: q.get("requester") || "", rule: q.get("rule") || "" };
+}
+
+function filterForm(f) {
+  const field = (name, label) => [el("label", { for: "f-" + name }, label + " "),
+    el("input", { id: "f-" + name, name, value: f[name], size: 12 }), " "];
+  const state = el("select", { id: "f-state", name: "state" },
+    ...STATES.map((s) => el("option", { value: s, selected: s === f.state }, s)));
+  return el("form", { id: "filters", on: { submit: (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(e.currentTarget)) if (v && !(k === "state" && v === "pending")) q.set(k, v);
+    history.pushState(null, "", "/ui/" + (q.toString() ? "?" + q : ""));
+    route();
+  } } }, el("label", { for: "f-state" }, "State "), state, " ", ...field("cluster", "Cluster"),
+    ...field("requester", "Requester"), ...field("rule", "Rule"), el("button", { type: "submit" }, "Filter"));
+}
+
 async function queuePage() {
-  const list = await api("GET", "approvals?state=pending");
-  const rows = list.items.map((a) => el("tr", {},
+  const f = filters();
+  const q = new URLSearchParams({ limit: "200" });
+  if (f.state !== "all") q.set("state", f.state);
+  if (f.cluster) q.set("cluster", f.cluster);
+  if (f.requester) q.set("requester", f.requester);
+  const list = await api("GET", "approvals?" + q);
+  // Newest first from the API; pending ones before the rest.
+  const items = list.items.filter((a) => !f.rule || a.rule === f.rule)
+    .sort((x, y) => (x.state === "pending" ? 0 : 1) - (y.state === "pending" ? 0 : 1));
+  const rows = items.map((a) => el("tr", {},
     el("td", {}, el("a", { href: "/ui/approvals/" + a.id, "data-id": a.id, on: { click: go } }, what(a))),
-    el("td", {}, a.requester.username), el("td", {}, a.cluster), el("td", {}, a.rule),
-    el("td", {}, timeLeft(a.expiresAt)),
+    el("td", {}, a.requester.username), el("td", {}, a.cluster), el("td", {}, a.rule), el("td", {}, a.state),
+    el("td", {}, a.state === "pending" ? timeLeft(a.expiresAt) : ""),
     el("td", {}, `${a.votes.filter((v) => v.vote === "approve").length} of ${a.minApprovals}`)));
-  return el("section", {}, el("h1", {}, "Pending approvals"),
-    rows.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["Request", "Requester", "Cluster", "Rule", "Time left", "Votes"]
-      .map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "Nothing waits for a decision."));
+  const title = f.state === "pending" ? "Pending approvals" : f.state === "all" ? "All approvals" : `Approvals: ${f.state}`;
+  return el("section", {}, el("h1", {}, title), filterForm(f),
+    rows.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["Request", "Requester", "Cluster", "Rule", "State", "Time left",
+      "Votes"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "Nothing matches."));
+}
+
+// A unified diff, one line per element, coloured by what the line does (text only, as ever).
+function diffView(diff) {
+  const kind = (line) => line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("@@") ? "hunk"
+    : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "same";
+  return el("pre", { id: "diff", class: "diff" },
+    ...diff.split("\n").map((line) => el("span", { class: kind(line) }, line + "\n")));
 }
 
 async function approvalPage(id) {
@@ -74,7 +116,7 @@ async function approvalPage(id) {
     el("p", {}, `${a.requester.username} (${a.requester.authMethod}; groups ${a.requester.groups.join(", ")}) on ${a.cluster}`),
     a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
     el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
-    a.preview && a.preview.diff ? el("pre", { id: "diff" }, a.preview.diff) : "",
+    a.preview && a.preview.diff ? diffView(a.preview.diff) : "",
     // A body the gateway could not show ("(100 bytes of protobuf)") says nothing the diff does not.
     a.requestBody && !(a.preview?.diff && a.requestBody.startsWith("(")) ? el("pre", { id: "body" }, readable(a.requestBody)) : "",
     el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),

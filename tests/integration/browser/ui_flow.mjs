@@ -49,12 +49,23 @@ try {
     await row.locator("a").click();
     await page.waitForSelector("#approve");
     seen.approvalText = await page.textContent("main");
+    seen.diffAdded = await page.locator("#diff .add").count();
+    seen.diffAddedColour = await page.locator("#diff .add").first().evaluate((e) => getComputedStyle(e).color).catch(() => "");
     await shot("approval");
     await page.fill("#reason", args.reason);
     await page.click("#approve");
     await page.waitForSelector("h1:has-text('Pending approvals')");
     await shot("after");
     seen.steps.push("approved");
+    if (args.filterAfter) {  // the decided request, found again through the queue's filters
+      await page.selectOption("#f-state", "executed");
+      await page.fill("#f-cluster", args.cluster);
+      await page.click("#filters button[type=submit]");
+      await page.locator("tr", { hasText: "executed" }).filter({ hasText: args.cluster }).waitFor({ timeout: 20000 });
+      seen.filteredUrl = page.url();
+      await shot("filtered");
+      seen.steps.push("found executed");
+    }
   } else if (scenario === "inspect") {
     await page.waitForSelector("main h1");
     seen.approvalText = await page.textContent("main");
