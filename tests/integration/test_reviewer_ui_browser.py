@@ -177,3 +177,34 @@ def test_a_two_person_rule_needs_two_browsers_and_the_requester_sees_why_not(own
     finally:
         held.stop()
         kubectl(standin.kubeconfig, "delete", "clusterrole", f"ui2-{tag}", check=False)
+
+
+def test_a_namespace_deletion_shows_what_goes_with_it(own_gateway, standin, browser_dir, shots, tmp_path):
+    cluster, tag = f"uin{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    ns = f"uin-{tag}"
+    gw = own_gateway(cluster, """rules:
+  - name: namespace-deletion
+    match: {verbs: [delete], resources: [namespaces]}
+    action: approve
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+""")
+    _passing(gw)
+    kubectl(standin.kubeconfig, "create", "ns", ns)
+    for name in ("one", "two"):
+        kubectl(standin.kubeconfig, "create", "cm", f"{name}-{tag}", "-n", ns)
+    held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "delete", "ns", ns)
+    try:
+        def pending():
+            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
+            return next((a["id"] for a in items if a["cluster"] == cluster), None)
+        approval = wait_until(pending, what="the held namespace deletion")
+        seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="namespace-delete")
+        text = seen["approvalText"]
+        assert text.startswith(f"delete namespaces {ns}"), text
+        assert "It would delete 2 objects" in text and f"configmaps: 2 (one-{tag}, two-{tag})" in text, text
+        assert not _errors(seen), seen
+        gw.reviewer_cli("reject", approval, "--reason", "keep it")
+        assert held.wait() != 0
+    finally:
+        held.stop()
+        kubectl(standin.kubeconfig, "delete", "ns", ns, "--wait=false", check=False)

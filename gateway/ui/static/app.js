@@ -43,7 +43,8 @@ function timeLeft(expiresAt) {
 
 function what(a) {
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  return `${a.verb} ${resource}${a.namespace ? " -n " + a.namespace : ""}${a.name ? " " + a.name : ""}`;
+  const ns = a.namespace && a.resource !== "namespaces" ? " -n " + a.namespace : "";  // a namespace is its own namespace
+  return `${a.verb} ${resource}${ns}${a.name ? " " + a.name : ""}`;
 }
 
 const STATES = ["pending", "approved", "executed", "rejected", "expired", "cancelled", "all"];
@@ -92,6 +93,21 @@ async function queuePage() {
       "Votes"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "Nothing matches."));
 }
 
+// What a delete takes with it: the live object, or for a namespace or a collection what goes along.
+function previewView(p) {
+  const parts = [];
+  if (p.kind === "delete" && p.live) parts.push(el("h2", {}, "The object it deletes"), el("pre", { id: "live" }, readable(JSON.stringify(p.live))));
+  if (p.kind === "namespaceDelete" || p.kind === "deletecollection") {
+    const groups = Object.entries(p.deletes || {}).filter(([, d]) => d.count > 0);
+    parts.push(el("h2", {}, `It would delete ${p.count} object${p.count === 1 ? "" : "s"}`),
+      el("ul", { id: "blast-radius" }, ...groups.map(([resource, d]) =>
+        el("li", {}, `${resource}: ${d.count}${d.countIsLowerBound ? "+" : ""} (${d.names.join(", ")})`))));
+  }
+  if (p.errors && p.errors.length)
+    parts.push(el("p", { class: "error" }, "The preview is incomplete: " + p.errors.join("; ")));
+  return parts.length ? el("section", { id: "preview" }, ...parts) : "";
+}
+
 // A unified diff, one line per element, coloured by what the line does (text only, as ever).
 function diffView(diff) {
   const kind = (line) => line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("@@") ? "hunk"
@@ -117,8 +133,10 @@ async function approvalPage(id) {
     a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
     el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
     a.preview && a.preview.diff ? diffView(a.preview.diff) : "",
+    a.preview ? previewView(a.preview) : "",
     // A body the gateway could not show ("(100 bytes of protobuf)") says nothing the diff does not.
-    a.requestBody && !(a.preview?.diff && a.requestBody.startsWith("(")) ? el("pre", { id: "body" }, readable(a.requestBody)) : "",
+    a.requestBody && !(a.preview?.diff && a.requestBody.startsWith("("))
+      ? el("section", {}, el("h2", {}, "Request body"), el("pre", { id: "body" }, readable(a.requestBody))) : "",
     el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),
     a.state === "pending" ? decisionControls(a, reason, decide) : "",
     status);
