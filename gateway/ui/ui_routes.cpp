@@ -146,6 +146,13 @@ void UiRoutesStage::with_session(pipeline::RequestContext& ctx, pipeline::Chain&
                                  ctx_.config.approvals.viewer_groups,
                                  chain.on_strand([&chain](int code, nlohmann::json body) { reply_json(chain, code, body); }));
     }
+    if (is_sessions_api_path("/api/v1" + rest)) {
+      if (!ctx_.sessions_api) return fail(chain, 404, "this gateway records nothing (recording.enabled: false)", "NotFound");
+      return ctx_.sessions_api->serve(c.method, "/api/v1" + rest, s.who,
+                                      chain.on_strand([&chain](int code, std::string type, std::string body) {
+                                        chain.send_reply(code, type, std::move(body), security_headers());
+                                      }));
+    }
     fail(chain, 404, "the UI has no API " + path, "NotFound");
   }));
 }

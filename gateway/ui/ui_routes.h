@@ -7,6 +7,7 @@
 //   POST /ui/api/logout          ends the session
 //   GET  /ui/api/approvals/events    approval changes as server-sent events (approval_events.h)
 //   /ui/api/approvals[/ID[/approve|/reject]]   the approvals REST API as the session's identity
+//   /ui/api/sessions[/ID[/asciicast]]          the recordings REST API, likewise
 // Every answer carries a strict Content-Security-Policy (no inline script, no eval) and refuses
 // framing. A session cookie authenticates nothing outside /ui/.
 #pragma once

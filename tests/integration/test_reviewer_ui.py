@@ -184,3 +184,13 @@ def test_the_queue_hears_of_a_held_request_as_a_server_sent_event(own_gateway, s
         conn.close()
         if held:
             held.stop()
+
+
+def test_recordings_are_read_through_the_session_by_viewers_only(gateway):
+    reviewer, bot = Browser(gateway), Browser(gateway)
+    assert reviewer.login(gateway.reviewer_token).status == 200 and bot.login(gateway.bot_token).status == 200
+    r = reviewer.call("GET", "/ui/api/sessions?limit=5")
+    assert r.status == 200 and isinstance(json.loads(r.body)["items"], list), r
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    r = bot.call("GET", "/ui/api/sessions")
+    assert r.status == 403 and "recording.viewer_groups" in r.body

@@ -208,3 +208,24 @@ def test_a_namespace_deletion_shows_what_goes_with_it(own_gateway, standin, brow
     finally:
         held.stop()
         kubectl(standin.kubeconfig, "delete", "ns", ns, "--wait=false", check=False)
+
+
+def test_a_recorded_exec_reads_back_in_the_sessions_pages(own_gateway, standin, browser_dir, shots):
+    cluster, tag = f"uis{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
+    gw = own_gateway(cluster, "defaultAction: allow\n")
+    _passing(gw)
+    pod = f"box-{tag}"
+    kubectl(gw.kubeconfig, "run", pod, "-n", "default", "--image=busybox", "--", "sleep", "3600")
+    try:
+        out = kubectl(gw.kubeconfig, "exec", pod, "-n", "default", "--", "sh", "-c", f"echo recorded-{tag}").stdout
+        assert out == f"recorded-{tag}\n"
+        wait_until(lambda: any(x["kubectlCommand"] == "kubectl exec" and x["execSessions"] >= 1 for x in json.loads(
+            gw.request("GET", f"/api/v1/sessions?cluster={cluster}", token=gw.reviewer_token).body)["items"]),
+            what="the exec's recording")
+        seen = _visit(browser_dir, "sessions", gw, token=gw.reviewer_token, cluster=cluster, command="kubectl exec",
+                      shots=shots, label="sessions")
+        assert any(f"recorded-{tag}" in t for t in seen["transcript"]), seen
+        assert f"/pods/{pod}/exec?command=sh" in seen["sessionText"] and "→ 101" in seen["sessionText"]
+        assert not _errors(seen), seen
+    finally:
+        kubectl(standin.kubeconfig, "delete", "pod", pod, "-n", "default", "--wait=false", check=False)

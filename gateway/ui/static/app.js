@@ -169,6 +169,47 @@ function decisionControls(a, reason, decide) {
     why ? el("p", { id: "why", class: "why" }, why) : "");
 }
 
+async function sessionsPage() {
+  const q = new URLSearchParams(location.search);
+  const api_q = new URLSearchParams({ limit: "200" });
+  for (const k of ["user", "cluster", "since"]) if (q.get(k)) api_q.set(k, q.get(k));
+  const list = await api("GET", "sessions?" + api_q);
+  const rows = [...list.items].reverse().map((x) => el("tr", {},  // newest first
+    el("td", {}, el("a", { href: "/ui/sessions/" + x.id, on: { click: go } }, x.kubectlCommand || "(no command)")),
+    el("td", {}, x.user), el("td", {}, x.cluster), el("td", {}, x.startedAt), el("td", {}, String(x.exchanges)),
+    el("td", {}, String(x.execSessions))));
+  return el("section", {}, el("h1", {}, "Recorded sessions"),
+    rows.length ? el("table", { id: "sessions" }, el("thead", {}, el("tr", {}, ...["Command", "User", "Cluster", "Started",
+      "Exchanges", "Execs"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "No recordings match."));
+}
+
+// An exec's output as text, from its asciicast events ([time, "o", data] lines; a header line, as
+// the export has, is skipped); the player comes with the bundle.
+function transcript(cast) {
+  return cast.split("\n").filter(Boolean).map((line) => {
+    try {
+      const ev = JSON.parse(line);
+      return Array.isArray(ev) && ev[1] === "o" ? ev[2] : "";
+    } catch { return ""; }
+  }).join("");
+}
+
+function bodyText(b) {
+  if (!b) return "";
+  return b.text !== undefined ? readable(b.text) : `(${b.encoding || "binary"}, not shown)`;
+}
+
+async function sessionPage(id) {
+  const x = await api("GET", "sessions/" + encodeURIComponent(id));
+  return el("section", {}, el("h1", {}, x.kubectlCommand || "Session"),
+    el("p", {}, `${x.user} on ${x.cluster}, ${x.startedAt} to ${x.lastAt}`),
+    ...x.exchanges.map((e) => el("article", { class: "exchange" },
+      el("h2", {}, `${e.method} ${e.requestURI} → ${e.responseCode ?? "…"}`),
+      e.kind === "exec" ? el("pre", { class: "transcript" }, transcript(e.asciicast || ""))
+        : el("div", {}, e.request.body && e.request.body.text ? el("pre", { class: "request" }, bodyText(e.request.body)) : "",
+                        el("pre", { class: "response" }, bodyText(e.response.body))))));
+}
+
 function go(e) {
   e.preventDefault();
   history.pushState(null, "", e.currentTarget.getAttribute("href"));
@@ -213,7 +254,11 @@ async function route() {
   document.getElementById("who").textContent = session.user;
   document.getElementById("logout").hidden = false;
   const m = location.pathname.match(/^\/ui\/approvals\/([^/]+)$/);
-  if (m) {
+  const sm = location.pathname.match(/^\/ui\/sessions(?:\/([^/]+))?$/);
+  if (sm) {
+    follow(() => {});
+    await render(() => (sm[1] ? sessionPage(decodeURIComponent(sm[1])) : sessionsPage()));
+  } else if (m) {
     const id = decodeURIComponent(m[1]);
     follow((changed) => {
       if (changed !== null && changed !== id) return;
@@ -239,5 +284,6 @@ document.getElementById("logout").addEventListener("click", async () => {
   show(loginPage());
 });
 document.getElementById("home").addEventListener("click", go);
+document.getElementById("sessions-link").addEventListener("click", go);
 window.addEventListener("popstate", route);
 route();

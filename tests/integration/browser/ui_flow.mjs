@@ -6,6 +6,8 @@
 // SCENARIO inspect: log in, open /ui/approvals/args.id directly (the link Slack and email carry)
 //   and report what the page shows: its text, whether any dialog opened or script failed, whether
 //   the decision buttons are disabled and why.
+// SCENARIO sessions: log in at /ui/sessions, open the newest session of args.cluster whose
+//   command is args.command, and report its exec transcripts and text.
 // Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
 import { chromium } from "playwright-core";
 
@@ -29,7 +31,8 @@ try {
   const label = args.label || scenario;  // names this visit's screenshots
   const shot = (name) => page.screenshot({ path: `${args.shots}/${label}-${name}.png`, fullPage: true });
 
-  await page.goto(args.base + (scenario === "inspect" ? `/ui/approvals/${args.id}` : "/ui/"));
+  const start = { inspect: `/ui/approvals/${args.id}`, sessions: "/ui/sessions" }[scenario] || "/ui/";
+  await page.goto(args.base + start);
   await page.fill("#token", args.token);
   await shot("login");
   await page.click("button[type=submit]");
@@ -77,6 +80,15 @@ try {
     }
     if (await page.locator("#why").count()) seen.why = await page.textContent("#why");
     await shot("approval");
+  } else if (scenario === "sessions") {
+    const row = page.locator("#sessions tr", { hasText: args.command }).filter({ hasText: args.cluster });
+    await row.first().waitFor({ timeout: 20000 });
+    await shot("list");
+    await row.first().locator("a").click();
+    await page.waitForSelector(".exchange");
+    seen.transcript = await page.locator(".transcript").allTextContents();
+    seen.sessionText = await page.textContent("main");
+    await shot("session");
   } else {
     throw new Error("unknown scenario " + scenario);
   }
