@@ -158,7 +158,7 @@ def test_the_attack_corpus(own_gateway, fresh_database, standin, tmp_path):
             assert "hunter2" not in body and "aHVudGVyMg==" not in body, f"attack corpus: '{name}' answered with the Secret value"
             log = standin.requests_since(seq)["items"]
             if row["expect"].get("upstream_user"):
-                users = sorted({x["impersonate"].get("user") for x in log if x.get("uri", "").startswith(path)})
+                users = sorted({x.get("impersonate", {}).get("user") for x in log if x.get("uri", "").startswith(path)})
                 assert users == [row["expect"]["upstream_user"]], \
                     f"attack corpus: '{name}' reached the cluster as {users}, not '{row['expect']['upstream_user']}'"
             elif code not in (200, 201) and not row["expect"].get("reached"):
