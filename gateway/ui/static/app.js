@@ -244,6 +244,19 @@ async function render(page) {
   }
 }
 
+// A live update renders the page again: what the reviewer is typing (a reason, the filters) and
+// where the focus is stay as they were.
+async function rerender(page) {
+  const typed = [...app.querySelectorAll("input[id], select[id]")].map((e) => [e.id, e.value]);
+  const focused = document.activeElement?.id;
+  await render(page);
+  for (const [id, value] of typed) {
+    const e = document.getElementById(id);
+    if (e && !e.disabled) e.value = value;
+  }
+  if (focused) document.getElementById(focused)?.focus();
+}
+
 async function route() {
   try {
     if (!session) session = await api("GET", "session");
@@ -260,17 +273,10 @@ async function route() {
     await render(() => (sm[1] ? sessionPage(decodeURIComponent(sm[1])) : sessionsPage()));
   } else if (m) {
     const id = decodeURIComponent(m[1]);
-    follow((changed) => {
-      if (changed !== null && changed !== id) return;
-      const typed = document.getElementById("reason")?.value;
-      render(() => approvalPage(id)).then(() => {
-        const reason = document.getElementById("reason");
-        if (reason && typed) reason.value = typed;
-      });
-    });
+    follow((changed) => { if (changed === null || changed === id) rerender(() => approvalPage(id)); });
     await render(() => approvalPage(id));
   } else {
-    follow(() => render(queuePage));
+    follow(() => rerender(queuePage));
     await render(queuePage);
   }
 }
