@@ -83,7 +83,6 @@ void ApprovalEventStream::tick() {
 
 void ApprovalEventStream::end_stream() {
   if (stopped_) return;
-  auto self = shared_from_this();
   auto client = client_;
   auto chain = chain_;
   stop();

@@ -55,6 +55,8 @@ const HeaderList& security_headers() {
 
 pipeline::Next UiRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
   if (!ctx.sni_cluster.empty()) return pipeline::Next::Continue;  // the cluster's paths, not the gateway's
+  // Every request passes here: the common case costs one prefix comparison, no allocation.
+  if (ctx.target.compare(0, 3, "/ui") != 0) return pipeline::Next::Continue;
   const std::string path = ctx.target.substr(0, ctx.target.find('?'));
   if (path != "/ui" && path.rfind("/ui/", 0) != 0) return pipeline::Next::Continue;
   if (path.rfind(kApi, 0) == 0) {

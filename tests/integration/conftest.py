@@ -73,6 +73,12 @@ def standin_log(standin_kubeconfig):
     return lambda: read(start)["items"]
 
 
+def wait_serving(gw):
+    """Until the bot's kubectl gets through `gw` to its cluster (also after a restart)."""
+    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
+               what="a request passing the gateway")
+
+
 @pytest.fixture(scope="session")
 def gateway(gateway_dir):
     """The fixture's gateway (cluster c1 behind it; the bot's kubeconfig is `kubeconfig`)."""
@@ -95,7 +101,8 @@ def db(gateway):
 def own_gateway(tmp_path, gateway, standin):
     """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None, extra_tokens="") -> a Gateway of the
     test's own (on the fixture's database unless told otherwise) with an agent for CLUSTER on the
-    fixture's stand-in; .kubeconfig is the bot's through it. Stopped afterwards."""
+    fixture's stand-in; .kubeconfig is the bot's through it, and a request has passed it. Stopped
+    afterwards."""
     started = []
 
     def make(cluster, policy, extra_config="", database_url=None, extra_tokens=""):
@@ -112,6 +119,7 @@ def own_gateway(tmp_path, gateway, standin):
         own.start()
         own.start_agent(cluster, standin.kubeconfig)
         own.kubeconfig = own.kubeconfig_for(cluster, str(tmp_path / f"{cluster}.kubeconfig"))
+        wait_serving(own)
         return own
 
     yield make

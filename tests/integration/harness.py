@@ -5,6 +5,7 @@ Processes are started by scripts/lib/{gateway,standin,pg}.sh, the same functions
 demo and ctest's fixtures use, so there is one way to start each binary.
 """
 import http.client
+import json
 import os
 import re
 import socket
@@ -201,6 +202,15 @@ class Gateway:
             raise AssertionError(f"sluice-gateway {' '.join(args)} failed: {out.stderr}")
         return out
 
+    def pending_approval(self, cluster, *filters, resource=None):
+        """The id of the newest pending approval of `cluster` (of `resource`), or None: as the reviewer
+        sees it through `sluice-gateway approvals --pending FILTERS`."""
+        items = json.loads(self.reviewer_cli("approvals", "--pending", *filters, "-o", "json").stdout)["items"]
+        return next((a["id"] for a in items if a["cluster"] == cluster and resource in (None, a["resource"])), None)
+
+    def approval(self, approval_id):
+        return json.loads(self.reviewer_cli("approvals", "show", approval_id, "-o", "json").stdout)
+
     def kubeconfig_for(self, cluster, path, token_file=None):
         text = shell_lib("gateway_kubeconfig", self.bin, self.dir, cluster, token_file or os.path.join(self.dir, "bot.token"))
         with open(path, "w") as f:
@@ -244,7 +254,6 @@ class Standin:
         return os.path.join(self.dir, "kubeconfig")
 
     def requests_since(self, seq):
-        import json
         out = subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, "get", "--raw", f"/_standin/requests?since={seq}"],
                              capture_output=True, text=True, timeout=30, check=True).stdout
         return json.loads(out)

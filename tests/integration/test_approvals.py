@@ -12,24 +12,16 @@ import subprocess
 import time
 import uuid
 
-from conftest import kubectl
+from conftest import kubectl, wait_serving
 from harness import ROOT, approval_id, free_port, kubectl_in_background, read, shell_lib, wait_until
 
 HERE = os.path.join(ROOT, "tests", "gateway")
-
-
-def _pending(gw, *filters, cluster=None):
-    items = json.loads(gw.reviewer_cli("approvals", "--pending", *filters, "-o", "json").stdout)["items"]
-    return next((a["id"] for a in items if cluster is None or a["cluster"] == cluster), None)
-
-
-def _show(gw, approval):
-    return json.loads(gw.reviewer_cli("approvals", "show", approval, "-o", "json").stdout)
-
-
-def _passing(gw):
-    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
-               what="a request passing the gateway")
+CLUSTER_RBAC = """  - name: cluster-rbac
+    match: {verbs: [create], resources: [clusterrolebindings]}
+    action: approve
+    message: cluster-wide RBAC needs a reviewer
+    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
+"""
 
 
 def test_a_held_request_waits_for_reviewers_and_passes_once(own_gateway, standin, db, tmp_path):
@@ -39,13 +31,7 @@ def test_a_held_request_waits_for_reviewers_and_passes_once(own_gateway, standin
     cluster, tag = f"apr{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
     bob = tmp_path / "bob.token"
     bob.write_text(secrets.token_hex(24) + "\n")
-    gw = own_gateway(cluster, """rules:
-  - name: cluster-rbac
-    match: {verbs: [create], resources: [clusterrolebindings]}
-    action: approve
-    message: cluster-wide RBAC needs a reviewer
-    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
-  - name: two-people
+    gw = own_gateway(cluster, "rules:\n" + CLUSTER_RBAC + """  - name: two-people
     match: {verbs: [create], resources: [clusterroles]}
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, minApprovals: 2, timeout: 10m}
@@ -54,8 +40,7 @@ def test_a_held_request_waits_for_reviewers_and_passes_once(own_gateway, standin
     action: approve
     approval: {approvers: {users: [alice-reviewer]}, timeout: 2s}
 """, extra_tokens=f'{bob.read_text().strip()},bob-reviewer,uid-bob,"sluice-reviewers"\n')
-    _passing(gw)
-    pending = lambda: _pending(gw, cluster=cluster)  # noqa: E731 (one at a time in this test)
+    pending = lambda: gw.pending_approval(cluster)  # noqa: E731 (one at a time in this test)
 
     seq = standin.seq()
     held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"held-{tag}",
@@ -82,7 +67,7 @@ def test_a_held_request_waits_for_reviewers_and_passes_once(own_gateway, standin
         posts = [x for x in standin.requests_since(seq)["items"] if x.get("method") == "POST" and x.get("auditID") in ours
                  and "clusterrolebindings" in x["uri"] and "dryRun=All" not in x["uri"]]
         assert len(posts) == 1, f"the approved request did not reach the cluster exactly once: {posts}"
-        assert _show(gw, approval)["state"] == "executed", "the approval is not executed"
+        assert gw.approval(approval)["state"] == "executed", "the approval is not executed"
         assert gw.reviewer_cli("approve", approval, check=False).returncode != 0, "a decided approval took another vote"
         wait_until(lambda: db.value("""SELECT count(*) FROM audit_log WHERE resource = 'clusterrolebindings' AND decision = 'allowed'
                                        AND decision_reason LIKE %s AND approval_id = %s AND response_code = 201""",
@@ -106,12 +91,12 @@ def test_a_held_request_waits_for_reviewers_and_passes_once(own_gateway, standin
             gw.reviewer_cli("approve", approval)
             assert gw.reviewer_cli("approve", approval, check=False).returncode != 0, "one reviewer voted twice"
             assert two.still_running_after(1), f"one approval of two let the request go: {two.output()}"
-            assert _show(gw, approval)["state"] == "pending", "one approval of two decided it"
+            assert gw.approval(approval)["state"] == "pending", "one approval of two decided it"
             gw.reviewer_cli("approve", approval, "--reason", "second pair of eyes", token_file=str(bob))
             assert two.wait() == 0, f"kubectl failed after two approvals: {two.output()}"
         finally:
             two.stop()
-        assert _show(gw, approval)["decidedBy"] == "alice-reviewer, bob-reviewer", "the approval does not name both approvers"
+        assert gw.approval(approval)["decidedBy"] == "alice-reviewer, bob-reviewer", "the approval does not name both approvers"
 
         seq = standin.seq()
         out = kubectl(gw.kubeconfig, "create", "cm", f"quick-{tag}", "-n", "quick-approvals", check=False)
@@ -150,7 +135,6 @@ def test_what_reviewers_are_shown(own_gateway, standin, db, tmp_path):
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
-    _passing(gw)
 
     def k(*args, **kw):
         return kubectl(gw.kubeconfig, *args, **kw)
@@ -159,7 +143,7 @@ def test_what_reviewers_are_shown(own_gateway, standin, db, tmp_path):
         return kubectl(standin.kubeconfig, *args, **kw)
 
     def pending():
-        return _pending(gw, "--cluster", cluster, "--requester", "automation-bot")
+        return gw.pending_approval(cluster, "--cluster", cluster, "--requester", "automation-bot")
 
     cleanups = []
     try:
@@ -183,7 +167,7 @@ spec:
                                    "sh", "-c", "echo priv-ok")
         try:
             approval = wait_until(pending, what="exec into a privileged pod waiting")
-            a = _show(gw, approval)
+            a = gw.approval(approval)
             assert (a["subresource"], a["name"], a["rule"]) == ("exec", f"priv-{tag}", "exec-privileged"), f"exec approval: {a}"
             assert ex.running(), f"kubectl exec did not wait: {ex.output()}"
             gw.reviewer_cli("approve", approval)
@@ -197,7 +181,7 @@ spec:
         ks = kubectl_in_background(gw.kubeconfig, tmp_path / "ks.out", "delete", "cm", f"ks-{tag}", "-n", "kube-system")
         try:
             approval = wait_until(pending, what="a delete in kube-system waiting")
-            p = _show(gw, approval)["preview"]
+            p = gw.approval(approval)["preview"]
             assert (p["kind"], p["live"]["metadata"]["name"], p["live"]["data"]["k"]) == ("delete", f"ks-{tag}", "v"), \
                 f"the delete's preview does not show the live object: {p}"
             assert direct("get", "cm", f"ks-{tag}", "-n", "kube-system", check=False).returncode == 0, "the held delete reached the cluster"
@@ -214,7 +198,7 @@ spec:
                                    "-p", '{"data":{"level":"2"}}')
         try:
             approval = wait_until(pending, what="the guarded patch waiting")
-            p = _show(gw, approval)["preview"]
+            p = gw.approval(approval)["preview"]
             assert (p["kind"], p["status"], p["result"]["data"]["level"]) == ("dryRun", 200, "2"), \
                 f"the patch's preview is not the dry run: {p}"
             diff = p["diff"]
@@ -245,7 +229,7 @@ spec:
         nd = kubectl_in_background(gw.kubeconfig, tmp_path / "ns.out", "delete", "ns", ns)
         try:
             approval = wait_until(pending, what="the namespace deletion waiting")
-            p = _show(gw, approval)["preview"]
+            p = gw.approval(approval)["preview"]
             assert p["kind"] == "namespaceDelete", f"namespace preview: {p}"
             assert sorted(n for n in p["deletes"]["configmaps"]["names"] if n.endswith(f"-{tag}")) == [f"one-{tag}", f"two-{tag}"], \
                 f"the namespace preview does not list its configmaps: {p}"
@@ -267,7 +251,7 @@ spec:
         gone = kubectl_in_background(gw.kubeconfig, tmp_path / "gone.out", "create", "cm", f"gone-{tag}", "-n", "kube-system")
         approval = wait_until(pending, what="a pending approval for the abandoned request")
         gone.stop()
-        wait_until(lambda: _show(gw, approval)["state"] == "cancelled", timeout=10, what="the abandoned approval cancelled")
+        wait_until(lambda: gw.approval(approval)["state"] == "cancelled", timeout=10, what="the abandoned approval cancelled")
         assert direct("get", "cm", f"gone-{tag}", "-n", "kube-system", check=False).returncode != 0, \
             "the abandoned request reached the cluster"
     finally:
@@ -291,7 +275,6 @@ def test_async_approvals_and_a_held_approval_across_a_restart(own_gateway, stand
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
     server = f"https://127.0.0.1:{gw.port}"
-    _passing(gw)
     ns = f"async-{tag}"
     kubectl(standin.kubeconfig, "create", "ns", ns)
     try:
@@ -309,7 +292,7 @@ def test_async_approvals_and_a_held_approval_across_a_restart(own_gateway, stand
         out = create(blue)
         assert out.returncode != 0, "a pending async approval let a retry through"
         assert approval_id(out.stderr) == first, f"a retry while pending opened another approval: {out.stderr}"
-        assert _show(gw, first)["mode"] == "async", "the approval is not async"
+        assert gw.approval(first)["mode"] == "async", "the approval is not async"
         assert kubectl(standin.kubeconfig, "get", "cm", "cfg", "-n", ns, check=False).returncode != 0, \
             "the pending request reached the cluster"
         gw.reviewer_cli("approve", first)
@@ -322,7 +305,7 @@ def test_async_approvals_and_a_held_approval_across_a_restart(own_gateway, stand
         assert "configmap/cfg created" in out.stdout
         assert kubectl(standin.kubeconfig, "get", "cm", "cfg", "-n", ns, "-o", "jsonpath={.data.mode}").stdout == "blue", \
             "the cluster does not have the approved object"
-        assert _show(gw, first)["state"] == "executed", "the approval is not executed"
+        assert gw.approval(first)["state"] == "executed", "the approval is not executed"
         kubectl(standin.kubeconfig, "delete", "cm", "cfg", "-n", ns)
         out = create(blue)
         assert out.returncode != 0, "one approval let the request through twice"
@@ -337,22 +320,20 @@ def test_async_approvals_and_a_held_approval_across_a_restart(own_gateway, stand
         crb = ("create", "clusterrolebinding", f"rs-{tag}", "--clusterrole=view", "--user=someone")
         held = kubectl_in_background(gw.kubeconfig, tmp_path / "rs.out", *crb)
 
-        def pending_crb():
-            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
-            return next((a["id"] for a in items if a["cluster"] == cluster and a["resource"] == "clusterrolebindings"), None)
         try:
-            approval = wait_until(pending_crb, what="a pending approval for the held request")
+            approval = wait_until(lambda: gw.pending_approval(cluster, resource="clusterrolebindings"),
+                                  what="a pending approval for the held request")
             gw.restart()
             assert held.wait() != 0, "kubectl succeeded while its gateway restarted"
         finally:
             held.stop()
-        _passing(gw)
-        assert _show(gw, approval)["state"] == "pending", "the pending approval did not survive the restart"
+        wait_serving(gw)
+        assert gw.approval(approval)["state"] == "pending", "the pending approval did not survive the restart"
         gw.reviewer_cli("approve", approval)
         out = kubectl(gw.kubeconfig, *crb, check=False)
         assert out.returncode == 0, f"the retry after the approval failed: {out.stderr}"
         assert f"clusterrolebinding.rbac.authorization.k8s.io/rs-{tag} created" in out.stdout
-        assert _show(gw, approval)["state"] == "executed", "the retried approval is not executed"
+        assert gw.approval(approval)["state"] == "executed", "the retried approval is not executed"
     finally:
         kubectl(standin.kubeconfig, "delete", "clusterrolebinding", f"rs-{tag}", check=False)
         kubectl(standin.kubeconfig, "delete", "ns", ns, "--wait=false", check=False)
@@ -370,13 +351,7 @@ def test_reviewers_hear_by_webhook_slack_and_email_and_nothing_is_lost(own_gatew
     held = None
     try:
         wait_until(lambda: os.path.exists(f"{mail}.ready"), timeout=10, what="the SMTP receiver starting")
-        gw = own_gateway(cluster, """rules:
-  - name: cluster-rbac
-    match: {verbs: [create], resources: [clusterrolebindings]}
-    action: approve
-    message: cluster-wide RBAC needs a reviewer
-    approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
-""", extra_config=f"""notifications:
+        gw = own_gateway(cluster, "rules:\n" + CLUSTER_RBAC, extra_config=f"""notifications:
   review_url: https://sluice.example.test:8443
   retry_initial_ms: 200
   sinks:
@@ -384,7 +359,6 @@ def test_reviewers_hear_by_webhook_slack_and_email_and_nothing_is_lost(own_gatew
   - {{name: chat, type: slack, url: "https://127.0.0.1:{hook_port}/slack", ca_file: {gwd}/certs/ca.crt}}
   - {{name: mail, type: email, url: "smtp://127.0.0.1:{smtp_port}", from: sluice@example.test, to: [oncall@example.test, sec@example.test]}}
 """)
-        _passing(gw)
         held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding", f"nt-{tag}",
                                      "--clusterrole=view", "--user=someone")
         approval = str(wait_until(lambda: db.value("SELECT id FROM approval_requests WHERE cluster = %s LIMIT 1", cluster),
@@ -443,7 +417,6 @@ def test_a_held_request_is_refused_when_the_approval_store_goes_away(own_gateway
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """, database_url=url)
-    _passing(gw)
     held = kubectl_in_background(gw.kubeconfig, tmp_path / "down.out", "create", "clusterrolebinding", f"down-{tag}",
                                  "--clusterrole=view", "--user=someone")
     try:

@@ -252,12 +252,8 @@ current-context: up
                                  "-o", "/dev/null", "-H", "Content-Type: application/json", "-X", "POST", "-d", crb,
                                  f"https://127.0.0.1:{gw.port}{base}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"])
 
-        def pending():
-            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
-            return next((a["id"] for a in items if a["cluster"] == cluster), None)
-        approval = wait_until(pending, what="the write with a failing dry run held")
-        wait_until(lambda: (json.loads(gw.reviewer_cli("approvals", "show", approval, "-o", "json").stdout)
-                            .get("preview") or {}).get("errors"), timeout=10, what="the preview saying its dry run failed")
+        approval = wait_until(lambda: gw.pending_approval(cluster), what="the write with a failing dry run held")
+        wait_until(lambda: (gw.approval(approval).get("preview") or {}).get("errors"), timeout=10, what="the preview saying its dry run failed")
         assert os.path.exists(f"/proc/{pid}"), f"the gateway ended after a failed preview: {gw.log()[-2000:]}"
         gw.reviewer_cli("reject", approval, "--reason", "upstream down")
         held.wait(timeout=60)
@@ -302,7 +298,6 @@ rules:
 
     def direct(*args, **kw):
         return kubectl(standin_kubeconfig, "-n", ns, *args, **kw)
-    wait_until(lambda: k("get", "ns", "-o", "name", check=False).returncode == 0, what="a request passing the gateway")
     kubectl(standin_kubeconfig, "create", "ns", ns)
     try:
         pw, env_value = f"pw{secrets.token_hex(8)}", f"env{secrets.token_hex(8)}"

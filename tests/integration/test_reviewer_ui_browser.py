@@ -66,11 +66,6 @@ def _errors(seen):
     return [e for e in seen["consoleErrors"] if "status of 401" not in e] + seen["pageErrors"]
 
 
-def _passing(gw):
-    wait_until(lambda: kubectl(gw.kubeconfig, "get", "ns", "-o", "name", check=False).returncode == 0,
-               what="a request passing the gateway")
-
-
 def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin, browser_dir, shots, tmp_path):
     cluster, tag = f"uib{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
     gw = own_gateway(cluster, """rules:
@@ -80,7 +75,6 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
     message: cluster-wide RBAC needs a reviewer
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
-    _passing(gw)
     held = []
 
     def hold():  # once the reviewer's queue is open
@@ -116,7 +110,6 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
-    _passing(gw)
     manifest = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
                            "metadata": {"name": "markup", "namespace": "ui-xss",
                                         "annotations": {"note": '"><img src=x onerror=alert(2)>'}},
@@ -124,10 +117,7 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
     (tmp_path / "cm.json").write_text(manifest)
     held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "-f", str(tmp_path / "cm.json"))
     try:
-        def pending():
-            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
-            return next((a["id"] for a in items if a["cluster"] == cluster), None)
-        approval = wait_until(pending, what="the held ConfigMap")
+        approval = wait_until(lambda: gw.pending_approval(cluster), what="the held ConfigMap")
         seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="markup")
         text = seen["approvalText"]
         for markup in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "<svg onload=alert(3)>"):
@@ -151,14 +141,10 @@ def test_a_two_person_rule_needs_two_browsers_and_the_requester_sees_why_not(own
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, minApprovals: 2, timeout: 10m}
 """, extra_tokens=f'{bob},bob-reviewer,uid-bob,"sluice-reviewers"\n')
-    _passing(gw)
     held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrole", f"ui2-{tag}", "--verb=get",
                                  "--resource=pods")
     try:
-        def pending():
-            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
-            return next((a["id"] for a in items if a["cluster"] == cluster), None)
-        approval = wait_until(pending, what="the held ClusterRole")
+        approval = wait_until(lambda: gw.pending_approval(cluster), what="the held ClusterRole")
         # the requester, logged in, sees its request with the buttons disabled and why
         seen = _visit(browser_dir, "inspect", gw, token=gw.bot_token, id=approval, shots=shots, label="own-request")
         assert seen["approveDisabled"] and seen["rejectDisabled"], seen
@@ -188,16 +174,12 @@ def test_a_namespace_deletion_shows_what_goes_with_it(own_gateway, standin, brow
     action: approve
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
 """)
-    _passing(gw)
     kubectl(standin.kubeconfig, "create", "ns", ns)
     for name in ("one", "two"):
         kubectl(standin.kubeconfig, "create", "cm", f"{name}-{tag}", "-n", ns)
     held = kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "delete", "ns", ns)
     try:
-        def pending():
-            items = json.loads(gw.reviewer_cli("approvals", "--pending", "-o", "json").stdout)["items"]
-            return next((a["id"] for a in items if a["cluster"] == cluster), None)
-        approval = wait_until(pending, what="the held namespace deletion")
+        approval = wait_until(lambda: gw.pending_approval(cluster), what="the held namespace deletion")
         seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="namespace-delete")
         text = seen["approvalText"]
         assert text.startswith(f"delete namespaces {ns}"), text
@@ -213,7 +195,6 @@ def test_a_namespace_deletion_shows_what_goes_with_it(own_gateway, standin, brow
 def test_a_recorded_exec_reads_back_in_the_sessions_pages(own_gateway, standin, browser_dir, shots):
     cluster, tag = f"uis{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
     gw = own_gateway(cluster, "defaultAction: allow\n")
-    _passing(gw)
     pod = f"box-{tag}"
     kubectl(gw.kubeconfig, "run", pod, "-n", "default", "--image=busybox", "--", "sleep", "3600")
     try:
