@@ -1,64 +1,13 @@
 #include "gateway/auth/oidc_authenticator.h"
 
 #include "common/base64.h"
+#include "gateway/auth/https_fetch.h"
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 namespace sluice::gateway::oidc {
 namespace {
-
-constexpr std::size_t kMaxDocumentBytes = 1024 * 1024;
-
-struct Body {
-  std::string data;
-  bool too_large = false;
-};
-
-size_t on_data(char* ptr, size_t size, size_t n, void* user) {
-  auto* body = static_cast<Body*>(user);
-  if (body->data.size() + size * n > kMaxDocumentBytes) {
-    body->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  body->data.append(ptr, size * n);
-  return size * n;
-}
-
-std::optional<std::string> https_get(const std::string& url, const std::string& ca_file, std::string& error) {
-  if (url.rfind("https://", 0) != 0) {
-    error = url + ": only https:// is accepted";
-    return std::nullopt;
-  }
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    error = "curl_easy_init failed";
-    return std::nullopt;
-  }
-  Body body;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) {
-    error = url + ": " + (body.too_large ? "document larger than 1 MiB" : curl_easy_strerror(rc));
-    return std::nullopt;
-  }
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) {
-    error = url + ": HTTP " + std::to_string(status);
-    return std::nullopt;
-  }
-  return std::move(body.data);
-}
 
 // The unverified "iss" of a compact JWS, for choosing the issuer only.
 std::optional<std::string> unverified_issuer(const std::string& token) {

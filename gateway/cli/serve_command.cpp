@@ -16,6 +16,7 @@
 #include "gateway/auth/oidc_authenticator.h"
 #include "gateway/auth/static_token_authenticator.h"
 #include "gateway/notify/audit_exporter.h"
+#include "gateway/notify/http_post.h"
 #include "gateway/notify/outbox.h"
 #include "gateway/policy/policy_loader.h"
 #include "gateway/recording/recording_writer.h"
@@ -26,6 +27,7 @@
 #include "gateway/store/database.h"
 #include "gateway/store/migrator.h"
 #include "gateway/tunnel/tunnel_service.h"
+#include "gateway/ui/oidc_login.h"
 #include "gateway/ui/session_store.h"
 #include "sluice/version.h"
 
@@ -237,8 +239,29 @@ int run_serve(const std::vector<std::string>& args) {
                      policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
     // The reviewer UI's logins last 8 hours (a shift); every gateway replica serves them.
     ui::SessionStore ui_sessions(database, 8 * 3600);
-    HttpsServer https(io, ctx, [&ctx, &ui_sessions] { return build_stages(ctx, &ui_sessions); });
+    std::vector<ui::OidcClient> ui_clients;
+    for (const auto& o : config->oidc)
+      if (!o.client_id.empty())
+        ui_clients.push_back({o.issuer, o.client_id,
+                              o.client_secret_file.empty() ? "" : notify::read_secret_file(o.client_secret_file),
+                              o.ca_file, o.display_name, o.scopes});
+    std::unique_ptr<ui::OidcLogin> ui_oidc;
+    if (!ui_clients.empty()) ui_oidc = std::make_unique<ui::OidcLogin>(database, std::move(ui_clients));
+    ui::UiServices ui_services{ui_sessions, ui_oidc.get()};
+    HttpsServer https(io, ctx, [&ctx, &ui_services] { return build_stages(ctx, &ui_services); });
     https.start();
+    // Where links and the identity provider send a browser back; a port of 0 is known only now.
+    std::string public_url = config->public_url;
+    if (public_url == "https://" + config->listen) {
+      std::string host;
+      unsigned short port = 0;
+      split_host_port(config->listen, host, port);
+      if (port == 0) public_url = "https://" + host + ":" + std::to_string(https.port());
+    }
+    if (ui_oidc) {
+      ui_oidc->set_redirect_uri(public_url + "/ui/callback");
+      spdlog::info("reviewer UI: OIDC login through {} issuer(s), redirect URI {}", ui_oidc->size(), ui_oidc->redirect_uri());
+    }
     std::unique_ptr<MetricsListener> metrics_listener;
     if (!config->metrics.listen.empty()) {
       std::string host;
@@ -251,12 +274,8 @@ int run_serve(const std::vector<std::string>& args) {
       metrics_listener->start();
       spdlog::info("metrics on http://{}:{}/metrics", host, metrics_listener->port());
     }
-    if (approval_gate && config->notifications.review_url == "https://" + config->listen) {
-      std::string host;
-      unsigned short port = 0;
-      split_host_port(config->listen, host, port);
-      if (port == 0) approval_gate->set_review_url("https://" + host + ":" + std::to_string(https.port()));
-    }
+    if (approval_gate && config->notifications.review_url == config->public_url && public_url != config->public_url)
+      approval_gate->set_review_url(public_url);
     std::string methods;
     for (const auto& n : auth.names()) methods += (methods.empty() ? "" : ", ") + n;
     spdlog::info("sluice-gateway {} serving clients on https://{} (login: {}; {} static tokens), agents on {}",

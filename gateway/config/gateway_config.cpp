@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace sluice::gateway {
@@ -77,8 +78,22 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
         if (node["ca_file"]) o.ca_file = resolve(base, node["ca_file"].as<std::string>());
         if (node["clock_skew_seconds"]) o.clock_skew_seconds = node["clock_skew_seconds"].as<int>();
         if (node["min_refresh_seconds"]) o.min_refresh_seconds = node["min_refresh_seconds"].as<int>();
+        if (node["client_id"]) o.client_id = node["client_id"].as<std::string>();
+        if (node["client_secret_file"]) o.client_secret_file = resolve(base, node["client_secret_file"].as<std::string>());
+        if (node["scopes"]) o.scopes = node["scopes"].as<std::vector<std::string>>();
+        if (node["display_name"]) o.display_name = node["display_name"].as<std::string>();
         if (o.issuer.rfind("https://", 0) != 0 || o.audiences.empty()) {
           error = path + ": auth.oidc: each issuer needs an https:// issuer URL and at least one audience";
+          return std::nullopt;
+        }
+        if (!o.client_id.empty() &&
+            std::find(o.audiences.begin(), o.audiences.end(), o.client_id) == o.audiences.end()) {
+          error = path + ": auth.oidc: " + o.issuer + ": client_id \"" + o.client_id +
+                  "\" must be one of its audiences (an ID token's aud is the client id)";
+          return std::nullopt;
+        }
+        if (!o.client_id.empty() && std::find(o.scopes.begin(), o.scopes.end(), "openid") == o.scopes.end()) {
+          error = path + ": auth.oidc: " + o.issuer + ": scopes must include openid";
           return std::nullopt;
         }
         c.oidc.push_back(std::move(o));

@@ -38,6 +38,13 @@ struct OidcIssuerSettings {
   std::string ca_file;                 // CA bundle for the issuer's HTTPS ("" = the system's)
   int clock_skew_seconds = 60;
   int min_refresh_seconds = 10;        // unknown key ids fetch the JWKS again at most this often
+  // The reviewer UI's login through this issuer (authorization code with PKCE, redirect to
+  // <public_url>/ui/callback); "" = no UI login here. client_id must be one of `audiences`, since
+  // the ID token's aud is the client id.
+  std::string client_id;
+  std::string client_secret_file;      // first line: the client's secret ("" = a public client)
+  std::vector<std::string> scopes = {"openid", "email", "profile"};
+  std::string display_name;            // the login button's words (default: the issuer URL)
 };
 
 // Where audit events go besides PostgreSQL (gateway/notify/audit_exporter.h). `type`: file (JSON

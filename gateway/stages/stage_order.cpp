@@ -18,11 +18,11 @@
 namespace sluice::gateway {
 
 // In order for the request; the answer passes back through them in reverse (pipeline/stage.h).
-std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, ui::SessionStore* ui_sessions) {
+std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, ui::UiServices* ui) {
   std::vector<std::unique_ptr<pipeline::Stage>> s;
   s.push_back(std::make_unique<ProbeRoutesStage>(ctx));          // /healthz, /readyz, an open /metrics
-  if (ui_sessions)                                               // /ui/: the reviewers' pages, by session cookie
-    s.push_back(std::make_unique<ui::UiRoutesStage>(ctx, *ui_sessions));
+  if (ui)                                               // /ui/: the reviewers' pages, by session cookie
+    s.push_back(std::make_unique<ui::UiRoutesStage>(ctx, *ui));
   s.push_back(std::make_unique<stages::AuthenticateStage>(ctx.auth));  // who: 401 otherwise
   s.push_back(std::make_unique<ApiRoutesStage>(ctx));            // the gateway's REST APIs, /metrics
   s.push_back(std::make_unique<stages::RouteStage>(ctx.tunnels, ctx.clusters,  // which cluster: 404 otherwise

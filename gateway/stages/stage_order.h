@@ -5,12 +5,12 @@
 
 #include "gateway/pipeline/stage.h"
 #include "gateway/server/proxy_context.h"
-#include "gateway/ui/session_store.h"
+#include "gateway/ui/ui_routes.h"
 
 namespace sluice::gateway {
 
 // A request's stages, first to last, ending with the one that sends it to the cluster. Without
-// `ui_sessions` there is no reviewer UI.
-std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, ui::SessionStore* ui_sessions);
+// `ui` there is no reviewer UI.
+std::vector<std::unique_ptr<pipeline::Stage>> build_stages(ProxyContext& ctx, ui::UiServices* ui);
 
 }  // namespace sluice::gateway

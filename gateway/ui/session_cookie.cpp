@@ -25,14 +25,25 @@ std::string set_cookie_header(const std::string& value, long max_age_seconds) {
          std::to_string(max_age_seconds > 0 ? max_age_seconds : 0) + "; HttpOnly; Secure; SameSite=Strict";
 }
 
+std::string set_login_cookie_header(const std::string& state, long max_age_seconds) {
+  // Lax, not Strict: it must come along on the identity provider's redirect back, a cross-site
+  // top-level GET. It names a login in flight only, and only /ui/callback ever sees it.
+  return std::string(kLoginCookieName) + "=" + (max_age_seconds > 0 ? state : "") + "; Path=/ui/callback; Max-Age=" +
+         std::to_string(max_age_seconds > 0 ? max_age_seconds : 0) + "; HttpOnly; Secure; SameSite=Lax";
+}
+
 std::optional<std::string> session_from_cookie_header(std::string_view header) {
+  return cookie_from_header(header, kCookieName);
+}
+
+std::optional<std::string> cookie_from_header(std::string_view header, std::string_view name) {
   std::optional<std::string> found;
   while (!header.empty()) {
     const auto semi = header.find(';');
     const std::string_view pair = trim(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
     const auto eq = pair.find('=');
-    if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != kCookieName) continue;
+    if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name) continue;
     // Two cookies of our name (one planted by a sibling domain): trust neither.
     if (found) return std::nullopt;
     const std::string_view value = trim(pair.substr(eq + 1));

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
+#include "common/request_info.h"
+#include "common/token_compare.h"
 #include "gateway/server/approvals_api.h"
 #include "gateway/ui/session_cookie.h"
 #include "gateway/ui/ui_assets.h"
@@ -60,7 +64,10 @@ pipeline::Next UiRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline
   const std::string path = ctx.target.substr(0, ctx.target.find('?'));
   if (path != "/ui" && path.rfind("/ui/", 0) != 0) return pipeline::Next::Continue;
   if (path.rfind(kApi, 0) == 0) {
-    if (path == "/ui/api/login") {
+    if (path == "/ui/api/login/options") {
+      if (ctx.method != "GET") fail(chain, 405, "read the login options with GET", "MethodNotAllowed");
+      else reply_json(chain, 200, {{"oidc", oidc_ ? oidc_->providers() : nlohmann::json::array()}});
+    } else if (path == "/ui/api/login") {
       if (ctx.method != "POST") fail(chain, 405, "log in with POST /ui/api/login", "MethodNotAllowed");
       else login(ctx, chain);
     } else {
@@ -74,6 +81,12 @@ pipeline::Next UiRoutesStage::on_request(pipeline::RequestContext& ctx, pipeline
   }
   if (path == "/ui") {
     chain.send_reply(302, "text/plain", "", with({{"Location", "/ui/"}}));
+    return pipeline::Next::Stop;
+  }
+  if (path == "/ui/login/oidc" || path == "/ui/callback") {
+    if (!oidc_) fail(chain, 404, "this gateway has no OIDC login: give an auth.oidc issuer a client_id", "NotFound");
+    else if (path == "/ui/callback") finish_oidc(ctx, chain);
+    else start_oidc(ctx, chain);
     return pipeline::Next::Stop;
   }
   std::string file = path.substr(4);
@@ -101,10 +114,92 @@ void UiRoutesStage::login(pipeline::RequestContext& ctx, pipeline::Chain& chain)
       spdlog::info("401 UI login from {}: {}", c.remote, why);
       return fail(chain, 401, "the token or certificate was not accepted", "Unauthorized");
     }
-    spdlog::info("UI login: {} ({}) from {}", who->user, who->method, c.remote);
-    sessions_.create(*who, chain.on_strand([this, &chain](common::Result<SessionStore::Created> made) {
-      if (!made) return fail(chain, made.error().code, "no session: " + made.error().message, "ServiceUnavailable");
-      reply_json(chain, 200, session_json(made->second), {{"Set-Cookie", set_cookie_header(made->first, sessions_.ttl_seconds())}});
+    open_session(chain, *who, [this, &chain](const std::string& cookie, const Session& s) {
+      reply_json(chain, 200, session_json(s), {{"Set-Cookie", set_cookie_header(cookie, sessions_.ttl_seconds())}});
+    });
+  }));
+}
+
+void UiRoutesStage::open_session(pipeline::Chain& chain, const Identity& who,
+                                 std::function<void(const std::string&, const Session&)> then) {
+  spdlog::info("UI login: {} ({}) from {}", who.user, who.method, chain.context().remote);
+  sessions_.create(who, chain.on_strand([&chain, then = std::move(then)](common::Result<SessionStore::Created> made) {
+    if (!made) return fail(chain, made.error().code, "no session: " + made.error().message, "ServiceUnavailable");
+    then(made->first, made->second);
+  }));
+}
+
+namespace {
+// The callback is a page the browser shows: its failures are a sentence, not a Status object.
+void fail_page(pipeline::Chain& chain, int code, const std::string& sentence, HeaderList extra = {}) {
+  chain.send_reply(code, "text/plain; charset=utf-8", "Login failed: " + sentence + "\nStart again at /ui/\n",
+                   with(std::move(extra)));
+}
+
+std::string query_of(const pipeline::RequestContext& ctx, std::string_view key) {
+  const auto q = ctx.target.find('?');
+  if (q == std::string::npos) return "";
+  return common::query_value(common::decode_query(std::string_view(ctx.target).substr(q + 1)).params, key).value_or("");
+}
+}  // namespace
+
+void UiRoutesStage::start_oidc(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
+  if (ctx.method != "GET") return fail(chain, 405, "start a login with GET", "MethodNotAllowed");
+  const std::string provider = query_of(ctx, "provider");
+  std::string return_to = query_of(ctx, "return");
+  if (return_to.empty()) return_to = "/ui/";
+  if (!is_safe_return_path(return_to)) return fail_page(chain, 400, "the return address must be a page under /ui/.");
+  std::size_t index = oidc_->size();
+  if (auto [end, ec] = std::from_chars(provider.data(), provider.data() + provider.size(), index);
+      ec != std::errc() || end != provider.data() + provider.size())
+    index = oidc_->size();
+  if (index >= oidc_->size()) return fail_page(chain, 404, "no identity provider " + provider + " is configured.");
+  oidc_->start(index, return_to, chain.on_strand([&chain](common::Result<OidcLogin::Started> started) {
+    if (!started) return fail_page(chain, started.error().code, started.error().message);
+    chain.send_reply(302, "text/plain", "",
+                     with({{"Location", started->authorize_url},
+                           {"Set-Cookie", set_login_cookie_header(started->state, OidcLogin::kFlowSeconds)}}));
+  }));
+}
+
+void UiRoutesStage::finish_oidc(pipeline::RequestContext& ctx, pipeline::Chain& chain) {
+  if (ctx.method != "GET") return fail(chain, 405, "the identity provider returns with GET", "MethodNotAllowed");
+  const HeaderList clear = {{"Set-Cookie", set_login_cookie_header("", 0)}};
+  if (const std::string error = query_of(ctx, "error"); !error.empty()) {
+    // The provider's own words are the attacker's to choose: logged, shown as plain text only.
+    const std::string description = query_of(ctx, "error_description").substr(0, 200);
+    spdlog::info("UI OIDC login from {} refused by the identity provider: {}", ctx.remote, error);
+    return fail_page(chain, 401, "the identity provider said " + error.substr(0, 64) +
+                                     (description.empty() ? "." : ": " + description), clear);
+  }
+  const std::string state = query_of(ctx, "state"), code = query_of(ctx, "code");
+  const auto bound = cookie_from_header(ctx.header("Cookie"), kLoginCookieName);
+  if (state.empty() || code.empty()) return fail_page(chain, 400, "the callback carries no code and state.", clear);
+  // The state must be the one this browser was sent off with: a callback carrying someone
+  // else's code (login CSRF) has no such cookie.
+  if (!bound || !common::constant_time_equals(*bound, state)) {
+    spdlog::warn("403 UI OIDC callback from {}: its state is not this browser's login", ctx.remote);
+    return fail_page(chain, 403, "this browser did not start this login.", clear);
+  }
+  oidc_->finish(state, code, chain.on_strand([this, &chain, clear](common::Result<OidcLogin::Finished> finished) {
+    if (!finished) return fail_page(chain, finished.error().code, finished.error().message, clear);
+    Credentials credentials;
+    credentials.bearer_token = finished->id_token;
+    // The same authenticators as an API call: the same claims, prefixes and groups.
+    auto flow = std::make_shared<OidcLogin::Finished>(std::move(finished).value());
+    ctx_.auth.authenticate(std::move(credentials), chain.on_strand([this, &chain, clear, flow](std::optional<Identity> who,
+                                                                                                std::string why) {
+      std::string problem = !who ? why : who->method != "oidc" ? "not an OIDC identity" : oidc_->check_id_token(*flow);
+      if (!problem.empty()) {
+        spdlog::warn("401 UI OIDC login from {}: {}", chain.context().remote, problem);
+        return fail_page(chain, 401, "the identity provider's token was not accepted.", clear);
+      }
+      open_session(chain, *who, [this, &chain, flow](const std::string& cookie, const Session&) {
+        chain.send_reply(302, "text/plain", "",
+                         with({{"Location", flow->return_to},
+                               {"Set-Cookie", set_cookie_header(cookie, sessions_.ttl_seconds())},
+                               {"Set-Cookie", set_login_cookie_header("", 0)}}));
+      });
     }));
   }));
 }

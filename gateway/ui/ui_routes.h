@@ -1,8 +1,11 @@
 // The reviewer UI at /ui/ on the gateway's HTTPS port, answered before the proxy's
 // authentication (a browser sends a session cookie, not a bearer token):
 //   GET  /ui/...                 the page and its assets, embedded in the binary (ui_assets.h)
+//   GET  /ui/api/login/options   the identity providers the login page offers
 //   POST /ui/api/login           {"token": "..."} or, with no token, the TLS client certificate:
 //                                authenticated like an API call, then a session (session_store.h)
+//   GET  /ui/login/oidc?provider=N[&return=/ui/...]   off to the identity provider (oidc_login.h)
+//   GET  /ui/callback?code=...&state=...              back from it: a session, then the return page
 //   GET  /ui/api/session         who is logged in, and the CSRF token the page sends back
 //   POST /ui/api/logout          ends the session
 //   GET  /ui/api/approvals/events    approval changes as server-sent events (approval_events.h)
@@ -14,13 +17,20 @@
 #include "gateway/pipeline/chain.h"
 #include "gateway/server/proxy_context.h"
 #include "gateway/ui/approval_events.h"
+#include "gateway/ui/oidc_login.h"
 #include "gateway/ui/session_store.h"
 
 namespace sluice::gateway::ui {
 
+// What the UI keeps across requests; `oidc` is null when no issuer has a client_id.
+struct UiServices {
+  SessionStore& sessions;
+  OidcLogin* oidc = nullptr;
+};
+
 class UiRoutesStage : public pipeline::Stage {
  public:
-  UiRoutesStage(ProxyContext& ctx, SessionStore& sessions) : ctx_(ctx), sessions_(sessions) {}
+  UiRoutesStage(ProxyContext& ctx, UiServices& services) : ctx_(ctx), sessions_(services.sessions), oidc_(services.oidc) {}
   const char* name() const override { return "reviewer ui"; }
   pipeline::Next on_request(pipeline::RequestContext& ctx, pipeline::Chain& chain) override;
   void on_destroy(pipeline::RequestContext&) override { stop_events(); }
@@ -31,10 +41,16 @@ class UiRoutesStage : public pipeline::Stage {
     if (events_) events_->stop();
   }
   void login(pipeline::RequestContext& ctx, pipeline::Chain& chain);
+  void start_oidc(pipeline::RequestContext& ctx, pipeline::Chain& chain);
+  void finish_oidc(pipeline::RequestContext& ctx, pipeline::Chain& chain);
+  // The identity a login established becomes a session; `then` shapes the answer.
+  void open_session(pipeline::Chain& chain, const Identity& who,
+                    std::function<void(const std::string& cookie, const Session&)> then);
   void with_session(pipeline::RequestContext& ctx, pipeline::Chain& chain, const std::string& path);
 
   ProxyContext& ctx_;
   SessionStore& sessions_;
+  OidcLogin* oidc_;
   std::shared_ptr<ApprovalEventStream> events_;
 };
 

@@ -100,9 +100,18 @@ def https(port, ca_file, method, path, token=None, headers=None, body=None, serv
     try:
         conn.request(method, path, body=body, headers=sent)
         r = conn.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+        return Response(r.status, _headers(r), r.read().decode("utf-8", "replace"))
     finally:
         conn.close()
+
+
+def _headers(r):
+    """Lower-cased names; repeated Set-Cookie headers joined by newlines (a dict keeps one)."""
+    out = {}
+    for k, v in r.getheaders():
+        k = k.lower()
+        out[k] = out[k] + "\n" + v if k == "set-cookie" and k in out else v
+    return out
 
 
 def http_plain(port, method, path, body=None):
@@ -302,3 +311,95 @@ class Background:
 
 def kubectl_in_background(kubeconfig, path, *args):
     return Background(["kubectl", "--kubeconfig", kubeconfig, *args], path)
+
+
+class Issuer:
+    """tests/gateway/oidc_issuer.py (HTTPS on 127.0.0.1) with keys made by oidc_tool, tokens minted
+    per check. start() makes the keys, publishes `published` in the JWKS and waits for the port;
+    as a login provider it logs in whoever login_as() names, for the client client() sets."""
+
+    def __init__(self, directory):
+        self.dir, self.tool, self.process = directory, env("SLUICE_OIDC_TOOL"), None
+        os.makedirs(self.dir, exist_ok=True)
+
+    def run(self, *args):
+        return subprocess.run([self.tool, *args], capture_output=True, text=True, check=True).stdout
+
+    def jwks(self, *kids):
+        with open(os.path.join(self.dir, "jwks.json"), "w") as f:
+            f.write(self.run("jwks", self.dir, *kids))
+
+    def mint(self, kid, alg, claims, header=None):
+        return self.run("mint", self.dir, kid, alg, json.dumps(claims), *([json.dumps(header)] if header else [])).strip()
+
+    def hits(self):
+        return int(read(os.path.join(self.dir, "jwks_hits")).strip() or 0)
+
+    def start(self, keys=(("rsa-1", "RSA"),), published=("rsa-1",)):
+        subprocess.run([env("SLUICE_GATEWAY_BIN"), "certs", "--dir", f"{self.dir}/certs"], check=True, capture_output=True)
+        for kid, kind in keys:
+            self.run("keygen", self.dir, kid, kind)
+        self.jwks(*published)
+        self.process = subprocess.Popen(["python3", os.path.join(ROOT, "tests", "gateway", "oidc_issuer.py"),
+                                         self.cert, f"{self.dir}/certs/tls.key", self.dir])
+        wait_until(lambda: os.path.exists(f"{self.dir}/port"), timeout=10, what="the test issuer starting")
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{read(f'{self.dir}/port').strip()}"
+
+    @property
+    def cert(self):
+        return f"{self.dir}/certs/tls.crt"
+
+    @property
+    def ca(self):
+        return f"{self.dir}/certs/ca.crt"
+
+    def client(self, client_id="sluice-ui", secret="s3cret-ui", kid="rsa-1"):
+        """The UI's client at this issuer; returns the path of a file holding its secret."""
+        with open(os.path.join(self.dir, "client.json"), "w") as f:
+            json.dump({"client_id": client_id, "client_secret": secret, "tool": self.tool, "kid": kid}, f)
+        path = os.path.join(self.dir, "client.secret")
+        with open(path, "w") as f:
+            f.write(secret + "\n")
+        return path
+
+    def login_as(self, email, groups=(), nonce=None):
+        """Who the next browser to reach /authorize is; None: nobody (access_denied)."""
+        path = os.path.join(self.dir, "login.json")
+        if email is None:
+            if os.path.exists(path):
+                os.remove(path)
+            return
+        login = {"claims": {"sub": "sub-" + email.split("@")[0], "email": email, "email_verified": True,
+                            "groups": list(groups)}}
+        if nonce is not None:
+            login["nonce"] = nonce
+        with open(path, "w") as f:
+            json.dump(login, f)
+
+    def token_requests(self):
+        path = os.path.join(self.dir, "token_requests")
+        return [json.loads(x) for x in read(path).splitlines()] if os.path.exists(path) else []
+
+    def ui_auth_config(self, client_id="sluice-ui", name="Test IdP"):
+        """The auth.oidc entry (indented for under `auth:`) of a gateway whose UI logs in here."""
+        secret = self.client(client_id)
+        return f"""  oidc:
+  - issuer: "{self.url}"
+    audiences: [kubernetes, {client_id}]
+    username_claim: email
+    username_prefix: "oidc:"
+    groups_claim: groups
+    ca_file: {self.ca}
+    client_id: {client_id}
+    client_secret_file: {secret}
+    display_name: {name}
+"""

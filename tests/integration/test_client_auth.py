@@ -1,7 +1,6 @@
 """Logging in without a static token: client certificates signed by the configured client CA, and
 OIDC tokens from a test issuer (every accepted algorithm, every refusal, key rotation with a
 rate-limited refresh, cached keys while the issuer is down)."""
-import json
 import os
 import subprocess
 import time
@@ -9,7 +8,7 @@ import uuid
 from urllib.parse import quote
 
 from conftest import kubectl
-from harness import ROOT, Database, Gateway, env, read, shell_lib, wait_until
+from harness import Database, Gateway, Issuer, read, shell_lib, wait_until
 
 
 def _mint_cert(tmp_path, name, subject, ca_prefix):
@@ -64,43 +63,16 @@ def test_client_certificates(gateway, standin, db, tmp_path):
     assert out.stdout == "401", out
 
 
-class Issuer:
-    """tests/gateway/oidc_issuer.py with keys made by oidc_tool: tokens minted per check."""
-
-    def __init__(self, directory, tool):
-        self.dir, self.tool = directory, tool
-
-    def run(self, *args):
-        return subprocess.run([self.tool, *args], capture_output=True, text=True, check=True).stdout
-
-    def jwks(self, *kids):
-        with open(os.path.join(self.dir, "jwks.json"), "w") as f:
-            f.write(self.run("jwks", self.dir, *kids))
-
-    def mint(self, kid, alg, claims, header=None):
-        return self.run("mint", self.dir, kid, alg, json.dumps(claims), *([json.dumps(header)] if header else [])).strip()
-
-    def hits(self):
-        return int(read(os.path.join(self.dir, "jwks_hits")).strip() or 0)
-
-
 def test_oidc_tokens_end_to_end(standin, own_postgres, tmp_path):
     # OIDC end to end with a test issuer (HTTPS on 127.0.0.1, keys generated per run, tokens minted
     # per check).
-    gw_bin = env("SLUICE_GATEWAY_BIN")
-    idp = Issuer(str(tmp_path / "idp"), env("SLUICE_OIDC_TOOL"))
-    os.makedirs(idp.dir)
-    subprocess.run([gw_bin, "certs", "--dir", f"{idp.dir}/certs"], check=True, capture_output=True)
-    for kid, kind in (("rsa-1", "RSA"), ("p256-1", "P-256"), ("p384-1", "P-384"), ("ed-1", "Ed25519"), ("rsa-2", "RSA"),
-                      ("ghost", "RSA")):
-        idp.run("keygen", idp.dir, kid, kind)
-    idp.jwks("rsa-1", "p256-1", "p384-1", "ed-1")
-    issuer = subprocess.Popen(["python3", os.path.join(ROOT, "tests", "gateway", "oidc_issuer.py"), f"{idp.dir}/certs/tls.crt",
-                               f"{idp.dir}/certs/tls.key", idp.dir])
+    idp = Issuer(str(tmp_path / "idp")).start(
+        keys=(("rsa-1", "RSA"), ("p256-1", "P-256"), ("p384-1", "P-384"), ("ed-1", "Ed25519"), ("rsa-2", "RSA"),
+              ("ghost", "RSA")),
+        published=("rsa-1", "p256-1", "p384-1", "ed-1"))
     gw = Gateway(str(tmp_path / "gw"))
     try:
-        wait_until(lambda: read(f"{idp.dir}/port").strip(), timeout=10, what="the test issuer starting")
-        iss = f"https://127.0.0.1:{read(f'{idp.dir}/port').strip()}"
+        iss = idp.url
         url = read(f"{own_postgres}/url").strip()
         shell_lib("gateway_setup", gw.bin, gw.dir, url)
         oidc = f"""  oidc:
@@ -211,8 +183,7 @@ def test_oidc_tokens_end_to_end(standin, own_postgres, tmp_path):
         assert idp.hits() == hits + 1, "unknown kids made the gateway fetch the JWKS again within min_refresh"
 
         # the issuer goes away: tokens whose key is cached still work
-        issuer.kill()
-        issuer.wait()
+        idp.stop()
         t = idp.mint("ed-1", "EdDSA", claims())
         tokens.append(t)
         assert code_for(t) == 200, "a cached key stopped working while the issuer is unreachable"
@@ -222,6 +193,5 @@ def test_oidc_tokens_end_to_end(standin, own_postgres, tmp_path):
             assert len(signature) < 16 or signature not in log, "the gateway logged a token"
             assert t not in log, "the gateway logged a token"
     finally:
-        issuer.kill()
-        issuer.wait()
+        idp.stop()
         gw.stop()

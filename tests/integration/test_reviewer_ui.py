@@ -6,9 +6,10 @@ import json
 import re
 import ssl
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from conftest import kubectl
-from harness import kubectl_in_background, wait_until
+from harness import Issuer, https, kubectl_in_background, wait_until
 
 POLICY = """rules:
   - name: cluster-rbac
@@ -190,3 +191,78 @@ def test_recordings_are_read_through_the_session_by_viewers_only(gateway):
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     r = bot.call("GET", "/ui/api/sessions")
     assert r.status == 403 and "recording.viewer_groups" in r.body
+
+
+def _follow_to_the_issuer(gw, idp, start):
+    """GET START at the gateway, then the issuer's /authorize: the callback path the issuer sends
+    the browser back to, the login cookie the gateway set, and the authorization URL's query."""
+    r = gw.request("GET", start)
+    assert r.status == 302, (start, r)
+    location = r.headers["location"]
+    assert location.startswith(idp.url + "/authorize?"), location
+    cookie = r.headers["set-cookie"]
+    state_cookie = re.match(r"sluice_ui_login=([0-9a-f]{64}); Path=/ui/callback; Max-Age=600; HttpOnly; Secure; "
+                            r"SameSite=Lax$", cookie)
+    assert state_cookie, cookie
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    port = int(idp.url.rsplit(":", 1)[1])
+    back = https(port, idp.ca, "GET", location[len(idp.url):])
+    assert back.status == 302, back
+    callback = back.headers["location"]
+    prefix = f"https://127.0.0.1:{gw.port}"
+    assert callback.startswith(prefix + "/ui/callback?"), callback
+    return callback[len(prefix):], state_cookie.group(1), query
+
+
+def test_an_oidc_login_with_pkce_becomes_a_session(own_gateway, tmp_path):
+    idp = Issuer(str(tmp_path / "idp")).start()
+    try:
+        gw = own_gateway(f"uio{uuid.uuid4().hex[:6]}", POLICY, auth_config=idp.ui_auth_config())
+        assert json.loads(gw.request("GET", "/ui/api/login/options").body) == {"oidc": [{"id": 0, "name": "Test IdP"}]}
+        idp.login_as("ann@example.com", groups=["sluice-reviewers"])
+        callback, state, query = _follow_to_the_issuer(gw, idp, "/ui/login/oidc?provider=0&return=/ui/approvals/a1")
+        assert query["state"] == state and query["response_type"] == "code" and query["client_id"] == "sluice-ui"
+        assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+        assert query["redirect_uri"] == f"https://127.0.0.1:{gw.port}/ui/callback"
+        assert query["scope"] == "openid email profile" and len(query["nonce"]) == 32
+        # the callback only counts in the browser that started the login (login CSRF)
+        for cookie in ({}, {"Cookie": "sluice_ui_login=" + "0" * 64}):
+            r = gw.request("GET", callback, headers=cookie)
+            assert r.status == 403 and "this browser did not start this login" in r.body, r
+            assert r.headers["content-type"].startswith("text/plain") and "content-security-policy" in r.headers
+        r = gw.request("GET", callback, headers={"Cookie": f"sluice_ui_login={state}"})
+        assert r.status == 302 and r.headers["location"] == "/ui/approvals/a1", r
+        cookies = r.headers["set-cookie"].split("\n")
+        session = re.match(r"sluice_ui=([0-9a-f]{64}); Path=/ui; Max-Age=28800; HttpOnly; Secure; SameSite=Strict$",
+                           cookies[0])
+        assert session and cookies[1].startswith("sluice_ui_login=; Path=/ui/callback; Max-Age=0"), cookies
+        me = json.loads(gw.request("GET", "/ui/api/session", headers={"Cookie": f"sluice_ui={session.group(1)}"}).body)
+        # the identity is built as for an API call: the issuer's claims, prefixes and groups
+        assert me["user"] == "oidc:ann@example.com" and me["method"] == "oidc", me
+        assert me["groups"] == ["sluice-reviewers"], me
+        exchange = idp.token_requests()[-1]  # the issuer checked the verifier against the challenge
+        assert exchange["grant_type"] == "authorization_code" and exchange["redirect_uri"] == query["redirect_uri"]
+        # a callback replayed finds its login taken
+        r = gw.request("GET", callback, headers={"Cookie": f"sluice_ui_login={state}"})
+        assert r.status == 400 and "expired or was already used" in r.body, r
+        # an ID token with another login's nonce opens nothing
+        idp.login_as("ann@example.com", groups=["sluice-reviewers"], nonce="f" * 32)
+        callback, state, _ = _follow_to_the_issuer(gw, idp, "/ui/login/oidc?provider=0")
+        r = gw.request("GET", callback, headers={"Cookie": f"sluice_ui_login={state}"})
+        assert r.status == 401 and "set-cookie" in r.headers and "sluice_ui=" not in r.headers["set-cookie"], r
+        wait_until(lambda: "nonce is not this login's" in gw.log(), timeout=5, what="the nonce refusal in the log")
+        # the provider says no: its words as plain text
+        idp.login_as(None)
+        callback, state, _ = _follow_to_the_issuer(gw, idp, "/ui/login/oidc?provider=0")
+        r = gw.request("GET", callback, headers={"Cookie": f"sluice_ui_login={state}"})
+        assert r.status == 401 and "access_denied: nobody is logged in" in r.body, r
+        # nothing sends the browser off the UI, or to an issuer that is not configured
+        for bad in ("return=https://evil.example/", "return=//evil.example/ui/", "return=/ui/../api/v1/approvals",
+                    "return=/elsewhere"):
+            r = gw.request("GET", f"/ui/login/oidc?provider=0&{bad}")
+            assert r.status == 400 and "location" not in r.headers, (bad, r)
+        assert gw.request("GET", "/ui/login/oidc?provider=1").status == 404
+        assert gw.request("GET", "/ui/login/oidc?provider=x").status == 404
+        assert "s3cret-ui" not in gw.log() and query["code_challenge"] not in gw.log()
+    finally:
+        idp.stop()

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from conftest import kubectl, npm_package_dir
-from harness import kubectl_in_background, wait_until
+from harness import Issuer, kubectl_in_background, wait_until
 
 HERE = os.path.dirname(__file__)
 
@@ -41,10 +41,12 @@ def _spki(cert_file):
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def _visit(browser_dir, scenario, gw, when_ready=None, **args):
-    """Runs ui_flow.mjs; `when_ready` runs when the page prints {"ready": true}."""
+def _visit(browser_dir, scenario, gw, when_ready=None, idp=None, **args):
+    """Runs ui_flow.mjs; `when_ready` runs when the page prints {"ready": true}. With `idp` the
+    browser also trusts that issuer's serving key."""
     chromium = shutil.which("chromium") or pytest.fail("Debian's chromium is not installed (scripts/lib/deps.sh)")
-    args.update(chromium=chromium, base=f"https://127.0.0.1:{gw.port}", spki=_spki(os.path.join(gw.dir, "certs", "tls.crt")))
+    trusted = [_spki(os.path.join(gw.dir, "certs", "tls.crt"))] + ([_spki(idp.cert)] if idp else [])
+    args.update(chromium=chromium, base=f"https://127.0.0.1:{gw.port}", spki=",".join(trusted))
     node = subprocess.Popen(["node", os.path.join(browser_dir, "ui_flow.mjs"), scenario, json.dumps(args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -66,7 +68,16 @@ def _errors(seen):
     return [e for e in seen["consoleErrors"] if "status of 401" not in e] + seen["pageErrors"]
 
 
-def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin, browser_dir, shots, tmp_path):
+@pytest.fixture
+def idp(tmp_path):
+    """The test OIDC issuer, logging in Ann of the reviewers."""
+    issuer = Issuer(str(tmp_path / "idp")).start()
+    issuer.login_as("ann@example.com", groups=["sluice-reviewers"])
+    yield issuer
+    issuer.stop()
+
+
+def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin, browser_dir, shots, tmp_path, idp):
     cluster, tag = f"uib{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
     gw = own_gateway(cluster, """rules:
   - name: cluster-rbac
@@ -74,16 +85,17 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
     action: approve
     message: cluster-wide RBAC needs a reviewer
     approval: {approvers: {groups: [sluice-reviewers]}, timeout: 10m}
-""")
+""", auth_config=idp.ui_auth_config())
     held = []
 
     def hold():  # once the reviewer's queue is open
         held.append(kubectl_in_background(gw.kubeconfig, tmp_path / "held.out", "create", "clusterrolebinding",
                                           f"uib-{tag}", "--clusterrole=view", "--user=someone"))
     try:
-        seen = _visit(browser_dir, "approve", gw, when_ready=hold, token=gw.reviewer_token, cluster=cluster,
+        seen = _visit(browser_dir, "approve", gw, when_ready=hold, idp=idp, provider="Test IdP", cluster=cluster,
                       reason="checked in the browser", shots=shots, filterAfter=True)
-        assert seen["steps"] == ["logged in as alice-reviewer", "approved", "found executed"], seen
+        assert seen["steps"] == ["logged in as oidc:ann@example.com", "approved", "found executed"], seen
+        assert seen["urlAfterLogin"] == f"https://127.0.0.1:{gw.port}/ui/", seen
         assert seen["filteredUrl"].endswith(f"/ui/?state=executed&cluster={cluster}"), seen["filteredUrl"]
         assert seen["diffAdded"] > 5, "the dry-run diff has no added lines marked"
         assert seen["diffAddedColour"] == "rgb(26, 127, 55)", "added lines are not coloured"
@@ -125,8 +137,12 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
         assert seen["dialogs"] == [], f"a script from the request ran: {seen['dialogs']}"
         assert seen["images"] == 0 and seen["scripts"] == 1, seen
         assert not _errors(seen), seen
-        gw.reviewer_cli("reject", approval, "--reason", "markup")
+        # a reject with a reason, given in the browser, reaches kubectl
+        seen = _visit(browser_dir, "approve", gw, token=gw.reviewer_token, cluster=cluster, decision="reject",
+                      reason="markup is not welcome here", shots=shots, label="reject")
+        assert seen["steps"] == ["logged in as alice-reviewer", "rejected"], seen
         assert held.wait() != 0
+        assert "markup is not welcome here" in held.output(), held.output()
     finally:
         held.stop()
 
@@ -146,9 +162,11 @@ def test_a_two_person_rule_needs_two_browsers_and_the_requester_sees_why_not(own
     try:
         approval = wait_until(lambda: gw.pending_approval(cluster), what="the held ClusterRole")
         # the requester, logged in, sees its request with the buttons disabled and why
-        seen = _visit(browser_dir, "inspect", gw, token=gw.bot_token, id=approval, shots=shots, label="own-request")
+        seen = _visit(browser_dir, "inspect", gw, token=gw.bot_token, id=approval, shots=shots, label="own-request",
+                      forgeCsrf=True)
         assert seen["approveDisabled"] and seen["rejectDisabled"], seen
         assert seen["why"] == "You requested this: someone else decides.", seen
+        assert seen["forged"] == {"status": 403, "message": "the request's CSRF token is missing or wrong: reload the page"}
         # one reviewer's vote is one of two
         seen = _visit(browser_dir, "approve", gw, token=gw.reviewer_token, cluster=cluster, reason="first", shots=shots,
                       label="first-vote")

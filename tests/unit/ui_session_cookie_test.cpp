@@ -1,6 +1,7 @@
-// The reviewer UI's session cookie and CSRF rules (gateway/ui/session_cookie.h).
+// The reviewer UI's session cookie and CSRF rules (gateway/ui/session_cookie.h), and where an OIDC login may return (oidc_login.h).
 #include <doctest/doctest.h>
 
+#include "gateway/ui/oidc_login.h"
 #include "gateway/ui/session_cookie.h"
 
 using namespace sluice::gateway::ui;
@@ -40,4 +41,27 @@ TEST_CASE("ui csrf: reads need no token, every other method the session's own") 
     CHECK_FALSE(csrf_allows(method, new_secret(), token));
     CHECK_FALSE(csrf_allows(method, "", ""));
   }
+}
+
+TEST_CASE("ui oidc login: the state cookie goes to the callback only, and comes along on the way back") {
+  const std::string state(64, 'c');
+  CHECK(set_login_cookie_header(state, 600) ==
+        "sluice_ui_login=" + state + "; Path=/ui/callback; Max-Age=600; HttpOnly; Secure; SameSite=Lax");
+  CHECK(set_login_cookie_header(state, 0) == "sluice_ui_login=; Path=/ui/callback; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+  CHECK(cookie_from_header("sluice_ui=" + std::string(64, 'a') + "; sluice_ui_login=" + state, kLoginCookieName) == state);
+  CHECK_FALSE(cookie_from_header("sluice_ui_login=" + state, kCookieName).has_value());
+  CHECK_FALSE(cookie_from_header("sluice_ui_login=<script>", kLoginCookieName).has_value());
+}
+
+TEST_CASE("ui oidc login: a login returns to a page of the UI and nowhere else") {
+  for (const char* ok : {"/ui/", "/ui/approvals/0b5c-11", "/ui/?state=executed&cluster=prod", "/ui/sessions/x%2Fy"}) {
+    CAPTURE(ok);
+    CHECK(is_safe_return_path(ok));
+  }
+  for (const char* bad : {"", "/", "/ui", "https://evil.example/ui/", "//evil.example/ui/", "/ui//evil.example",
+                          "/ui/../api/v1/approvals", "/ui/\\evil", "/ui/a b", "/ui/\"><script>", "/uix/"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_safe_return_path(bad));
+  }
+  CHECK_FALSE(is_safe_return_path("/ui/" + std::string(600, 'a')));
 }

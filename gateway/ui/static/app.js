@@ -33,7 +33,15 @@ function loginPage(message) {
     try { session = await api("POST", "login", { token: token.value }); route(); }
     catch (err) { show(loginPage(err.message)); }
   } } }, el("label", { for: "token" }, "Token "), token, " ", el("button", { type: "submit" }, "Log in"));
-  return el("section", {}, el("h1", {}, "Log in"), message ? el("p", { class: "error" }, message) : "", form);
+  // The identity providers first: their login comes back to the page the reviewer opened.
+  const providers = el("p", { id: "providers" });
+  api("GET", "login/options").then((o) => {
+    const back = encodeURIComponent(location.pathname + location.search);
+    providers.replaceChildren(...o.oidc.map((p) => el("a", { class: "button", href:
+      `/ui/login/oidc?provider=${p.id}&return=${back}` }, "Log in with " + p.name)));
+  }).catch(() => {});
+  return el("section", {}, el("h1", {}, "Log in"), message ? el("p", { class: "error" }, message) : "", providers,
+            el("p", {}, "Or with a token (a static token or a bearer token the gateway accepts):"), form);
 }
 
 function timeLeft(expiresAt) {

@@ -1,8 +1,9 @@
 // One reviewer's visit to the UI in headless chromium, as test_reviewer_ui_browser.py asks for it:
 //   node ui_flow.mjs SCENARIO JSON_ARGS
-// SCENARIO approve: log in with a token, open the queue, print {"ready": true} (the test then
+// Logging in: with args.token, or through the identity provider named args.provider.
+// SCENARIO approve: log in, open the queue, print {"ready": true} (the test then
 //   holds a request), see the held request of args.cluster appear without a reload, open it,
-//   approve it with a reason, see the queue again.
+//   approve it (or args.decision "reject") with a reason, see the queue again.
 // SCENARIO inspect: log in, open /ui/approvals/args.id directly (the link Slack and email carry)
 //   and report what the page shows: its text, whether any dialog opened or script failed, whether
 //   the decision buttons are disabled and why.
@@ -19,7 +20,7 @@ const browser = await chromium.launch({
   executablePath: args.chromium,
   // Trust exactly the gateway's serving key (its SPKI hash), not any certificate: real TLS,
   // so the Secure cookie behaves as in a reviewer's browser.
-  args: [`--ignore-certificate-errors-spki-list=${args.spki}`, "--no-sandbox"],
+  args: [`--ignore-certificate-errors-spki-list=${args.spki}`, "--no-sandbox"],  // spki: a comma-separated list
 });
 let page;
 try {
@@ -33,10 +34,18 @@ try {
 
   const start = { inspect: `/ui/approvals/${args.id}`, sessions: "/ui/sessions" }[scenario] || "/ui/";
   await page.goto(args.base + start);
-  await page.fill("#token", args.token);
-  await shot("login");
-  await page.click("button[type=submit]");
+  if (args.provider) {  // through the identity provider and back (it logs in whoever the test named)
+    const button = page.locator("a.button", { hasText: "Log in with " + args.provider });
+    await button.waitFor();
+    await shot("login");
+    await button.click();
+  } else {
+    await page.fill("#token", args.token);
+    await shot("login");
+    await page.click("button[type=submit]");
+  }
   await page.waitForSelector("#logout:not([hidden])");
+  seen.urlAfterLogin = page.url();
   seen.steps.push("logged in as " + (await page.textContent("#who")));
 
   if (scenario === "approve") {
@@ -56,10 +65,11 @@ try {
     seen.diffAddedColour = await page.locator("#diff .add").first().evaluate((e) => getComputedStyle(e).color).catch(() => "");
     await shot("approval");
     await page.fill("#reason", args.reason);
-    await page.click("#approve");
+    const decision = args.decision || "approve";
+    await page.click("#" + decision);
     await page.waitForSelector("h1:has-text('Pending approvals')");
     await shot("after");
-    seen.steps.push("approved");
+    seen.steps.push(decision === "approve" ? "approved" : "rejected");
     if (args.filterAfter) {  // the decided request, found again through the queue's filters
       await page.selectOption("#f-state", "executed");
       await page.fill("#f-cluster", args.cluster);
@@ -79,6 +89,13 @@ try {
       seen.rejectDisabled = await page.isDisabled("#reject");
     }
     if (await page.locator("#why").count()) seen.why = await page.textContent("#why");
+    if (args.forgeCsrf) {  // what a script of another origin could at best send: the cookie, a guessed token
+      seen.forged = await page.evaluate(async (id) => {
+        const r = await fetch(`/ui/api/approvals/${id}/approve`, { method: "POST", body: JSON.stringify({ reason: "forged" }),
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": "0".repeat(64) } });
+        return { status: r.status, message: (await r.json()).message };
+      }, args.id);
+    }
     await shot("approval");
   } else if (scenario === "sessions") {
     const row = page.locator("#sessions tr", { hasText: args.command }).filter({ hasText: args.cluster });
