@@ -59,6 +59,10 @@ void AuditChain::link(nlohmann::json& row) {
 
 ChainReport verify_audit_chain(const std::string& database_url, const std::string& since) {
   pqxx::connection conn(database_url);
+  return verify_audit_chain(conn, since);
+}
+
+ChainReport verify_audit_chain(pqxx::connection& conn, const std::string& since) {
   ChainReport report;
   {
     pqxx::read_transaction tx(conn);

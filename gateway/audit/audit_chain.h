@@ -5,6 +5,7 @@
 // that does not hold: an edited row, a deleted row (a gap in the sequence), a broken link.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <pqxx/connection>
 
 #include <cstdint>
 #include <optional>
@@ -42,5 +43,6 @@ struct ChainReport {
 // Checks every chain (rows received since `since`, a timestamptz text, "" = all). Blocking libpqxx,
 // in keyset pages: any number of rows in bounded memory.
 ChainReport verify_audit_chain(const std::string& database_url, const std::string& since);
+ChainReport verify_audit_chain(pqxx::connection& conn, const std::string& since);
 
 }  // namespace sluice::gateway::audit

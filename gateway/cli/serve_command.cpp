@@ -237,6 +237,8 @@ int run_serve(const std::vector<std::string>& args) {
     }
     ProxyContext ctx{*config, auth, registry, directory, metrics, audit_writer.get(), trusted_proxies,
                      policy_store.get(), approvals.get(), approval_gate.get(), recordings.get(), sessions_api.get()};
+    AuditApi audit_api(database, config->audit.viewer_groups);
+    ctx.audit_api = &audit_api;
     // The reviewer UI's logins last 8 hours (a shift); every gateway replica serves them.
     ui::SessionStore ui_sessions(database, 8 * 3600);
     std::vector<ui::OidcClient> ui_clients;

@@ -184,6 +184,7 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (a["commit_timeout_ms"]) c.audit.commit_timeout_ms = a["commit_timeout_ms"].as<int>();
       if (a["max_batch"]) c.audit.max_batch = a["max_batch"].as<int>();
       if (a["export_retry_initial_ms"]) c.audit.export_retry_initial_ms = a["export_retry_initial_ms"].as<int>();
+      if (a["viewer_groups"]) c.audit.viewer_groups = a["viewer_groups"].as<std::vector<std::string>>();
       for (const auto& n : a["sinks"]) {
         AuditSinkSettings s;
         s.name = n["name"].as<std::string>("");

@@ -66,6 +66,7 @@ struct AuditConfig {
   int max_batch = 512;           // rows per group-commit transaction
   std::vector<AuditSinkSettings> sinks;
   int export_retry_initial_ms = 1000;  // backoff after a failed delivery, doubling to 5 min
+  std::vector<std::string> viewer_groups = {"sluice-auditors", "sluice-reviewers"};  // REST API and UI readers
 };
 
 // The policy (gateway/policy/): which requests flow, wait for approval, or are refused.

@@ -66,6 +66,16 @@ pipeline::Next ApiRoutesStage::on_request(pipeline::RequestContext& ctx, pipelin
                              }));
     return pipeline::Next::Stop;
   }
+  if (is_audit_api_path(ctx.target) && ctx_.audit_api) {
+    if (AuditApi::is_export(ctx.target)) {
+      export_ = ctx_.audit_api->export_to(ctx.target, who, {}, chain);
+    } else {
+      ctx_.audit_api->serve(ctx.method, ctx.target, who, chain.on_strand([&chain](int code, std::string type, std::string body) {
+        chain.send_reply(code, type, std::move(body));
+      }));
+    }
+    return pipeline::Next::Stop;
+  }
   return pipeline::Next::Continue;
 }
 

@@ -8,6 +8,7 @@
 #include "gateway/policy/policy_store.h"
 #include "gateway/recording/recording_writer.h"
 #include "gateway/server/approval_gate.h"
+#include "gateway/server/audit_api.h"
 #include "gateway/server/cluster_directory.h"
 #include "gateway/server/sessions_api.h"
 #include "gateway/server/source_address.h"
@@ -28,6 +29,7 @@ struct ProxyContext {
   ApprovalGate* approval_gate;           // nullptr: `approve` decisions fail closed
   recording::RecordingWriter* recordings;  // nullptr: recording switched off
   SessionsApi* sessions_api;               // nullptr: recording switched off
+  AuditApi* audit_api = nullptr;           // the audit trail's search, export and verify
 };
 
 }  // namespace sluice::gateway

@@ -4,6 +4,7 @@
 
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace sluice::gateway::store {
 namespace {
@@ -78,30 +79,77 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
   return out;
 }
 
+std::vector<nlohmann::json> export_page(pqxx::transaction_base& tx, const std::string& since, const std::string& until,
+                                        std::string& after, int limit) {
+  std::string where = "TRUE";
+  if (!since.empty()) where += " AND received_at >= " + tx.quote(since) + "::timestamptz";
+  if (!until.empty()) where += " AND received_at < " + tx.quote(until) + "::timestamptz";
+  if (!after.empty()) {
+    const auto bar = after.find('|');
+    if (bar == std::string::npos) throw std::invalid_argument("malformed export cursor");
+    where += " AND (received_at, id) > (" + tx.quote(after.substr(0, bar)) + "::timestamptz, " +
+             tx.quote(after.substr(bar + 1)) + "::uuid)";
+  }
+  const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
+                            " ORDER BY received_at, id LIMIT " + std::to_string(limit));
+  std::vector<nlohmann::json> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(row_json(row));
+  if (!rows.empty()) after = std::string(rows.back()[kCursorColumn].c_str()) + "|" + rows.back()[0].c_str();
+  return out;
+}
+
 std::size_t export_audit_events(const std::string& database_url, const std::string& since, const std::string& until,
                                 const std::function<void(const nlohmann::json&)>& each) {
   pqxx::connection conn(database_url);
   std::size_t n = 0;
   // Keyset pages in (received_at, id) order, each its own short transaction: memory stays at one
   // page, and no snapshot is held open for the whole export.
-  std::string after_time, after_id;
+  std::string after;
   for (;;) {
     pqxx::read_transaction tx(conn);
-    std::string where = "TRUE";
-    if (!since.empty()) where += " AND received_at >= " + tx.quote(since) + "::timestamptz";
-    if (!until.empty()) where += " AND received_at < " + tx.quote(until) + "::timestamptz";
-    if (!after_time.empty())
-      where += " AND (received_at, id) > (" + tx.quote(after_time) + "::timestamptz, " + tx.quote(after_id) + "::uuid)";
-    const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
-                              " ORDER BY received_at, id LIMIT 1000");
-    for (const auto& row : rows) {
-      each(row_json(row));
-      ++n;
-    }
+    const auto rows = export_page(tx, since, until, after, 1000);
+    for (const auto& row : rows) each(row);
+    n += rows.size();
     if (rows.size() < 1000) return n;
-    after_time = rows.back()[kCursorColumn].c_str();
-    after_id = rows.back()[0].c_str();
   }
+}
+
+AuditPage search_audit_events(pqxx::transaction_base& tx, const AuditQuery& q, const std::string& after) {
+  std::string where = "TRUE";
+  auto text_filter = [&](const std::string& column, const std::string& value) {
+    if (!value.empty()) where += " AND " + column + " = " + tx.quote(value);
+  };
+  text_filter("cluster", q.cluster);
+  text_filter("username", q.user);
+  text_filter("verb", q.verb);
+  text_filter("namespace", q.namespace_name);
+  if (!q.resource.empty()) {
+    const auto slash = q.resource.find('/');
+    text_filter("resource", q.resource.substr(0, slash));
+    if (slash != std::string::npos) text_filter("subresource", q.resource.substr(slash + 1));
+  }
+  if (!q.since.empty()) where += " AND received_at >= " + tx.quote(q.since) + "::timestamptz";
+  if (!q.until.empty()) where += " AND received_at < " + tx.quote(q.until) + "::timestamptz";
+  if (!after.empty()) {  // "<received_at>|<id>" of the previous page's last row
+    const auto bar = after.find('|');
+    if (bar == std::string::npos) throw std::invalid_argument("malformed continue token");
+    where += " AND (received_at, id) < (" + tx.quote(after.substr(0, bar)) + "::timestamptz, " +
+             tx.quote(after.substr(bar + 1)) + "::uuid)";
+  }
+  // One row more than asked tells whether another page follows.
+  const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
+                            " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1));
+  AuditPage page;
+  for (const auto& row : rows) {
+    if (static_cast<int>(page.items.size()) == q.limit) {
+      const auto& last = rows[static_cast<pqxx::result::size_type>(q.limit - 1)];
+      page.next = std::string(last[kCursorColumn].c_str()) + "|" + last[0].c_str();
+      break;
+    }
+    page.items.push_back(row_json(row));
+  }
+  return page;
 }
 
 }  // namespace sluice::gateway::store

@@ -250,6 +250,16 @@ void UiRoutesStage::with_session(pipeline::RequestContext& ctx, pipeline::Chain&
                                         chain.send_reply(code, type, std::move(body), security_headers());
                                       }));
     }
+    if (is_audit_api_path("/api/v1" + rest) && ctx_.audit_api) {
+      if (AuditApi::is_export("/api/v1" + rest)) {
+        audit_export_ = ctx_.audit_api->export_to("/api/v1" + rest, s.who, security_headers(), chain);
+        return;
+      }
+      return ctx_.audit_api->serve(c.method, "/api/v1" + rest, s.who,
+                                   chain.on_strand([&chain](int code, std::string type, std::string body) {
+                                     chain.send_reply(code, type, std::move(body), security_headers());
+                                   }));
+    }
     fail(chain, 404, "the UI has no API " + path, "NotFound");
   }));
 }

@@ -11,6 +11,7 @@
 //   GET  /ui/api/approvals/events    approval changes as server-sent events (approval_events.h)
 //   /ui/api/approvals[/ID[/approve|/reject]]   the approvals REST API as the session's identity
 //   /ui/api/sessions[/ID[/asciicast]]          the recordings REST API, likewise
+//   /ui/api/audit[/export|/verify]             the audit trail's REST API, likewise
 // Every answer carries a strict Content-Security-Policy (no inline script, no eval) and refuses
 // framing. A session cookie authenticates nothing outside /ui/.
 #pragma once
@@ -39,6 +40,7 @@ class UiRoutesStage : public pipeline::Stage {
  private:
   void stop_events() {
     if (events_) events_->stop();
+    if (audit_export_) audit_export_->stop();
   }
   void login(pipeline::RequestContext& ctx, pipeline::Chain& chain);
   void start_oidc(pipeline::RequestContext& ctx, pipeline::Chain& chain);
@@ -52,6 +54,7 @@ class UiRoutesStage : public pipeline::Stage {
   SessionStore& sessions_;
   OidcLogin* oidc_;
   std::shared_ptr<ApprovalEventStream> events_;
+  std::shared_ptr<AuditExportStream> audit_export_;
 };
 
 // The headers every /ui answer carries.

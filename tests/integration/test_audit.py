@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import uuid
+from urllib.parse import quote
 
 from conftest import kubectl
 from harness import ROOT as ROOT_DIR, Database, Gateway, free_port, read, shell_lib, wait_until
@@ -295,3 +296,82 @@ def test_audit_events_reach_a_siem_webhook_that_was_down_and_a_rotating_file(own
     assert (tmp_path / "audit.jsonl.1").exists(), f"the file sink did not rotate: {files}"
     for f in files:
         assert f.stat().st_size <= 3000, f"{f} grew past max_bytes: {f.stat().st_size} bytes"
+
+
+def test_the_audit_api_searches_in_pages_exports_and_verifies(own_gateway, fresh_database):
+    # /api/v1/audit (and the reviewer UI's /ui/api/audit): audit list's filters with keyset pages,
+    # the export of a window as JSON lines streamed page by page, and the chain's check.
+    url = fresh_database
+    cluster = f"aud{uuid.uuid4().hex[:6]}"
+    gw = own_gateway(cluster, "defaultAction: allow\n", database_url=url)
+    for _ in range(5):
+        kubectl(gw.kubeconfig, "get", "configmaps", "-n", "default", "-o", "name")
+    trail = Database(url)
+    try:
+        wait_until(lambda: trail.value("SELECT count(*) FROM audit_log WHERE response_code IS NULL") == 0
+                   and trail.value("SELECT count(*) FROM audit_log") >= 6, timeout=10, what="the outcomes written")
+        total = trail.value("SELECT count(*) FROM audit_log")
+
+        def get(path, token=None):
+            r = gw.request("GET", path, token=token or gw.reviewer_token)
+            return r.status, (json.loads(r.body) if r.headers.get("content-type", "").startswith("application/json")
+                              else r.body)
+
+        # every row once, newest first, through the continue tokens
+        seen, path = [], f"/api/v1/audit?cluster={cluster}&limit=2"
+        while True:
+            code, page = get(path)
+            assert code == 200, page
+            assert len(page["items"]) <= 2
+            seen += page["items"]
+            if not page["continue"]:
+                break
+            path = f"/api/v1/audit?cluster={cluster}&limit=2&continue={quote(page['continue'])}"
+        assert len(seen) == total and len({e["auditID"] for e in seen}) == total, (len(seen), total)
+        times = [(e["receivedAt"], e["auditID"]) for e in seen]
+        assert times == sorted(times, reverse=True), "pages are not newest first"
+        # audit list's filters
+        code, page = get("/api/v1/audit?user=automation-bot&verb=list&resource=configmaps&namespace=default&since=10m")
+        assert code == 200 and len(page["items"]) == 5 and not page["continue"], page
+        assert {e["kubectlCommand"] for e in page["items"]} == {"kubectl get"}
+        code, page = get("/api/v1/audit?since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z")
+        assert code == 200 and page == {"items": [], "continue": ""}, page
+        # the export: every row of the window, as audit.k8s.io Events, one per line
+        r = gw.request("GET", "/api/v1/audit/export?since=1h", token=gw.reviewer_token)
+        assert r.status == 200 and r.headers["content-type"].startswith("application/jsonl"), r
+        assert "attachment" in r.headers["content-disposition"]
+        events = [json.loads(line) for line in r.body.splitlines()]
+        assert len(events) == total and {e["kind"] for e in events} == {"Event"}
+        assert events[0]["apiVersion"] == "audit.k8s.io/v1" and events[0]["stage"] == "ResponseComplete"
+        # the chain's check
+        code, report = get("/api/v1/audit/verify")
+        assert code == 200 and report["intact"] and report["chains"] == 1 and report["rows"] >= total, report
+        seq = trail.value("SELECT max(chain_seq) FROM audit_events")
+        trail.execute("UPDATE audit_events SET username = 'mallory' WHERE chain_seq = %s", seq)
+        code, report = get("/api/v1/audit/verify")
+        assert code == 200 and not report["intact"] and "was edited" in report["broken"], report
+        trail.execute("UPDATE audit_events SET username = 'automation-bot' WHERE chain_seq = %s", seq)
+        # more rows than one export page: copies of a row, outside any chain
+        trail.execute("""INSERT INTO audit_events (received_at, id, cluster, username, auth_method, source_ip, verb,
+                                                   request_uri, decision)
+                         SELECT now() - make_interval(secs => g), gen_random_uuid(), %s, 'filler', 'static-token',
+                                '127.0.0.1', 'get', '/api', 'allowed' FROM generate_series(1, 1234) g""", cluster)
+        r = gw.request("GET", "/api/v1/audit/export?since=2h", token=gw.reviewer_token)
+        lines = r.body.splitlines()
+        assert r.status == 200 and len(lines) == total + 1234, len(lines)
+        ids = [json.loads(line)["auditID"] for line in lines]
+        assert len(set(ids)) == len(ids), "a row was exported twice across pages"
+        code, report = get("/api/v1/audit/verify")
+        assert report["intact"] and report["unchained"] == 1234, report
+        # refusals: not an auditor, bad windows and cursors, writes
+        code, status = get("/api/v1/audit", token=gw.bot_token)
+        assert code == 403 and "audit.viewer_groups" in status["message"], status
+        assert gw.request("GET", "/api/v1/audit/export", token=gw.bot_token).status == 403
+        for bad in ("since=yesterday", "until=soon", "limit=0", "limit=501", "limit=x",
+                    "continue=nonsense", "continue=" + quote("2026-01-01T00:00:00Z|not-a-uuid")):
+            code, status = get("/api/v1/audit?" + bad)
+            assert code == 400 and status["kind"] == "Status", (bad, status)
+        assert get("/api/v1/audit/other")[0] == 404
+        assert gw.request("DELETE", "/api/v1/audit", token=gw.reviewer_token).status == 405
+    finally:
+        trail.close()

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from conftest import kubectl, npm_package_dir
-from harness import Issuer, kubectl_in_background, wait_until
+from harness import Database, Issuer, kubectl_in_background, wait_until
 
 HERE = os.path.dirname(__file__)
 
@@ -228,3 +228,33 @@ def test_a_recorded_exec_reads_back_in_the_sessions_pages(own_gateway, standin, 
         assert not _errors(seen), seen
     finally:
         kubectl(standin.kubeconfig, "delete", "pod", pod, "-n", "default", "--wait=false", check=False)
+
+
+def test_an_audit_search_pages_exports_and_verifies_in_the_browser(own_gateway, fresh_database, browser_dir, shots):
+    cluster = f"uia{uuid.uuid4().hex[:6]}"
+    gw = own_gateway(cluster, "defaultAction: allow\n", database_url=fresh_database)
+    for _ in range(3):
+        kubectl(gw.kubeconfig, "get", "configmaps", "-n", "default", "-o", "name")
+    trail = Database(fresh_database)
+    try:
+        wait_until(lambda: trail.value("SELECT count(*) FROM audit_log WHERE response_code IS NULL") == 0
+                   and trail.value("SELECT count(*) FROM audit_log WHERE verb = 'list'") >= 3, what="the outcomes written")
+        # more rows than one page of the UI (100): copies outside any chain
+        trail.execute("""INSERT INTO audit_events (received_at, id, cluster, username, auth_method, source_ip, verb,
+                                                   request_uri, decision)
+                         SELECT now() - make_interval(secs => g), gen_random_uuid(), %s, 'filler', 'static-token',
+                                '127.0.0.1', 'get', '/api', 'allowed' FROM generate_series(1, 150) g""", cluster)
+        total = trail.value("SELECT count(*) FROM audit_log WHERE cluster = %s", cluster)
+        seen = _visit(browser_dir, "audit", gw, token=gw.reviewer_token, path=f"/ui/audit?cluster={cluster}&since=1h",
+                      verb="list", shots=shots, label="audit")
+        assert seen["rowsFirst"] == 100 and seen["rowsAll"] == total, seen
+        assert "automation-bot" in seen["auditText"] and "kubectl get" in seen["auditText"]
+        assert seen["verify"].startswith("Audit chain intact:") and "150 older rows carry no chain" in seen["verify"], seen
+        assert seen["exportHref"] == "/ui/api/audit/export?since=1h"
+        assert seen["exportLines"] == trail.value("SELECT count(*) FROM audit_log"), seen
+        assert seen["filteredUrl"].endswith(f"/ui/audit?cluster={cluster}&verb=list&since=1h"), seen
+        assert seen["rowsFiltered"] == trail.value("SELECT count(*) FROM audit_log WHERE cluster = %s AND verb = 'list'",
+                                                   cluster) >= 3, seen
+        assert not _errors(seen), seen
+    finally:
+        trail.close()

@@ -191,6 +191,68 @@ async function sessionsPage() {
       "Exchanges", "Execs"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)) : el("p", {}, "No recordings match."));
 }
 
+// Audit search: audit list's filters in the address (/ui/audit?user=bot&verb=delete&since=1h), so a
+// search is a link; "Older" follows the API's keyset token; the export link takes the same window.
+const AUDIT_FILTERS = [["cluster", "Cluster"], ["user", "User"], ["verb", "Verb"], ["resource", "Resource"],
+  ["namespace", "Namespace"], ["since", "Since"], ["until", "Until"]];
+
+function auditRow(e) {
+  const resource = e.subresource ? `${e.resource}/${e.subresource}` : e.resource || e.requestURI;
+  return el("tr", {}, el("td", {}, e.receivedAt), el("td", {}, e.cluster), el("td", {}, e.user.username),
+    el("td", {}, e.verb), el("td", {}, resource), el("td", {}, e.namespace), el("td", {}, e.name),
+    el("td", {}, e.responseCode ?? ""), el("td", {}, e.decision), el("td", {}, e.kubectlCommand));
+}
+
+async function auditPage() {
+  const q = new URLSearchParams(location.search);
+  if (!q.get("since") && !q.get("until")) q.set("since", "24h");
+  const search = new URLSearchParams({ limit: "100" });
+  for (const [k] of AUDIT_FILTERS) if (q.get(k)) search.set(k, q.get(k));
+  const page = await api("GET", "audit?" + search);
+  const body = el("tbody", {}, ...page.items.map(auditRow));
+  const more = el("p", {});
+  const older = (token) => {
+    if (!token) return more.replaceChildren(page.items.length ? "End of the results." : "");
+    const button = el("button", { id: "older", type: "button", on: { click: async () => {
+      button.disabled = true;
+      const next = await api("GET", "audit?" + new URLSearchParams([...search, ["continue", token]]));
+      body.append(...next.items.map(auditRow));
+      older(next.continue);
+    } } }, "Older");
+    more.replaceChildren(button);
+  };
+  older(page.continue);
+  const window_ = new URLSearchParams();
+  for (const k of ["since", "until"]) if (q.get(k)) window_.set(k, q.get(k));
+  const verdict = el("p", { id: "verify-result", role: "status" });
+  const verify = el("button", { id: "verify", type: "button", on: { click: async () => {
+    verdict.textContent = "Checking…";
+    try {
+      const r = await api("GET", "audit/verify?" + window_);
+      verdict.className = r.intact ? "" : "error";
+      verdict.textContent = r.intact
+        ? `Audit chain intact: ${r.rows} rows in ${r.chains} chain${r.chains === 1 ? "" : "s"}` +
+          (r.unchained ? `; ${r.unchained} older rows carry no chain.` : ".")
+        : "Audit chain BROKEN: " + r.broken;
+    } catch (err) { verdict.className = "error"; verdict.textContent = err.message; }
+  } } }, "Verify the hash chain");
+  const form = el("form", { id: "audit-filters", class: "filters", on: { submit: (e) => {
+    e.preventDefault();
+    const next = new URLSearchParams();
+    for (const [k, v] of new FormData(e.currentTarget)) if (v) next.set(k, v);
+    history.pushState(null, "", "/ui/audit" + (next.toString() ? "?" + next : ""));
+    route();
+  } } }, ...AUDIT_FILTERS.flatMap(([name, label]) => [el("label", { for: "a-" + name }, label + " "),
+    el("input", { id: "a-" + name, name, value: q.get(name) || "", size: 10 }), " "]),
+    el("button", { type: "submit" }, "Search"));
+  return el("section", {}, el("h1", {}, "Audit"), form,
+    el("p", {}, el("a", { id: "export", href: "/ui/api/audit/export?" + window_, download: "sluice-audit.jsonl" },
+      "Export this window as JSON lines"), " ", verify), verdict,
+    page.items.length ? el("table", { id: "audit" }, el("thead", {}, el("tr", {}, ...["Time", "Cluster", "User", "Verb",
+      "Resource", "Namespace", "Name", "Code", "Decision", "Command"].map((h) => el("th", {}, h)))), body)
+      : el("p", {}, "No audit events match."), more);
+}
+
 // An exec's output as text, from its asciicast events ([time, "o", data] lines; a header line, as
 // the export has, is skipped); the player comes with the bundle.
 function transcript(cast) {
@@ -276,7 +338,10 @@ async function route() {
   document.getElementById("logout").hidden = false;
   const m = location.pathname.match(/^\/ui\/approvals\/([^/]+)$/);
   const sm = location.pathname.match(/^\/ui\/sessions(?:\/([^/]+))?$/);
-  if (sm) {
+  if (location.pathname === "/ui/audit") {
+    follow(() => {});
+    await render(auditPage);
+  } else if (sm) {
     follow(() => {});
     await render(() => (sm[1] ? sessionPage(decodeURIComponent(sm[1])) : sessionsPage()));
   } else if (m) {
@@ -299,5 +364,6 @@ document.getElementById("logout").addEventListener("click", async () => {
 });
 document.getElementById("home").addEventListener("click", go);
 document.getElementById("sessions-link").addEventListener("click", go);
+document.getElementById("audit-link").addEventListener("click", go);
 window.addEventListener("popstate", route);
 route();

@@ -9,6 +9,8 @@
 //   the decision buttons are disabled and why.
 // SCENARIO sessions: log in at /ui/sessions, open the newest session of args.cluster whose
 //   command is args.command, and report its exec transcripts and text.
+// SCENARIO audit: log in at args.path (/ui/audit?...), page through the results to the end,
+//   verify the chain, fetch the export link, then narrow the search to verb args.verb in the form.
 // Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
 import { chromium } from "playwright-core";
 
@@ -32,7 +34,7 @@ try {
   const label = args.label || scenario;  // names this visit's screenshots
   const shot = (name) => page.screenshot({ path: `${args.shots}/${label}-${name}.png`, fullPage: true });
 
-  const start = { inspect: `/ui/approvals/${args.id}`, sessions: "/ui/sessions" }[scenario] || "/ui/";
+  const start = { inspect: `/ui/approvals/${args.id}`, sessions: "/ui/sessions", audit: args.path }[scenario] || "/ui/";
   await page.goto(args.base + start);
   if (args.provider) {  // through the identity provider and back (it logs in whoever the test named)
     const button = page.locator("a.button", { hasText: "Log in with " + args.provider });
@@ -106,6 +108,32 @@ try {
     seen.transcript = await page.locator(".transcript").allTextContents();
     seen.sessionText = await page.textContent("main");
     await shot("session");
+  } else if (scenario === "audit") {
+    const rows = () => page.locator("#audit tbody tr").count();
+    await page.waitForSelector("#audit");
+    seen.rowsFirst = await rows();
+    await shot("search");
+    while (await page.locator("#older").count()) {  // keyset pages until the end
+      const before = await rows();
+      await page.click("#older");
+      await page.waitForFunction((n) => document.querySelectorAll("#audit tbody tr").length > n, before);
+    }
+    seen.rowsAll = await rows();
+    seen.auditText = await page.textContent("#audit");
+    await page.click("#verify");
+    await page.waitForFunction(() => document.getElementById("verify-result").textContent.startsWith("Audit chain"));
+    seen.verify = await page.textContent("#verify-result");
+    seen.exportHref = await page.getAttribute("#export", "href");
+    seen.exportLines = await page.evaluate(async (href) =>
+      (await (await fetch(href)).text()).split("\n").filter(Boolean).length, seen.exportHref);
+    await shot("verified");
+    await page.fill("#a-verb", args.verb);  // a narrower search, typed in the form
+    await page.click("#audit-filters button[type=submit]");
+    await page.waitForFunction((v) => location.search.includes("verb=" + v), args.verb);
+    await page.waitForSelector("#audit");
+    seen.filteredUrl = page.url();
+    seen.rowsFiltered = await rows();
+    await shot("filtered");
   } else {
     throw new Error("unknown scenario " + scenario);
   }
