@@ -45,9 +45,11 @@ bool same_origin_json(const pipeline::RequestContext& ctx) {
 }  // namespace
 
 const HeaderList& security_headers() {
+  // 'wasm-unsafe-eval' lets the page compile WebAssembly (asciinema-player's terminal emulator);
+  // it allows no JavaScript from strings ('unsafe-eval' stays off) and no inline script.
   static const HeaderList h = {
       {"Content-Security-Policy",
-       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
       {"X-Frame-Options", "DENY"},
       {"X-Content-Type-Options", "nosniff"},

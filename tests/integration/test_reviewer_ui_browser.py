@@ -59,7 +59,9 @@ def _visit(browser_dir, scenario, gw, when_ready=None, idp=None, **args):
     finally:
         node.kill()
     seen = json.loads(lines[-1]) if lines else {}
-    assert node.returncode == 0, f"the browser's {scenario} visit failed: {seen.get('error')}\n{node.stderr.read()[-2000:]}"
+    assert node.returncode == 0, f"the browser's {scenario} visit failed: {seen.get('error')}\n" \
+        f"console: {seen.get('consoleErrors')} {seen.get('pageErrors')} {seen.get('console')}\n" \
+        f"answers >= 400: {seen.get('failedUrls')}\n{node.stderr.read()[-2000:]}"
     return seen
 
 
@@ -132,6 +134,7 @@ def test_markup_in_a_request_shows_as_text_and_runs_nothing(own_gateway, browser
         approval = wait_until(lambda: gw.pending_approval(cluster), what="the held ConfigMap")
         seen = _visit(browser_dir, "inspect", gw, token=gw.reviewer_token, id=approval, shots=shots, label="markup")
         text = seen["approvalText"]
+        assert "The manifest (masked)" in text and "kind: ConfigMap" in text and "  namespace: ui-xss" in text, text
         for markup in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "<svg onload=alert(3)>"):
             assert markup.replace('"', '\\"') in text or markup in text, f"{markup} is not shown as text: {text}"
         assert seen["dialogs"] == [], f"a script from the request ran: {seen['dialogs']}"
@@ -222,7 +225,8 @@ def test_a_recorded_exec_reads_back_in_the_sessions_pages(own_gateway, standin, 
             gw.request("GET", f"/api/v1/sessions?cluster={cluster}", token=gw.reviewer_token).body)["items"]),
             what="the exec's recording")
         seen = _visit(browser_dir, "sessions", gw, token=gw.reviewer_token, cluster=cluster, command="kubectl exec",
-                      shots=shots, label="sessions")
+                      expect=f"recorded-{tag}", shots=shots, label="sessions")
+        assert seen["played"], seen
         assert any(f"recorded-{tag}" in t for t in seen["transcript"]), seen
         assert f"/pods/{pod}/exec?command=sh" in seen["sessionText"] and "→ 101" in seen["sessionText"]
         assert not _errors(seen), seen

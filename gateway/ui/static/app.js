@@ -1,5 +1,7 @@
 // The reviewer UI: plain DOM, text only. Everything a requester sent is attacker-controlled, so
 // nothing here assigns innerHTML: elements are built with el() and filled with textContent.
+import { createPlayer, toYaml } from "/ui/vendor.js";  // the bundle of asciinema-player and yaml
+
 const app = document.getElementById("app");
 let session = null;
 
@@ -144,10 +146,18 @@ async function approvalPage(id) {
     a.preview ? previewView(a.preview) : "",
     // A body the gateway could not show ("(100 bytes of protobuf)") says nothing the diff does not.
     a.requestBody && !(a.preview?.diff && a.requestBody.startsWith("("))
-      ? el("section", {}, el("h2", {}, "Request body"), el("pre", { id: "body" }, readable(a.requestBody))) : "",
+      ? el("section", {}, el("h2", {}, "The manifest (masked)"), el("pre", { id: "body" }, asYaml(a.requestBody))) : "",
     el("ul", {}, ...a.votes.map((v) => el("li", {}, `${v.vote} by ${v.approver}${v.reason ? ": " + v.reason : ""}`))),
     a.state === "pending" ? decisionControls(a, reason, decide) : "",
     status);
+}
+
+// A JSON manifest as YAML, as a reviewer reads manifests (a patch or other text as it came).
+function asYaml(body) {
+  try {
+    const v = JSON.parse(body);
+    return typeof v === "object" && v !== null ? toYaml(v, { lineWidth: 0 }) : readable(body);
+  } catch { return body; }
 }
 
 // A JSON body indented, its escapes (\u003c) read back: what the request says, as text.
@@ -264,6 +274,15 @@ function transcript(cast) {
   }).join("");
 }
 
+// An exec: the player, fed by the asciicast endpoint, and its output as plain text below it.
+function execView(e) {
+  const player = el("div", { class: "player" });
+  createPlayer(`/ui/api/sessions/${encodeURIComponent(e.id)}/asciicast`, player,
+               { fit: "width", idleTimeLimit: 2, preload: true, controls: true });
+  return el("div", {}, player, el("details", {}, el("summary", {}, "Output as text"),
+    el("pre", { class: "transcript" }, transcript(e.asciicast || ""))));
+}
+
 function bodyText(b) {
   if (!b) return "";
   return b.text !== undefined ? readable(b.text) : `(${b.encoding || "binary"}, not shown)`;
@@ -275,7 +294,7 @@ async function sessionPage(id) {
     el("p", {}, `${x.user} on ${x.cluster}, ${x.startedAt} to ${x.lastAt}`),
     ...x.exchanges.map((e) => el("article", { class: "exchange" },
       el("h2", {}, `${e.method} ${e.requestURI} → ${e.responseCode ?? "…"}`),
-      e.kind === "exec" ? el("pre", { class: "transcript" }, transcript(e.asciicast || ""))
+      e.kind === "exec" ? execView(e)
         : el("div", {}, e.request.body && e.request.body.text ? el("pre", { class: "request" }, bodyText(e.request.body)) : "",
                         el("pre", { class: "response" }, bodyText(e.response.body))))));
 }

@@ -8,7 +8,8 @@
 //   and report what the page shows: its text, whether any dialog opened or script failed, whether
 //   the decision buttons are disabled and why.
 // SCENARIO sessions: log in at /ui/sessions, open the newest session of args.cluster whose
-//   command is args.command, and report its exec transcripts and text.
+//   command is args.command, replay its exec in the player until args.expect shows, and report its
+//   exec transcripts and text.
 // SCENARIO audit: log in at args.path (/ui/audit?...), page through the results to the end,
 //   verify the chain, fetch the export link, then narrow the search to verb args.verb in the form.
 // Screenshots go to args.shots. Prints one JSON line with what it saw; exits 1 on a failed step.
@@ -29,7 +30,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
   page.on("dialog", async (d) => { seen.dialogs.push(d.message()); await d.dismiss(); });
-  page.on("console", (m) => { if (m.type() === "error") seen.consoleErrors.push(m.text()); });
+  page.on("console", (m) => { if (m.type() === "error") seen.consoleErrors.push(m.text()); else (seen.console ??= []).push(m.type() + ": " + m.text()); });
+  page.on("response", (r) => { if (r.status() >= 400) (seen.failedUrls ??= []).push(r.status() + " " + r.url()); });
   page.on("pageerror", (e) => seen.pageErrors.push(String(e)));
   const label = args.label || scenario;  // names this visit's screenshots
   const shot = (name) => page.screenshot({ path: `${args.shots}/${label}-${name}.png`, fullPage: true });
@@ -105,6 +107,14 @@ try {
     await shot("list");
     await row.first().locator("a").click();
     await page.waitForSelector(".exchange");
+    // The exec replays in asciinema-player, fed by the asciicast endpoint.
+    await page.waitForSelector(".player .ap-player");
+    await shot("player");
+    await page.click(".player .ap-overlay-start");
+    await page.waitForFunction((text) => [...document.querySelectorAll(".player .ap-term")]
+      .some((t) => t.textContent.includes(text)), args.expect, { timeout: 20000 });
+    await page.locator(".player").first().screenshot({ path: `${args.shots}/${label}-played.png` });
+    seen.played = true;
     seen.transcript = await page.locator(".transcript").allTextContents();
     seen.sessionText = await page.textContent("main");
     await shot("session");
