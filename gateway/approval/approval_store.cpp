@@ -16,7 +16,7 @@ constexpr const char* kColumns =
     "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "coalesce(to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), decided_by, "
     "decision_reason, coalesce(to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
-    "coalesce(preview::text, '')";
+    "coalesce(preview::text, ''), source_ip, user_agent";
 
 // An approved request may be executed (or retried, in async mode) for as long as it waited to be
 // approved at most: its time to live counts again from the decision.
@@ -68,6 +68,8 @@ ApprovalRequest from_row(const pqxx::row& r) {
   a.executed_at = s();
   const std::string preview = s();
   if (!preview.empty()) a.preview = json::parse(preview, nullptr, false);
+  a.source_ip = s();
+  a.user_agent = s();
   if (a.preview.is_discarded()) a.preview = nullptr;
   return a;
 }
@@ -104,7 +106,8 @@ json to_json(const ApprovalRequest& a) {
           {"state", a.state},
           {"cluster", a.cluster},
           {"requester", {{"username", a.requester.user}, {"uid", a.requester.uid}, {"groups", a.requester.groups},
-                         {"authMethod", a.requester.method}}},
+                         {"authMethod", a.requester.method}, {"sourceIP", a.source_ip},
+                         {"userAgent", a.user_agent}}},
           {"kubectlCommand", a.kubectl_command},
           {"kubectlSession", a.kubectl_session},
           {"verb", a.verb},
@@ -150,15 +153,15 @@ void ApprovalStore::create(const ApprovalRequest& a, const std::vector<OutboxMes
         "INSERT INTO approval_requests (id, cluster, requester, requester_uid, requester_groups, auth_method, "
         "kubectl_command, kubectl_session, verb, api_group, resource, subresource, namespace, name, method, "
         "request_uri, request_body, body_sha256, rule, message, approver_groups, approver_users, min_approvals, mode, "
-        "expires_at, preview, content_type, content_encoding) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, "
+        "expires_at, preview, content_type, content_encoding, source_ip, user_agent) VALUES ($1::uuid, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, "
         "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, ARRAY(SELECT json_array_elements_text($21::json)), "
         "ARRAY(SELECT json_array_elements_text($22::json)), $23, $24, now() + make_interval(secs => $25), "
-        "NULLIF($26, 'null')::jsonb, $27, $28)",
+        "NULLIF($26, 'null')::jsonb, $27, $28, $29, $30)",
         a.id, a.cluster, a.requester.user, a.requester.uid, json(a.requester.groups).dump(), a.requester.method,
         a.kubectl_command, a.kubectl_session, a.verb, a.api_group, a.resource, a.subresource, a.namespace_name, a.name,
         a.method, a.request_uri, a.request_body, a.body_sha256, a.rule, a.message, json(a.approver_groups).dump(),
         json(a.approver_users).dump(), a.min_approvals, a.mode, static_cast<long long>(a.timeout.count()),
-        a.preview.dump(), a.content_type, a.content_encoding);
+        a.preview.dump(), a.content_type, a.content_encoding, a.source_ip, a.user_agent);
     for (const auto& n : notifications)
       tx.exec_params("INSERT INTO notification_outbox (sink, event, approval_id, payload) VALUES ($1, $2, $3::uuid, "
                      "$4::json)",

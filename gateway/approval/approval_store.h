@@ -27,6 +27,7 @@ struct ApprovalRequest {
   std::string cluster;
   Identity requester;
   std::string kubectl_command, kubectl_session;
+  std::string source_ip, user_agent;  // where the request came from
   std::string verb, api_group, resource, subresource, namespace_name, name;
   std::string method, request_uri, request_body, body_sha256;
   std::string content_type, content_encoding;  // part of the identity (find_identical), as sent

@@ -107,6 +107,8 @@ void ApprovalGate::decide(net::any_io_executor executor, ApprovalAsk ask, std::f
   a.requester = ask.who;
   a.kubectl_command = ask.kubectl_command;
   a.kubectl_session = ask.kubectl_session;
+  a.source_ip = ask.source_ip;
+  a.user_agent = ask.user_agent.substr(0, 256);
   a.verb = ask.info.verb;
   a.api_group = ask.info.api_group;
   a.resource = ask.info.resource;

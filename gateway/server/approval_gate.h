@@ -33,6 +33,7 @@ struct ApprovalAsk {
   policy::ApprovalSpec spec;
   std::shared_ptr<const masking::MaskingProfile> masking;  // what reviewers must not see either
   FetchAudit audit;  // the preview's requests are audited, linked to this request's row
+  std::string source_ip, user_agent;  // where the request came from, for reviewers
 };
 
 struct ApprovalVerdict {

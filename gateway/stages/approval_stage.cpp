@@ -33,7 +33,9 @@ pipeline::Next ApprovalStage::on_request(pipeline::RequestContext& ctx, pipeline
                   need.message,
                   need.spec,
                   ctx.masking_profile,
-                  fetch_audit_of(ctx, ctx_.audit)};
+                  fetch_audit_of(ctx, ctx_.audit),
+                  ctx.source_ip,
+                  ctx.header("User-Agent")};
   ctx_.approval_gate->decide(
       chain.executor(), std::move(ask),
       // Not chain.on_strand, which drops what comes after completion: a client that left while

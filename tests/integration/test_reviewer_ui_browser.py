@@ -105,6 +105,8 @@ def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin,
         held = held[0]
         assert "cluster-rbac: cluster-wide RBAC needs a reviewer" in seen["approvalText"]
         assert "The client's words (unverified): kubectl create clusterrolebinding" in seen["approvalText"]
+        assert "automation-bot (static-token; groups ci, bots) on " + cluster + ", from 127.0.0.1 with kubectl/v1." \
+            in seen["approvalText"], seen["approvalText"]
         assert not seen["dialogs"] and not _errors(seen), seen
         assert held.wait() == 0, f"kubectl failed after the browser's approval: {held.output()}"
         assert f"clusterrolebinding.rbac.authorization.k8s.io/uib-{tag} created" in held.output()

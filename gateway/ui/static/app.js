@@ -139,7 +139,9 @@ async function approvalPage(id) {
     catch (err) { status.textContent = err.message; status.className = "error"; }
   };
   return el("section", {}, el("h1", {}, what(a)),
-    el("p", {}, `${a.requester.username} (${a.requester.authMethod}; groups ${a.requester.groups.join(", ")}) on ${a.cluster}`),
+    el("p", { id: "requester" }, `${a.requester.username} (${a.requester.authMethod}; groups ${a.requester.groups.join(", ")}) on ` +
+      `${a.cluster}` + (a.requester.sourceIP ? `, from ${a.requester.sourceIP}` : "") +
+      (a.requester.userAgent ? ` with ${a.requester.userAgent}` : "")),
     a.kubectlCommand ? el("p", {}, "The client's words (unverified): ", el("code", {}, a.kubectlCommand)) : "",
     el("p", {}, `Rule ${a.rule}${a.message ? ": " + a.message : ""}. State ${a.state}, expires in ${timeLeft(a.expiresAt)}.`),
     a.preview && a.preview.diff ? diffView(a.preview.diff) : "",
