@@ -1,17 +1,23 @@
 # Debian packages Sluice needs to build, test and run its demo. Source this file, then call
 # install_deps. Idempotent and quiet when everything is present (one dpkg-query per package).
 
-SLUICE_DEB_PACKAGES=(
-  cmake g++ pkg-config ninja-build
+# What building the two binaries takes (compose/Dockerfile's build stage installs these).
+SLUICE_BUILD_PACKAGES=(
+  cmake g++ pkg-config ninja-build python3
   libboost-dev libboost-system-dev libboost-program-options-dev libboost-regex-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libssl-dev libcurl4-openssl-dev zlib1g-dev
   libspdlog-dev libfmt-dev libpqxx-dev doctest-dev libyaml-cpp-dev
   nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev
+)
+# Building, testing and the demo; docker-compose validates compose/compose.yaml where the
+# docker compose plugin is missing (no Docker engine is needed for that).
+SLUICE_DEB_PACKAGES=(
+  "${SLUICE_BUILD_PACKAGES[@]}"
   postgresql postgresql-client
   jq curl bsdutils python3-pytest python3-kubernetes python3-psycopg2 chromium
   clang libclang-rt-14-dev
-  ccache bubblewrap
+  ccache bubblewrap docker-compose
 )
 
 install_deps() {
