@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 
+#include "agent/health_listener.h"
 #include "agent/tunnel_client.h"
 #include "common/logging.h"
 #include "common/tls_certs.h"
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
       ("context", po::value<std::string>(), "kubeconfig context to use (default: current-context)")
       ("serviceaccount-dir", po::value<std::string>()->default_value("/var/run/secrets/kubernetes.io/serviceaccount"),
        "in-cluster: where the ServiceAccount token (followed as the kubelet rotates it) and ca.crt are")
+      ("health-listen", po::value<std::string>(),
+       "serve /healthz and /readyz (connected to the gateway) over plain HTTP on HOST:PORT, for the pod's probes")
       ("grace-seconds", po::value<int>()->default_value(30), "on SIGTERM, how long in-flight exchanges may take to finish")
       ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
   po::variables_map vm;
@@ -90,6 +93,20 @@ int main(int argc, char** argv) {
     sluice::agent::ConnectionPool pool(io, *upstream);
     sluice::agent::TunnelClient tunnel(io, pool, options);
     tunnel.start();
+    std::unique_ptr<sluice::agent::HealthListener> health;
+    if (vm.count("health-listen")) {
+      const std::string listen = vm["health-listen"].as<std::string>();
+      const auto colon = listen.rfind(':');
+      if (colon == std::string::npos) {
+        std::cerr << "sluice-agent: --health-listen takes HOST:PORT, e.g. 0.0.0.0:8080\n";
+        return 2;
+      }
+      std::string host = listen.substr(0, colon);
+      if (host.empty()) host = "0.0.0.0";
+      health = std::make_unique<sluice::agent::HealthListener>(io, host, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))),
+                                                               [&tunnel] { return tunnel.connected(); });
+      spdlog::info("probes on http://{}:{}/healthz and /readyz", host, health->port());
+    }
     spdlog::info("sluice-agent {} for cluster {}: gateway {}, API server https://{}:{}", sluice::kVersion, options.cluster,
                  options.gateway, upstream->host, upstream->port);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -39,6 +39,11 @@ class TunnelClient {
   void start();
   // Stops taking exchanges, lets in-flight ones finish up to `grace`, then calls `done`.
   void drain(std::chrono::seconds grace, std::function<void()> done);
+  // Whether the gateway has welcomed this agent on a live control call (the readiness probe).
+  bool connected() {
+    std::lock_guard lock(mu_);
+    return control_ && !tunnel_id_.empty() && !draining_;
+  }
   // Control and Exchange calls gRPC has not ended yet.
   unsigned live_calls() const;
 

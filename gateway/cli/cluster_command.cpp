@@ -7,6 +7,8 @@
 #include <iomanip>
 #include <iostream>
 
+#include "common/tls_certs.h"
+#include "gateway/cli/agent_manifest.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/store/cluster_store.h"
 
@@ -27,14 +29,20 @@ std::string database_url_from(const std::string& flag_url, const std::string& co
 
 int run_cluster(const std::vector<std::string>& args) {
   po::options_description opts(
-      "Usage: sluice-gateway cluster add NAME [--rotate] | list [-o json] | remove NAME\n"
+      "Usage: sluice-gateway cluster add NAME [--rotate] [--manifest [--gateway-address HOST:PORT] [--image I]]\n"
+      "       sluice-gateway cluster list [-o json] | remove NAME\n"
       "Registers the clusters whose agents may connect. 'add' prints the agent token once; only its\n"
-      "SHA-256 is stored");
-  std::string action, name, output, database, config;
+      "SHA-256 is stored. With --manifest it prints instead the agent's manifests for that cluster with\n"
+      "the token, the gateway's address and CA in them: cluster add NAME --manifest | kubectl apply -f -");
+  std::string action, name, output, database, config, gateway_address, image = "sluice:latest";
   opts.add_options()("help,h", "show this help")
       ("database", po::value(&database), "PostgreSQL URL (default: from --config, or $SLUICE_DATABASE_URL)")
       ("config", po::value(&config), "gateway configuration file, for its database.url")
       ("rotate", "with add: replace the token of an existing cluster")
+      ("manifest", "with add: print the agent's install manifests (agent/deploy) with the token in them")
+      ("gateway-address", po::value(&gateway_address),
+       "with --manifest: where agents dial the gateway, HOST:PORT (default: public_url's host, agent_listen's port)")
+      ("image", po::value(&image), "with --manifest: the agent's container image (default sluice:latest)")
       ("output,o", po::value(&output), "list output: table (default) or json");
   po::options_description hidden;
   hidden.add_options()("action", po::value(&action))("name", po::value(&name));
@@ -67,8 +75,47 @@ int run_cluster(const std::vector<std::string>& args) {
         std::cerr << "sluice-gateway cluster add: a cluster NAME is required\n";
         return 2;
       }
-      std::cout << clusters.add(name, vm.count("rotate") > 0) << "\n";
-      std::cerr << "Cluster " << name << " registered. The line above is its agent token; it is not shown again.\n";
+      if (!vm.count("manifest")) {
+        std::cout << clusters.add(name, vm.count("rotate") > 0) << "\n";
+        std::cerr << "Cluster " << name << " registered. The line above is its agent token; it is not shown again.\n";
+        return 0;
+      }
+      // Everything the manifest needs is checked before the cluster is registered.
+      auto cfg = config.empty() ? std::nullopt : load_gateway_config(config, error);
+      if (!cfg) {
+        std::cerr << "sluice-gateway cluster add --manifest: " << (config.empty() ? "--config is required (the gateway's CA and address)" : error) << "\n";
+        return 2;
+      }
+      std::string ca_pem;
+      try {
+        ca_pem = common::read_file(cfg->tls.ca_file);
+      } catch (const std::exception& e) {
+        std::cerr << "sluice-gateway cluster add --manifest: tls.ca_file: " << e.what() << "\n";
+        return 2;
+      }
+      if (gateway_address.empty()) {
+        std::string host, listen_host;
+        unsigned short port = 0, public_port = 0;
+        const std::string after_scheme = cfg->public_url.substr(cfg->public_url.find("://") + 3);
+        split_host_port(cfg->agent_listen, listen_host, port);
+        if (!split_host_port(after_scheme.substr(0, after_scheme.find('/')), host, public_port))
+          host = after_scheme.substr(0, after_scheme.find('/'));
+        gateway_address = host + ":" + std::to_string(port);
+        if (port == 0) {
+          std::cerr << "sluice-gateway cluster add --manifest: agent_listen has no fixed port; pass --gateway-address\n";
+          return 2;
+        }
+      }
+      std::string host;
+      unsigned short port = 0;
+      if (!split_host_port(gateway_address, host, port) || port == 0) {
+        std::cerr << "sluice-gateway cluster add --manifest: --gateway-address takes HOST:PORT, not \"" << gateway_address << "\"\n";
+        return 2;
+      }
+      const std::string token = clusters.add(name, vm.count("rotate") > 0);
+      std::cout << render_agent_manifest({name, token, gateway_address, ca_pem, image});
+      std::cerr << "Cluster " << name << " registered. Its agent token is in the manifest above (a Secret); apply it to\n"
+                << "the cluster with kubectl apply -f - and do not keep it. Agents will dial " << gateway_address << ".\n";
       return 0;
     }
     if (action == "remove") {

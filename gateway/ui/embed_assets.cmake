@@ -2,6 +2,12 @@
 # packages) into a C++ table of (path, content type, bytes). ASSETS_DIRS is a |-separated list;
 # a name in a later folder must not repeat one of an earlier.
 cmake_minimum_required(VERSION 3.25)  # a -P script starts with no policies: IN_LIST needs CMP0057
+# Also embeds agent/deploy for `cluster add --manifest`: NAMESPACE and HEADER name where the
+# table goes (default: the UI's).
+if(NOT NAMESPACE)
+  set(NAMESPACE "sluice::gateway::ui")
+  set(HEADER "gateway/ui/ui_assets.h")
+endif()
 string(REPLACE "|" ";" dirs "${ASSETS_DIRS}")
 set(arrays "")
 set(entries "")
@@ -26,6 +32,8 @@ foreach(dir IN LISTS dirs)
       set(type "image/svg+xml")
     elseif(ext STREQUAL ".png")
       set(type "image/png")
+    elseif(ext STREQUAL ".yaml")
+      set(type "application/yaml")
     else()
       message(FATAL_ERROR "${dir}/${rel}: no content type for ${ext}")
     endif()
@@ -40,5 +48,5 @@ foreach(dir IN LISTS dirs)
     math(EXPR n "${n} + 1")
   endforeach()
 endforeach()
-file(WRITE "${OUTPUT}.tmp" "// Generated from the reviewer UI's files by embed_assets.cmake; do not edit.\n#include <map>\n#include \"gateway/ui/ui_assets.h\"\nnamespace sluice::gateway::ui {\nnamespace {\n${arrays}}  // namespace\nconst Asset* find_asset(std::string_view path) {\n  static const std::map<std::string_view, Asset> all = {\n${entries}  };\n  auto it = all.find(path);\n  return it == all.end() ? nullptr : &it->second;\n}\n}  // namespace sluice::gateway::ui\n")
+file(WRITE "${OUTPUT}.tmp" "// Generated from the reviewer UI's files by embed_assets.cmake; do not edit.\n#include <map>\n#include \"${HEADER}\"\nnamespace ${NAMESPACE} {\nnamespace {\n${arrays}}  // namespace\nconst Asset* find_asset(std::string_view path) {\n  static const std::map<std::string_view, Asset> all = {\n${entries}  };\n  auto it = all.find(path);\n  return it == all.end() ? nullptr : &it->second;\n}\n}  // namespace ${NAMESPACE}\n")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")

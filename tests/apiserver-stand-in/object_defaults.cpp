@@ -284,6 +284,15 @@ void apply_defaults(const ResourceType& type, json& o, Allocator& alloc) {
         o["data"][k] = base64_encode(v.is_string() ? v.get<std::string>() : v.dump());
       o.erase("stringData");
     }
+    // Stored as bytes and written back in one line, as kube-apiserver does (no wrapped lines).
+    if (o.contains("data") && o["data"].is_object())
+      for (auto& [k, v] : o["data"].items())
+        if (v.is_string() && v.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+          std::string one_line;
+          for (char c : v.get<std::string>())
+            if (c != '\r' && c != '\n') one_line += c;
+          v = one_line;
+        }
   }
 }
 
@@ -325,7 +334,13 @@ std::string base64_encode(const std::string& in) {
   return out;
 }
 
-bool is_base64(const std::string& in) {
+bool is_base64(const std::string& text) {
+  // Go's base64 decoder, which reads a []byte field, skips \r and \n: kustomize wraps long
+  // Secret values at 76 columns, and kube-apiserver takes them.
+  std::string in;
+  in.reserve(text.size());
+  for (char c : text)
+    if (c != '\r' && c != '\n') in += c;
   if (in.size() % 4 != 0) return false;
   static const std::regex re("^[A-Za-z0-9+/]*={0,2}$");
   return std::regex_match(in, re);

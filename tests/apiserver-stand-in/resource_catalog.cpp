@@ -38,6 +38,8 @@ ResourceCatalog::ResourceCatalog() {
       {"", "v1", "events", "event", "Event", true, {"ev"}, {}, {}},
       {"apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"}, {"scale", "status"}},
       {"apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"}, {"scale", "status"}},
+      {"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, {"pdb"}, {}, {"status"}},
+      {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, {"netpol"}, {}, {}},
       {"rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, {}, {}, {}},
       {"rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, {}, {}, {}},
       {"rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, {}, {}, {}},

@@ -27,6 +27,7 @@ KINDS = [
     ("", "v1", k) for k in ("Namespace", "Pod", "Secret", "ConfigMap", "Service", "ServiceAccount", "Event")
 ] + [
     ("apps", "v1", "Deployment"), ("apps", "v1", "ReplicaSet"),
+    ("policy", "v1", "PodDisruptionBudget"), ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("rbac.authorization.k8s.io", "v1", "Role"), ("rbac.authorization.k8s.io", "v1", "RoleBinding"),
     ("rbac.authorization.k8s.io", "v1", "ClusterRole"), ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
     ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration"),
