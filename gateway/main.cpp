@@ -7,6 +7,7 @@
 #include "gateway/cli/approvals_command.h"
 #include "gateway/cli/audit_command.h"
 #include "gateway/cli/cluster_command.h"
+#include "gateway/cli/login_command.h"
 #include "gateway/cli/migrate_command.h"
 #include "gateway/cli/policy_command.h"
 #include "gateway/cli/serve_command.h"
@@ -38,6 +39,7 @@ constexpr const char* kUsage =
     "  policy check --policy FILE [--as U --groups G] -- KUBECTL ARGS   what the policy decides, and why\n"
     "  kubeconfig --cluster NAME --token-file F   print a kubeconfig that reaches NAME through the gateway\n"
     "  certs --dir DIR          write a self-signed CA and serving certificate (demo, tests)\n"
+    "  login --issuer URL --client-id ID   kubectl's OIDC credential plugin (kubeconfig --oidc writes it in)\n"
     "\n"
     "Options:\n"
     "  -h, --help               show this help\n"
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   if (cmd == "policy") return sluice::gateway::cli::run_policy(rest);
   if (cmd == "kubeconfig") return sluice::gateway::cli::run_kubeconfig(rest);
   if (cmd == "certs") return sluice::gateway::cli::run_certs(rest);
+  if (cmd == "login") return sluice::gateway::cli::run_login(rest);
   std::cerr << "sluice-gateway: unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

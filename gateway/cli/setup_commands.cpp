@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/tls_certs.h"
 #include "gateway/config/gateway_config.h"
@@ -77,12 +80,20 @@ int run_certs(const std::vector<std::string>& args) {
 }
 
 int run_kubeconfig(const std::vector<std::string>& args) {
-  po::options_description opts("Usage: sluice-gateway kubeconfig --cluster NAME --token-file F [--config FILE]\n"
-                               "Prints a kubeconfig that reaches cluster NAME through this gateway");
+  po::options_description opts("Usage: sluice-gateway kubeconfig --cluster NAME (--token-file F | --oidc ISSUER --client-id ID)\n"
+                               "                                 [--config FILE]\n"
+                               "Prints a kubeconfig that reaches cluster NAME through this gateway. With --oidc its user runs\n"
+                               "`sluice-gateway login` (an exec credential plugin) for an ID token of that issuer");
   std::string cluster, token_file, config, server, ca_file, user = "sluice", suffix, cert_file;
+  std::string oidc_issuer, oidc_client, oidc_ca, oidc_token_file;
   bool server_name = true;
   opts.add_options()("help,h", "show this help")("cluster", po::value(&cluster), "cluster name")
       ("token-file", po::value(&token_file), "file holding the caller's bearer token")
+      ("oidc", po::value(&oidc_issuer), "log in through this OIDC issuer instead (kubectl runs sluice-gateway login)")
+      ("client-id", po::value(&oidc_client), "with --oidc: kubectl's client at the issuer (default: the config's client_id for it)")
+      ("oidc-ca-file", po::value(&oidc_ca), "with --oidc: CA of the issuer's HTTPS (default: the config's ca_file for it)")
+      ("device", "with --oidc: log in with the device flow (machines without a browser)")
+      ("oidc-token-file", po::value(&oidc_token_file), "with --oidc: take the ID token from this file (CI pipelines)")
       ("config", po::value(&config), "gateway configuration (public_url, tls.ca_file)")
       ("server", po::value(&server), "gateway URL (default: the config's public_url)")
       ("ca-file", po::value(&ca_file), "CA of the gateway's certificate (default: the config's tls.ca_file)")
@@ -109,15 +120,27 @@ int run_kubeconfig(const std::vector<std::string>& args) {
     if (ca_file.empty()) ca_file = cfg->tls.ca_file;
     if (suffix.empty()) suffix = cfg->tls.cluster_name_suffix;
     cert_file = cfg->tls.cert_file;
+    for (const auto& o : cfg->oidc)
+      if (o.issuer == oidc_issuer) {
+        if (oidc_client.empty()) oidc_client = o.client_id;
+        if (oidc_ca.empty()) oidc_ca = o.ca_file;
+      }
   }
   if (suffix.empty()) suffix = TlsFiles{}.cluster_name_suffix;
-  if (cluster.empty() || token_file.empty() || server.empty() || ca_file.empty()) {
-    std::cerr << "sluice-gateway kubeconfig: --cluster, --token-file and either --config or --server and --ca-file are required\n";
+  const bool oidc = !oidc_issuer.empty();
+  if (cluster.empty() || (token_file.empty() && !oidc) || server.empty() || ca_file.empty()) {
+    std::cerr << "sluice-gateway kubeconfig: --cluster, --token-file (or --oidc) and either --config or --server and --ca-file "
+                 "are required\n";
+    return 2;
+  }
+  if (oidc && (oidc_issuer.rfind("https://", 0) != 0 || (oidc_client.empty() && oidc_token_file.empty()))) {
+    std::cerr << "sluice-gateway kubeconfig: --oidc takes an https issuer URL, and needs --client-id (or a config whose "
+                 "auth.oidc entry for it has a client_id)\n";
     return 2;
   }
   std::string token, ca;
   try {
-    token = common::read_file(token_file);
+    if (!oidc) token = common::read_file(token_file);
     ca = common::read_file(ca_file);
   } catch (const std::exception& e) {
     std::cerr << "sluice-gateway kubeconfig: " << e.what() << "\n";
@@ -141,9 +164,25 @@ int run_kubeconfig(const std::vector<std::string>& args) {
   std::cout << "apiVersion: v1\nkind: Config\nclusters:\n- name: " << cluster << "\n  cluster:\n    server: " << server
             << "/clusters/" << cluster << "\n";
   if (server_name) std::cout << "    tls-server-name: " << sni << "\n";
-  std::cout << "    certificate-authority-data: " << base64(ca) << "\nusers:\n- name: " << user
-            << "\n  user:\n    token: " << token << "\ncontexts:\n- name: " << cluster << "\n  context:\n    cluster: "
-            << cluster << "\n    user: " << user << "\ncurrent-context: " << cluster << "\n";
+  std::cout << "    certificate-authority-data: " << base64(ca) << "\nusers:\n- name: " << user << "\n  user:\n";
+  if (!oidc) {
+    std::cout << "    token: " << token << "\n";
+  } else {
+    // kubectl runs this very binary as its credential plugin; arguments are JSON strings (valid YAML).
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::vector<std::string> login = {"login", "--issuer", oidc_issuer};
+    if (!oidc_client.empty()) login.insert(login.end(), {"--client-id", oidc_client});
+    if (!oidc_ca.empty()) login.insert(login.end(), {"--ca-file", std::filesystem::absolute(oidc_ca).string()});
+    if (vm.count("device")) login.push_back("--device");
+    if (!oidc_token_file.empty()) login.insert(login.end(), {"--token-file", std::filesystem::absolute(oidc_token_file).string()});
+    std::cout << "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: "
+              << nlohmann::json(ec ? std::string("sluice-gateway") : self.string()).dump() << "\n      args:\n";
+    for (const auto& a : login) std::cout << "      - " << nlohmann::json(a).dump() << "\n";
+    std::cout << "      interactiveMode: IfAvailable\n      provideClusterInfo: false\n";
+  }
+  std::cout << "contexts:\n- name: " << cluster << "\n  context:\n    cluster: " << cluster << "\n    user: " << user
+            << "\ncurrent-context: " << cluster << "\n";
   return 0;
 }
 

@@ -363,9 +363,11 @@ class Issuer:
         return f"{self.dir}/certs/ca.crt"
 
     def client(self, client_id="sluice-ui", secret="s3cret-ui", kid="rsa-1"):
-        """The UI's client at this issuer; returns the path of a file holding its secret."""
+        """The UI's client at this issuer (and kubectl's, a public client); returns the path of a
+        file holding the UI client's secret."""
         with open(os.path.join(self.dir, "client.json"), "w") as f:
-            json.dump({"client_id": client_id, "client_secret": secret, "tool": self.tool, "kid": kid}, f)
+            json.dump({"client_id": client_id, "client_secret": secret, "tool": self.tool, "kid": kid,
+                       "public_client_id": "kubectl"}, f)
         path = os.path.join(self.dir, "client.secret")
         with open(path, "w") as f:
             f.write(secret + "\n")
@@ -394,7 +396,7 @@ class Issuer:
         secret = self.client(client_id)
         return f"""  oidc:
   - issuer: "{self.url}"
-    audiences: [kubernetes, {client_id}]
+    audiences: [kubernetes, {client_id}, kubectl]
     username_claim: email
     username_prefix: "oidc:"
     groups_claim: groups
