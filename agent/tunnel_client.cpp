@@ -6,6 +6,7 @@
 
 #include "agent/frame_window.h"
 #include "common/tls_certs.h"
+#include "common/tunnel_protocol.h"
 
 namespace sluice::agent {
 // One Control call: hello, heartbeats, and the gateway's instructions.
@@ -20,6 +21,7 @@ class ControlCall : public grpc::ClientBidiReactor<pb::AgentMessage, pb::Gateway
     hello.mutable_hello()->set_cluster(client.options_.cluster);
     hello.mutable_hello()->set_agent_version(client.options_.agent_version);
     hello.mutable_hello()->set_agent_id(client.options_.agent_id);
+    hello.mutable_hello()->set_protocol(common::kTunnelProtocol);
     send(std::move(hello));
     StartRead(&in_);
     AddHold();
@@ -339,6 +341,8 @@ void TunnelClient::on_control_done(const grpc::Status& status) {
   }
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED)
     spdlog::error("the gateway refused this agent: {} (check --cluster and --token-file)", status.error_message());
+  else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+    spdlog::error("the gateway refused this agent: {}", status.error_message());
   else
     spdlog::warn("tunnel closed: {}", status.ok() ? "by the gateway" : status.error_message());
   net::post(io_, [this] {

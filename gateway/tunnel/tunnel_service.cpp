@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "common/token_compare.h"
+#include "common/tunnel_protocol.h"
 
 namespace sluice::gateway::tunnel {
 namespace {
@@ -65,6 +66,13 @@ class ControlReactor : public AdmittedReactor<pb::AgentMessage, pb::GatewayMessa
         return;
       }
       version_ = in_.hello().agent_version();
+      if (auto why = common::incompatible_agent(in_.hello().protocol(), version_)) {
+        spdlog::warn("agent refused: cluster={} peer={}: {}", cluster_, peer_, *why);
+        std::lock_guard lock(mu_);
+        finished_ = true;
+        Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, *why));
+        return;
+      }
       tunnel_id_ = registry_.add_tunnel(cluster_, version_, [this](unsigned n) {
         pb::GatewayMessage m;
         m.mutable_open_exchanges()->set_count(n);
@@ -75,6 +83,7 @@ class ControlReactor : public AdmittedReactor<pb::AgentMessage, pb::GatewayMessa
       pb::GatewayMessage welcome;
       welcome.mutable_welcome()->set_tunnel_id(tunnel_id_);
       welcome.mutable_welcome()->set_idle_exchanges(idle_);
+      welcome.mutable_welcome()->set_protocol(common::kTunnelProtocol);
       send(std::move(welcome));
     } else if (in_.has_heartbeat()) {
       check_in();
