@@ -73,7 +73,13 @@ class ApiServer {
   json commit(const ResourceType& t, const std::string& ns, json obj, const json* existing, bool dry_run,
               const std::string& manager, const json& touched, const std::string& operation);
   void delete_object(const ResourceType& t, const std::string& ns, const std::string& name, const std::string& propagation);
-  void respond_object(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, int code, const json& obj);
+  // `unknown_fields`: fieldValidation=Warn's findings, sent as Warning headers.
+  void respond_object(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, int code, const json& obj,
+                      const std::vector<std::string>& unknown_fields = {});
+  // fieldValidation (Ignore, Warn: the default, Strict) against upstream's schema: false when the
+  // request was refused (400 naming the unknown fields); `warn` gets them under Warn.
+  bool check_fields(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, const json& object, bool patch,
+                    std::vector<std::string>& warn);
 
   // Pod subresources (pod_handlers.cpp)
   void do_log(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp);

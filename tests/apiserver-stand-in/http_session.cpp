@@ -134,7 +134,11 @@ void HttpSession::respond(int status, const std::string& content_type, std::stri
   res->set(http::field::content_type, content_type);
   res->set("Audit-Id", "standin");
   res->set(http::field::cache_control, "no-cache, private");
-  for (const auto& [k, v] : extra_headers) res->set(k, v);
+  for (const auto& [k, v] : extra_headers) {
+    // A repeated name (two Warning headers) is two fields; a default above is replaced.
+    if (beast::iequals(k, "Content-Type") || beast::iequals(k, "Cache-Control") || beast::iequals(k, "Audit-Id")) res->set(k, v);
+    else res->insert(k, v);
+  }
   res->body() = std::move(body);
   res->keep_alive(true);
   res->prepare_payload();

@@ -135,7 +135,11 @@ json load_schemas(const std::string& path) {
 }  // namespace
 
 OpenApiDocuments::OpenApiDocuments(const ResourceCatalog& catalog, const std::string& schemas_path) {
-  const json schemas = load_schemas(schemas_path);
+  schemas_ = load_schemas(schemas_path);
+  const json& schemas = schemas_;
+  for (const auto& [name, schema] : schemas.items())
+    for (const auto& gvk : schema.value("x-kubernetes-group-version-kind", json::array()))
+      schema_of_kind_[gvk.value("group", "") + "/" + gvk.value("version", "") + "/" + gvk.value("kind", "")] = name;
 
   std::map<std::string, std::pair<json, std::set<std::string>>> groups;  // paths, root schemas
   for (const auto& t : catalog.all()) {
@@ -178,6 +182,48 @@ OpenApiDocuments::OpenApiDocuments(const ResourceCatalog& catalog, const std::st
 const nlohmann::json* OpenApiDocuments::v3_group_version(const std::string& gv_path) const {
   auto it = v3_docs_.find(gv_path);
   return it == v3_docs_.end() ? nullptr : &it->second;
+}
+
+}  // namespace sluice::standin
+
+namespace sluice::standin {
+namespace {
+void walk_fields(const json& schemas, const json& value, const json* schema, const std::string& path, bool patch,
+                 std::vector<std::string>& out) {
+  for (int depth = 0; depth < 64 && schema; ++depth) {  // follow $ref (and allOf: [{$ref}]) to the type
+    std::string ref;
+    if (schema->contains("$ref")) ref = (*schema)["$ref"].get<std::string>();
+    else if (schema->contains("allOf") && (*schema)["allOf"].is_array() && !(*schema)["allOf"].empty())
+      ref = (*schema)["allOf"][0].value("$ref", "");
+    if (ref.empty()) break;
+    const std::string name = ref.substr(ref.rfind('/') + 1);
+    schema = schemas.contains(name) ? &schemas[name] : nullptr;
+  }
+  if (!schema) return;
+  if (value.is_object() && schema->contains("properties")) {
+    const json& props = (*schema)["properties"];
+    for (const auto& [key, item] : value.items()) {
+      if (patch && (key.rfind("$", 0) == 0 || item.is_null())) continue;
+      const std::string child = path.empty() ? key : path + "." + key;
+      if (!props.contains(key)) out.push_back(child);
+      else walk_fields(schemas, item, &props[key], child, patch, out);
+    }
+  } else if (value.is_object() && schema->contains("additionalProperties") && (*schema)["additionalProperties"].is_object()) {
+    for (const auto& [key, item] : value.items())
+      if (!(patch && key.rfind("$", 0) == 0)) walk_fields(schemas, item, &(*schema)["additionalProperties"], path + "[" + key + "]", patch, out);
+  } else if (value.is_array() && schema->contains("items")) {
+    for (std::size_t i = 0; i < value.size(); ++i)
+      walk_fields(schemas, value[i], &(*schema)["items"], path + "[" + std::to_string(i) + "]", patch, out);
+  }
+}
+}  // namespace
+
+std::vector<std::string> OpenApiDocuments::unknown_fields(const ResourceType& t, const json& object, bool patch) const {
+  std::vector<std::string> out;
+  auto it = schema_of_kind_.find(t.group + "/" + t.version + "/" + t.kind);
+  if (it == schema_of_kind_.end() || !object.is_object()) return out;
+  walk_fields(schemas_, object, &schemas_[it->second], "", patch, out);
+  return out;
 }
 
 }  // namespace sluice::standin

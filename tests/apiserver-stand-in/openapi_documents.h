@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +24,15 @@ class OpenApiDocuments {
   const std::string& v2_json() const { return v2_json_; }
   const std::string& v2_protobuf() const { return v2_protobuf_; }
 
+  // Fields of `object` that upstream's schema for t's kind does not have, as kube-apiserver's
+  // strict decoding names them ("spec.maxUnavailabel"); none for a kind without a schema. A
+  // merge or strategic-merge `patch` is read the same way, less its directives ($patch,
+  // $setElementOrder/...) and its nulls (deletions).
+  std::vector<std::string> unknown_fields(const ResourceType& t, const nlohmann::json& object, bool patch) const;
+
  private:
+  nlohmann::json schemas_;
+  std::map<std::string, std::string> schema_of_kind_;  // "group/version/Kind" -> schema name
   nlohmann::json v3_root_;
   std::map<std::string, nlohmann::json> v3_docs_;
   std::string v2_json_, v2_protobuf_;

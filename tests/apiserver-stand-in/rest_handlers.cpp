@@ -144,7 +144,15 @@ json strip_server_fields(json touched) {
 }
 }  // namespace
 
-void ApiServer::respond_object(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, int code, const json& obj) {
+void ApiServer::respond_object(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, int code, const json& obj,
+                               const std::vector<std::string>& unknown_fields) {
+  if (!unknown_fields.empty() && !wants_table(req) && !wants_partial(req)) {
+    // fieldValidation=Warn, kube-apiserver's default: the object is taken, each unknown field
+    // named in a Warning header (kubectl prints them).
+    std::vector<std::pair<std::string, std::string>> warnings;
+    for (const auto& f : unknown_fields) warnings.emplace_back("Warning", "299 - \"unknown field \\\"" + f + "\\\"\"");
+    return s->respond(code, "application/json", obj.dump(), warnings);
+  }
   if (wants_table(req)) {
     return s->respond_json(code, make_table(t.kind, {&obj}, parse_include_object(req.param("includeObject")),
                                             {{"resourceVersion", obj["metadata"].value("resourceVersion", "")}}));
@@ -312,6 +320,27 @@ void ApiServer::do_watch(const SessionPtr& s, HttpRequest& req, const ResourceTy
   }
 }
 
+bool ApiServer::check_fields(const SessionPtr& s, const HttpRequest& req, const ResourceType& t, const json& object,
+                             bool patch, std::vector<std::string>& warn) {
+  const std::string mode = req.param("fieldValidation", "Warn");
+  if (mode != "Strict" && mode != "Warn" && mode != "Ignore") {
+    fail(s, 400, "fieldValidation must be one of Ignore, Warn or Strict, not \"" + mode + "\"", "BadRequest");
+    return false;
+  }
+  if (mode == "Ignore" || !object.is_object()) return true;
+  const auto unknown = openapi_.unknown_fields(t, object, patch);
+  if (unknown.empty()) return true;
+  if (mode == "Warn") {
+    warn = unknown;
+    return true;
+  }
+  std::string message = "strict decoding error: ";
+  for (std::size_t i = 0; i < unknown.size(); ++i) message += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
+  if (!patch) message = t.kind + " in version \"" + t.version + "\" cannot be handled as a " + t.kind + ": " + message;
+  fail(s, 400, message, "BadRequest");
+  return false;
+}
+
 void ApiServer::do_create(const SessionPtr& s, HttpRequest& req, const ResourceType& t, const ResourcePath& rp) {
   std::string error;
   auto parsed = parse_object_body(req, error);
@@ -321,6 +350,8 @@ void ApiServer::do_create(const SessionPtr& s, HttpRequest& req, const ResourceT
     return fail(s, 405, "the server does not allow this method on the requested resource", "MethodNotAllowed");
   if (body.contains("kind") && body["kind"] != t.kind)
     return fail(s, 400, "the kind in the data (" + body["kind"].get<std::string>() + ") does not match the expected kind (" + t.kind + ")", "BadRequest");
+  std::vector<std::string> unknown;
+  if (!check_fields(s, req, t, body, false, unknown)) return;
   auto& md = body["metadata"];
   if (!md.is_object()) md = json::object();
   if (t.namespaced) {
@@ -346,7 +377,7 @@ void ApiServer::do_create(const SessionPtr& s, HttpRequest& req, const ResourceT
     start_pod(rp.ns, name);
     if (const json* now = store_.get("pods", rp.ns, name)) created = *now;
   }
-  respond_object(s, req, t, 201, created);
+  respond_object(s, req, t, 201, created, unknown);
 }
 
 void ApiServer::do_token_request(const SessionPtr& s, HttpRequest& req, const ResourcePath& rp) {
@@ -392,6 +423,8 @@ void ApiServer::do_update(const SessionPtr& s, HttpRequest& req, const ResourceT
   auto parsed = parse_object_body(req, error);
   if (!parsed) return fail(s, 400, error, "BadRequest");
   json body = std::move(*parsed);
+  std::vector<std::string> unknown;  // a Scale is not the kind's schema
+  if (rp.subresource != "scale" && !check_fields(s, req, t, body, false, unknown)) return;
   const json* existing = store_.get(t.group_resource(), rp.ns, rp.name);
   if (!existing) return not_found(s, t, rp.name);
   const std::string sent_rv = body.value("metadata", json::object()).value("resourceVersion", std::string());
@@ -426,7 +459,7 @@ void ApiServer::do_update(const SessionPtr& s, HttpRequest& req, const ResourceT
   json saved = commit(t, rp.ns, std::move(next), existing, is_dry_run(req), field_manager(req), body, "Update");
   if (rp.subresource == "ephemeralcontainers" && !is_dry_run(req)) saved = start_ephemeral_containers(rp.ns, rp.name);
   if (rp.subresource == "scale") return s->respond_json(200, scale_of(saved));
-  respond_object(s, req, t, 200, saved);
+  respond_object(s, req, t, 200, saved, unknown);
 }
 
 void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceType& t, const ResourcePath& rp) {
@@ -442,6 +475,9 @@ void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceTy
   if (!existing) return not_found(s, t, rp.name);
   json patch = json::parse(req.body, nullptr, false);
   if (patch.is_discarded()) return fail(s, 400, "the patch is not valid JSON", "BadRequest");
+  std::vector<std::string> unknown;  // merge and strategic patches are partial objects of the kind
+  if (type != "application/json-patch+json" && rp.subresource != "scale" && !check_fields(s, req, t, patch, true, unknown))
+    return;
   json base = rp.subresource == "scale" ? scale_of(*existing) : *existing;
   json patched = base;
   if (type == "application/json-patch+json") {
@@ -492,7 +528,7 @@ void ApiServer::do_patch(const SessionPtr& s, HttpRequest& req, const ResourceTy
                       patch.is_object() ? strip_directives(patch) : json::object(), "Update");
   if (rp.subresource == "ephemeralcontainers" && !is_dry_run(req)) saved = start_ephemeral_containers(rp.ns, rp.name);
   if (rp.subresource == "scale") return s->respond_json(200, scale_of(saved));
-  respond_object(s, req, t, 200, saved);
+  respond_object(s, req, t, 200, saved, unknown);
 }
 
 void ApiServer::do_apply(const SessionPtr& s, HttpRequest& req, const ResourceType& t, const ResourcePath& rp) {

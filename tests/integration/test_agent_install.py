@@ -132,8 +132,15 @@ def test_the_kustomize_base_applies_and_asks_for_no_more_than_impersonation(stan
         assert ports == [53, 53, 443, 6443, 8444], ports
         secret = _get(kc, "secret", "sluice-agent", "-n", "sluice-system")
         assert base64.b64decode(secret["data"]["token"]).decode() == "t0ken-from-cluster-add\n"
-        # Every document against upstream's schema (kubernetes-schemas.json), which also finds a
-        # field it does not know. (The stand-in does not refuse unknown fields itself yet.)
+        # a field the schema does not know is refused by the server, as kube-apiserver refuses it
+        # (kubectl asks for fieldValidation=Strict)
+        pdb_file = base / "disruption-budget.yaml"
+        good = pdb_file.read_text()
+        pdb_file.write_text(good.replace("minAvailable: 1", "minAvailable: 1\n  maxUnavailabel: 1"))
+        out = kubectl(kc, "apply", "-k", str(base), "--dry-run=server", check=False)
+        assert out.returncode != 0 and 'strict decoding error: unknown field "spec.maxUnavailabel"' in out.stderr, out
+        pdb_file.write_text(good)
+        # Every document against upstream's schema (kubernetes-schemas.json), types included.
         docs = [d for d in yaml.safe_load_all(kubectl(kc, "kustomize", str(base)).stdout) if d]
         assert len(docs) == 9 and {d["kind"]: _schema_errors(d) for d in docs} == {d["kind"]: [] for d in docs}
         typo = yaml.safe_load((base / "disruption-budget.yaml").read_text())

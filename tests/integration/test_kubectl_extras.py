@@ -122,3 +122,23 @@ def test_debug_copy_to_creates_the_copy_from_a_protobuf_pod(kubeconfig, namespac
     assert copy["spec"]["containers"][0]["args"] == ["sleep", "600"]
     assert wait_until(lambda: kubectl(kubeconfig, "logs", "original-debug", "-n", namespace, "-c", "dbg").stdout,
                       what="the copy's debug container output") == "from-the-copy\n"
+
+
+def test_unknown_fields_are_refused_or_warned_about_as_kube_apiserver_does(kubeconfig, namespace, tmp_path):
+    # kubectl asks for fieldValidation=Strict by default and Warn with --validate=warn; the server
+    # checks the body against upstream's schema. The Warning headers come back through the gateway.
+    manifest = tmp_path / "cm.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "bogusField": 1,
+                                    "metadata": {"name": "fields", "namespace": namespace, "labelz": {"a": "b"}},
+                                    "data": {"k": "v"}}))
+    out = kubectl(kubeconfig, "create", "-f", str(manifest), check=False)
+    assert out.returncode != 0, out.stdout
+    assert ('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field '
+            '"bogusField", unknown field "metadata.labelz"') in out.stderr, out.stderr
+    out = kubectl(kubeconfig, "create", "-f", str(manifest), "--validate=warn", check=False)
+    assert out.returncode == 0 and "configmap/fields created" in out.stdout, out
+    assert 'Warning: unknown field "bogusField"' in out.stderr and 'Warning: unknown field "metadata.labelz"' in out.stderr
+    # a strategic merge patch is read the same way (kubectl patch leaves the server's default, Warn)
+    out = kubectl(kubeconfig, "patch", "configmap", "fields", "-n", namespace, "--type=strategic", "-p",
+                  '{"data": {"k": "w"}, "dataz": {"x": "y"}}', check=False)
+    assert out.returncode == 0 and out.stderr == 'Warning: unknown field "dataz"\n', out
