@@ -289,6 +289,15 @@ Classification classify_request(std::string_view method, std::string_view target
       if (rest.size() > 2 && !contains({"status", "finalize"}, rest[2])) rest.erase(rest.begin(), rest.begin() + 2);
     }
   }
+  // kube-apiserver serves /watch/ for collections and named objects only: a subresource there
+  // (/watch/.../pods/x/exec) is a 404 upstream, and here no "watch of pods/exec" for policy to miss.
+  if (info.verb == "watch" && rest.size() >= 3) {
+    result.error = "the server could not find the requested resource: /watch/ serves collections and objects, not "
+                   "subresources (" + rest[0] + "/" + rest[2] + ")";
+    result.code = 404;
+    result.reason = "NotFound";
+    return result;
+  }
   info.parts = rest;
   if (rest.size() >= 3 && info.verb != "proxy") info.subresource = rest[2];
   if (rest.size() >= 2) info.name = rest[1];
