@@ -64,9 +64,10 @@ bool https_only(const std::string& url, std::string& error) {
   return false;
 }
 
-}  // namespace
-
-std::optional<std::string> https_get(const std::string& url, const std::string& ca_file, std::string& error) {
+// https only, the common options, then `configure` (method, body), then the exchange.
+template <class Configure>
+std::optional<HttpsAnswer> exchange(const std::string& url, const std::string& ca_file, std::string& error,
+                                    Configure configure) {
   if (!https_only(url, error)) return std::nullopt;
   Body body;
   Curl curl = prepare(url, ca_file, body);
@@ -74,7 +75,14 @@ std::optional<std::string> https_get(const std::string& url, const std::string& 
     error = "curl_easy_init failed";
     return std::nullopt;
   }
-  auto answer = perform(curl.get(), url, body, error);
+  configure(curl.get());
+  return perform(curl.get(), url, body, error);
+}
+
+}  // namespace
+
+std::optional<std::string> https_get(const std::string& url, const std::string& ca_file, std::string& error) {
+  auto answer = exchange(url, ca_file, error, [](CURL*) {});
   if (!answer) return std::nullopt;
   if (answer->status != 200) {
     error = url + ": HTTP " + std::to_string(answer->status);
@@ -87,24 +95,17 @@ std::optional<HttpsAnswer> https_post_form(const std::string& url,
                                            const std::vector<std::pair<std::string, std::string>>& form,
                                            const std::vector<std::string>& headers, const std::string& ca_file,
                                            std::string& error) {
-  if (!https_only(url, error)) return std::nullopt;
-  Body body;
-  Curl curl = prepare(url, ca_file, body);
-  if (!curl) {
-    error = "curl_easy_init failed";
-    return std::nullopt;
-  }
   std::string encoded;
   for (const auto& [k, v] : form) encoded += (encoded.empty() ? "" : "&") + common::percent_encode(k) + "=" + common::percent_encode(v);
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(nullptr, curl_slist_free_all);
   curl_slist* raw = curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded");
   raw = curl_slist_append(raw, "Accept: application/json");
   for (const auto& h : headers) raw = curl_slist_append(raw, h.c_str());
-  list.reset(raw);
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, list.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, encoded.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(encoded.size()));
-  return perform(curl.get(), url, body, error);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(raw, curl_slist_free_all);
+  return exchange(url, ca_file, error, [&](CURL* curl) {
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list.get());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, encoded.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(encoded.size()));
+  });
 }
 
 }  // namespace sluice::gateway::oidc

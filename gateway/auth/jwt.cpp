@@ -258,4 +258,15 @@ VerifyResult verify(std::string_view token, const std::vector<PublicKey>& keys) 
   return r;
 }
 
+nlohmann::json unverified_claims(std::string_view token) {
+  if (token.size() > kMaxTokenBytes) return nullptr;
+  const auto dot1 = token.find('.');
+  const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return nullptr;
+  auto payload = common::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload) return nullptr;
+  auto claims = nlohmann::json::parse(*payload, nullptr, false);
+  return claims.is_object() ? claims : nlohmann::json();
+}
+
 }  // namespace sluice::gateway::jwt

@@ -41,4 +41,9 @@ constexpr std::size_t kMaxTokenBytes = 16 * 1024;
 // Checks structure, size, algorithm and signature. Claims are not validated here.
 VerifyResult verify(std::string_view token, const std::vector<PublicKey>& keys);
 
+// A compact JWS's payload as JSON, without any check: for choosing an issuer, scheduling a
+// refresh, or reading claims of a token verify() accepted. A null json when it is not a JWT
+// of at most kMaxTokenBytes whose payload is a JSON object.
+nlohmann::json unverified_claims(std::string_view token);
+
 }  // namespace sluice::gateway::jwt

@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "gateway/auth/https_fetch.h"
+#include "gateway/auth/oauth_client.h"
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
@@ -11,13 +12,7 @@ namespace {
 
 // The unverified "iss" of a compact JWS, for choosing the issuer only.
 std::optional<std::string> unverified_issuer(const std::string& token) {
-  const auto dot1 = token.find('.');
-  if (dot1 == std::string::npos || token.size() > jwt::kMaxTokenBytes) return std::nullopt;
-  const auto dot2 = token.find('.', dot1 + 1);
-  if (dot2 == std::string::npos) return std::nullopt;
-  auto payload = common::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
-  if (!payload) return std::nullopt;
-  auto claims = nlohmann::json::parse(*payload, nullptr, false);
+  const auto claims = jwt::unverified_claims(token);
   if (!claims.is_object() || !claims.contains("iss") || !claims["iss"].is_string()) return std::nullopt;
   return claims["iss"].get<std::string>();
 }
@@ -140,21 +135,9 @@ std::chrono::milliseconds OidcAuthenticator::tick() {
 
 std::optional<std::vector<jwt::PublicKey>> OidcAuthenticator::fetch_keys(const IssuerConfig& config,
                                                                           std::string& error) {
-  std::string issuer = config.rules.issuer;
-  while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
-  auto discovery_text = https_get(issuer + "/.well-known/openid-configuration", config.ca_file, error);
-  if (!discovery_text) return std::nullopt;
-  auto discovery = nlohmann::json::parse(*discovery_text, nullptr, false);
-  if (!discovery.is_object() || !discovery.contains("jwks_uri") || !discovery["jwks_uri"].is_string()) {
-    error = "the discovery document has no jwks_uri";
-    return std::nullopt;
-  }
-  // OpenID Connect Discovery 1.0, section 4.3: the document must name the issuer it was fetched for.
-  if (discovery.value("issuer", "") != config.rules.issuer) {
-    error = "the discovery document names another issuer (\"" + discovery.value("issuer", "") + "\")";
-    return std::nullopt;
-  }
-  auto jwks_text = https_get(discovery["jwks_uri"].get<std::string>(), config.ca_file, error);
+  auto endpoints = discover(config.rules.issuer, config.ca_file, error);
+  if (!endpoints) return std::nullopt;
+  auto jwks_text = https_get(endpoints->jwks, config.ca_file, error);
   if (!jwks_text) return std::nullopt;
   return jwt::parse_jwks(*jwks_text, error);
 }

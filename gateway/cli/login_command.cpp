@@ -5,7 +5,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -15,11 +14,12 @@
 #include <iostream>
 #include <thread>
 
-#include "common/base64.h"
 #include "common/request_info.h"
 #include "common/tls_certs.h"
 #include "common/token_compare.h"
 #include "gateway/auth/https_fetch.h"
+#include "gateway/auth/jwt.h"
+#include "gateway/auth/oauth_client.h"
 #include "gateway/cli/command_line.h"
 
 namespace po = boost::program_options;
@@ -42,47 +42,26 @@ struct Endpoints {
   std::exit(1);
 }
 
-std::string s256(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return common::base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
 Endpoints discover(const Client& c) {
-  std::string issuer = c.issuer, error;
-  while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
-  auto text = oidc::https_get(issuer + "/.well-known/openid-configuration", c.ca_file, error);
-  if (!text) fail("the identity provider cannot be reached: " + error);
-  auto doc = json::parse(*text, nullptr, false);
-  if (!doc.is_object() || doc.value("issuer", "") != c.issuer)
-    fail("the discovery document of " + c.issuer + " names another issuer");
-  return {doc.value("authorization_endpoint", ""), doc.value("token_endpoint", ""),
-          doc.value("device_authorization_endpoint", "")};
+  std::string error;
+  auto found = oidc::discover(c.issuer, c.ca_file, error);
+  if (!found) fail("the identity provider cannot be reached: " + error);
+  return {found->authorization, found->token, found->device};
 }
 
 // The token endpoint's answer as JSON, with the HTTP status in "_status".
 json token_request(const Client& c, const Endpoints& e, std::vector<std::pair<std::string, std::string>> form) {
-  form.emplace_back("client_id", c.client_id);
-  std::vector<std::string> headers;
-  if (!c.client_secret.empty())
-    headers.push_back("Authorization: Basic " + common::base64_encode(common::percent_encode(c.client_id) + ":" +
-                                                                      common::percent_encode(c.client_secret)));
   std::string error;
-  auto answer = oidc::https_post_form(e.token, form, headers, c.ca_file, error);
+  auto answer = oidc::token_request(e.token, std::move(form), c.client_id, c.client_secret, c.ca_file, error);
   if (!answer) fail("the token endpoint cannot be reached: " + error);
-  auto body = json::parse(answer->body, nullptr, false);
-  if (!body.is_object()) body = json::object();
+  json body = std::move(answer->body);
   body["_status"] = answer->status;
   return body;
 }
 
 // exp of a JWT's (unverified) payload: the gateway verifies the token; this only schedules refreshes.
 long long expiry_of(const std::string& token) {
-  const auto dot1 = token.find('.');
-  const auto dot2 = dot1 == std::string::npos ? dot1 : token.find('.', dot1 + 1);
-  if (dot2 == std::string::npos) return 0;
-  auto payload = common::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
-  auto claims = payload ? json::parse(*payload, nullptr, false) : json();
+  const auto claims = jwt::unverified_claims(token);
   return claims.is_object() && claims.contains("exp") && claims["exp"].is_number() ? claims["exp"].get<long long>() : 0;
 }
 
@@ -181,7 +160,7 @@ json browser_login(const Client& c, const Endpoints& e, const std::string& brows
   const std::string url = e.authorization + (e.authorization.find('?') == std::string::npos ? "?" : "&") +
                           "response_type=code&client_id=" + common::percent_encode(c.client_id) +
                           "&redirect_uri=" + common::percent_encode(redirect) + "&scope=" + common::percent_encode(c.scopes) +
-                          "&state=" + state + "&code_challenge=" + s256(verifier) + "&code_challenge_method=S256";
+                          "&state=" + state + "&code_challenge=" + oidc::pkce_s256(verifier) + "&code_challenge_method=S256";
   show_user(browser, url, "Log in to " + c.issuer + " in your browser:");
   const auto q = wait_for_redirect(acceptor, timeout);
   if (auto error = common::query_value(q, "error"))

@@ -54,9 +54,9 @@ nlohmann::json row_json(const pqxx::row& row) {
 
 }  // namespace
 
-std::vector<nlohmann::json> list_audit_events(const std::string& database_url, const AuditQuery& q) {
-  pqxx::connection conn(database_url);
-  pqxx::read_transaction tx(conn);
+namespace {
+// The WHERE clause of audit list's filters (values quoted by the transaction).
+std::string audit_filter(pqxx::transaction_base& tx, const AuditQuery& q) {
   std::string where = "TRUE";
   auto text_filter = [&](const std::string& column, const std::string& value) {
     if (!value.empty()) where += " AND " + column + " = " + tx.quote(value);
@@ -71,7 +71,26 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
     if (slash != std::string::npos) text_filter("subresource", q.resource.substr(slash + 1));
   }
   if (!q.since.empty()) where += " AND received_at >= " + tx.quote(q.since) + "::timestamptz";
-  const std::string sql = std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
+  if (!q.until.empty()) where += " AND received_at < " + tx.quote(q.until) + "::timestamptz";
+  return where;
+}
+
+// Keyset paging in (received_at, id) order: a row's cursor, and the condition for rows past one
+// (`op` "<" newest first, ">" oldest first). Throws std::invalid_argument on a malformed cursor.
+std::string cursor_of(const pqxx::row& row) { return std::string(row[kCursorColumn].c_str()) + "|" + row[0].c_str(); }
+
+std::string past_cursor(pqxx::transaction_base& tx, const std::string& cursor, const char* op) {
+  const auto bar = cursor.find('|');
+  if (bar == std::string::npos) throw std::invalid_argument("malformed cursor");
+  return std::string(" AND (received_at, id) ") + op + " (" + tx.quote(cursor.substr(0, bar)) + "::timestamptz, " +
+         tx.quote(cursor.substr(bar + 1)) + "::uuid)";
+}
+}  // namespace
+
+std::vector<nlohmann::json> list_audit_events(const std::string& database_url, const AuditQuery& q) {
+  pqxx::connection conn(database_url);
+  pqxx::read_transaction tx(conn);
+  const std::string sql = std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + audit_filter(tx, q) +
                           " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit);
   std::vector<nlohmann::json> out;
   for (const auto& row : tx.exec(sql)) out.push_back(row_json(row));
@@ -81,21 +100,17 @@ std::vector<nlohmann::json> list_audit_events(const std::string& database_url, c
 
 std::vector<nlohmann::json> export_page(pqxx::transaction_base& tx, const std::string& since, const std::string& until,
                                         std::string& after, int limit) {
-  std::string where = "TRUE";
-  if (!since.empty()) where += " AND received_at >= " + tx.quote(since) + "::timestamptz";
-  if (!until.empty()) where += " AND received_at < " + tx.quote(until) + "::timestamptz";
-  if (!after.empty()) {
-    const auto bar = after.find('|');
-    if (bar == std::string::npos) throw std::invalid_argument("malformed export cursor");
-    where += " AND (received_at, id) > (" + tx.quote(after.substr(0, bar)) + "::timestamptz, " +
-             tx.quote(after.substr(bar + 1)) + "::uuid)";
-  }
+  AuditQuery window;
+  window.since = since;
+  window.until = until;
+  std::string where = audit_filter(tx, window);
+  if (!after.empty()) where += past_cursor(tx, after, ">");
   const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
                             " ORDER BY received_at, id LIMIT " + std::to_string(limit));
   std::vector<nlohmann::json> out;
   out.reserve(rows.size());
   for (const auto& row : rows) out.push_back(row_json(row));
-  if (!rows.empty()) after = std::string(rows.back()[kCursorColumn].c_str()) + "|" + rows.back()[0].c_str();
+  if (!rows.empty()) after = cursor_of(rows.back());
   return out;
 }
 
@@ -116,35 +131,15 @@ std::size_t export_audit_events(const std::string& database_url, const std::stri
 }
 
 AuditPage search_audit_events(pqxx::transaction_base& tx, const AuditQuery& q, const std::string& after) {
-  std::string where = "TRUE";
-  auto text_filter = [&](const std::string& column, const std::string& value) {
-    if (!value.empty()) where += " AND " + column + " = " + tx.quote(value);
-  };
-  text_filter("cluster", q.cluster);
-  text_filter("username", q.user);
-  text_filter("verb", q.verb);
-  text_filter("namespace", q.namespace_name);
-  if (!q.resource.empty()) {
-    const auto slash = q.resource.find('/');
-    text_filter("resource", q.resource.substr(0, slash));
-    if (slash != std::string::npos) text_filter("subresource", q.resource.substr(slash + 1));
-  }
-  if (!q.since.empty()) where += " AND received_at >= " + tx.quote(q.since) + "::timestamptz";
-  if (!q.until.empty()) where += " AND received_at < " + tx.quote(q.until) + "::timestamptz";
-  if (!after.empty()) {  // "<received_at>|<id>" of the previous page's last row
-    const auto bar = after.find('|');
-    if (bar == std::string::npos) throw std::invalid_argument("malformed continue token");
-    where += " AND (received_at, id) < (" + tx.quote(after.substr(0, bar)) + "::timestamptz, " +
-             tx.quote(after.substr(bar + 1)) + "::uuid)";
-  }
+  std::string where = audit_filter(tx, q);
+  if (!after.empty()) where += past_cursor(tx, after, "<");  // the previous page's last row
   // One row more than asked tells whether another page follows.
   const auto rows = tx.exec(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE " + where +
                             " ORDER BY received_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1));
   AuditPage page;
   for (const auto& row : rows) {
     if (static_cast<int>(page.items.size()) == q.limit) {
-      const auto& last = rows[static_cast<pqxx::result::size_type>(q.limit - 1)];
-      page.next = std::string(last[kCursorColumn].c_str()) + "|" + last[0].c_str();
+      page.next = cursor_of(rows[static_cast<pqxx::result::size_type>(q.limit - 1)]);
       break;
     }
     page.items.push_back(row_json(row));

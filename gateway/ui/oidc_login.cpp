@@ -1,38 +1,14 @@
 #include "gateway/ui/oidc_login.h"
 
-#include <openssl/sha.h>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
-#include "common/base64.h"
 #include "common/request_info.h"
 #include "common/token_compare.h"
-#include "gateway/auth/https_fetch.h"
+#include "gateway/auth/jwt.h"
+#include "gateway/auth/oauth_client.h"
 
 namespace sluice::gateway::ui {
-namespace {
-
-std::string s256(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return common::base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-// The verified token's claims (the authenticators checked its signature already).
-nlohmann::json claims_of(const std::string& token) {
-  const auto dot1 = token.find('.');
-  const auto dot2 = dot1 == std::string::npos ? dot1 : token.find('.', dot1 + 1);
-  if (dot2 == std::string::npos) return nullptr;
-  auto payload = common::base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
-  return payload ? nlohmann::json::parse(*payload, nullptr, false) : nlohmann::json();
-}
-
-}  // namespace
 
 bool is_safe_return_path(const std::string& path) {
   if (path.rfind("/ui/", 0) != 0 || path.size() > 512) return false;
@@ -58,12 +34,9 @@ common::Result<OidcLogin::Endpoints> OidcLogin::endpoints(std::size_t provider) 
   }
   const OidcClient& c = clients_[provider];
   std::string error;
-  auto text = oidc::https_get(without_trailing_slash(c.issuer) + "/.well-known/openid-configuration", c.ca_file, error);
-  if (!text) return common::Error{503, "the identity provider cannot be reached: " + error};
-  auto doc = nlohmann::json::parse(*text, nullptr, false);
-  if (!doc.is_object() || doc.value("issuer", "") != c.issuer)
-    return common::Error{503, "the identity provider's discovery document does not name " + c.issuer};
-  Endpoints e{doc.value("authorization_endpoint", ""), doc.value("token_endpoint", "")};
+  auto found = oidc::discover(c.issuer, c.ca_file, error);
+  if (!found) return common::Error{503, "the identity provider cannot be reached: " + error};
+  Endpoints e{found->authorization, found->token};
   if (e.authorization.rfind("https://", 0) != 0 || e.token.rfind("https://", 0) != 0)
     return common::Error{503, "the identity provider names no https authorization and token endpoints"};
   std::lock_guard lock(mu_);
@@ -85,7 +58,7 @@ void OidcLogin::start(std::size_t provider, std::string return_to, std::function
     const std::string url = e->authorization + (e->authorization.find('?') == std::string::npos ? "?" : "&") +
                             "response_type=code&client_id=" + common::percent_encode(c.client_id) +
                             "&redirect_uri=" + common::percent_encode(redirect_uri_) + "&scope=" + common::percent_encode(scope) +
-                            "&state=" + state + "&nonce=" + nonce + "&code_challenge=" + s256(verifier) +
+                            "&state=" + state + "&nonce=" + nonce + "&code_challenge=" + oidc::pkce_s256(verifier) +
                             "&code_challenge_method=S256";
     database_.run(
         [=, issuer = c.issuer](pqxx::connection& conn) -> common::Done {
@@ -138,25 +111,19 @@ void OidcLogin::finish(const std::string& state, const std::string& code,
               auto e = endpoints(provider);
               if (!e) return (*answer)(e.error());
               const OidcClient& c = clients_[provider];
-              std::vector<std::pair<std::string, std::string>> form = {
-                  {"grant_type", "authorization_code"}, {"code", code}, {"redirect_uri", redirect_uri_},
-                  {"code_verifier", flow.verifier}, {"client_id", c.client_id}};
-              std::vector<std::string> headers;
-              // client_secret_basic (RFC 6749 2.3.1): id and secret form-encoded, then base64.
-              if (!c.client_secret.empty())
-                headers.push_back("Authorization: Basic " +
-                                  common::base64_encode(common::percent_encode(c.client_id) + ":" + common::percent_encode(c.client_secret)));
               std::string error;
-              auto reply = oidc::https_post_form(e->token, form, headers, c.ca_file, error);
+              auto reply = oidc::token_request(e->token, {{"grant_type", "authorization_code"}, {"code", code},
+                                                          {"redirect_uri", redirect_uri_}, {"code_verifier", flow.verifier}},
+                                               c.client_id, c.client_secret, c.ca_file, error);
               if (!reply) return (*answer)(common::Error{503, "the identity provider cannot be reached: " + error});
-              auto body = nlohmann::json::parse(reply->body, nullptr, false);
+              const auto& body = reply->body;
               if (reply->status != 200) {
-                std::string why = body.is_object() ? body.value("error", "") : "";
+                const std::string why = body.value("error", "");
                 spdlog::warn("ui: the token endpoint of {} answered {} {}", c.issuer, reply->status, why);
                 return (*answer)(common::Error{401, "the identity provider refused the login (" +
                                                         (why.empty() ? "HTTP " + std::to_string(reply->status) : why) + ")"});
               }
-              if (!body.is_object() || !body.contains("id_token") || !body["id_token"].is_string())
+              if (!body.contains("id_token") || !body["id_token"].is_string())
                 return (*answer)(common::Error{502, "the identity provider's answer holds no ID token"});
               (*answer)(Finished{provider, body["id_token"].get<std::string>(), flow.nonce, flow.return_to});
             });
@@ -166,7 +133,7 @@ void OidcLogin::finish(const std::string& state, const std::string& code,
 
 std::string OidcLogin::check_id_token(const Finished& flow) const {
   const OidcClient& c = clients_[flow.provider];
-  const auto claims = claims_of(flow.id_token);
+  const auto claims = jwt::unverified_claims(flow.id_token);  // verified by the authenticators already
   if (!claims.is_object()) return "the ID token is unreadable";
   if (claims.value("iss", "") != c.issuer) return "the ID token comes from another issuer";
   const auto& aud = claims.contains("aud") ? claims["aud"] : nlohmann::json();

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from harness import Database, Gateway, Standin, env, shell_lib, wait_until  # noqa: F401 (re-exported)
+from harness import Database, Gateway, Issuer, Standin, env, shell_lib, wait_until  # noqa: F401 (re-exported)
 
 
 def _dir(name):
@@ -46,12 +46,21 @@ def standin_kubeconfig(standin_dir):
     return os.path.join(standin_dir, "kubeconfig")
 
 
-def kubectl(kubeconfig, *args, stdin=None, check=True):
+def kubectl(kubeconfig, *args, stdin=None, check=True, env=None):
     out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, env=env)
     if check and out.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({out.returncode}): {out.stderr}")
     return out
+
+
+@pytest.fixture
+def idp(tmp_path):
+    """The test OIDC issuer (harness.Issuer), logging in Ann of the reviewers."""
+    issuer = Issuer(str(tmp_path / "idp")).start()
+    issuer.login_as("ann@example.com", groups=["sluice-reviewers"])
+    yield issuer
+    issuer.stop()
 
 
 @pytest.fixture

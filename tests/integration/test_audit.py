@@ -352,10 +352,7 @@ def test_the_audit_api_searches_in_pages_exports_and_verifies(own_gateway, fresh
         assert code == 200 and not report["intact"] and "was edited" in report["broken"], report
         trail.execute("UPDATE audit_events SET username = 'automation-bot' WHERE chain_seq = %s", seq)
         # more rows than one export page: copies of a row, outside any chain
-        trail.execute("""INSERT INTO audit_events (received_at, id, cluster, username, auth_method, source_ip, verb,
-                                                   request_uri, decision)
-                         SELECT now() - make_interval(secs => g), gen_random_uuid(), %s, 'filler', 'static-token',
-                                '127.0.0.1', 'get', '/api', 'allowed' FROM generate_series(1, 1234) g""", cluster)
+        trail.add_unchained_audit_rows(cluster, 1234)
         r = gw.request("GET", "/api/v1/audit/export?since=2h", token=gw.reviewer_token)
         lines = r.body.splitlines()
         assert r.status == 200 and len(lines) == total + 1234, len(lines)

@@ -11,19 +11,9 @@ import subprocess
 import uuid
 from urllib.parse import quote
 
-import pytest
-
-from harness import Issuer
+from conftest import kubectl
 
 POLICY = "defaultAction: allow\n"
-
-
-@pytest.fixture
-def idp(tmp_path):
-    issuer = Issuer(str(tmp_path / "idp")).start()
-    issuer.login_as("ann@example.com", groups=["dev"])
-    yield issuer
-    issuer.stop()
 
 
 def _browser(tmp_path, idp):
@@ -49,7 +39,7 @@ def _setup(own_gateway, idp, tmp_path, *extra):
 
 
 def _kubectl(path, env, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", path, *args], capture_output=True, text=True, timeout=120, env=env)
+    return kubectl(path, *args, check=False, env=env)
 
 
 def _grants(idp):

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from conftest import kubectl, npm_package_dir
-from harness import Database, Issuer, kubectl_in_background, wait_until
+from harness import Database, kubectl_in_background, wait_until
 
 HERE = os.path.dirname(__file__)
 
@@ -68,15 +68,6 @@ def _visit(browser_dir, scenario, gw, when_ready=None, idp=None, **args):
 def _errors(seen):
     """Console errors, less the 401 of the page asking whether it is logged in yet."""
     return [e for e in seen["consoleErrors"] if "status of 401" not in e] + seen["pageErrors"]
-
-
-@pytest.fixture
-def idp(tmp_path):
-    """The test OIDC issuer, logging in Ann of the reviewers."""
-    issuer = Issuer(str(tmp_path / "idp")).start()
-    issuer.login_as("ann@example.com", groups=["sluice-reviewers"])
-    yield issuer
-    issuer.stop()
 
 
 def test_a_reviewer_approves_a_held_request_in_the_browser(own_gateway, standin, browser_dir, shots, tmp_path, idp):
@@ -246,10 +237,7 @@ def test_an_audit_search_pages_exports_and_verifies_in_the_browser(own_gateway, 
         wait_until(lambda: trail.value("SELECT count(*) FROM audit_log WHERE response_code IS NULL") == 0
                    and trail.value("SELECT count(*) FROM audit_log WHERE verb = 'list'") >= 3, what="the outcomes written")
         # more rows than one page of the UI (100): copies outside any chain
-        trail.execute("""INSERT INTO audit_events (received_at, id, cluster, username, auth_method, source_ip, verb,
-                                                   request_uri, decision)
-                         SELECT now() - make_interval(secs => g), gen_random_uuid(), %s, 'filler', 'static-token',
-                                '127.0.0.1', 'get', '/api', 'allowed' FROM generate_series(1, 150) g""", cluster)
+        trail.add_unchained_audit_rows(cluster, 150)
         total = trail.value("SELECT count(*) FROM audit_log WHERE cluster = %s", cluster)
         seen = _visit(browser_dir, "audit", gw, token=gw.reviewer_token, path=f"/ui/audit?cluster={cluster}&since=1h",
                       verb="list", shots=shots, label="audit")

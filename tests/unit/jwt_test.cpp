@@ -204,3 +204,13 @@ TEST_CASE("oidc: claim rules") {
   CHECK(bot->user == "github:u-123");
   CHECK(bot->groups.empty());
 }
+
+TEST_CASE("jwt: unverified_claims reads a payload, and nothing that is not a JWT") {
+  using sluice::gateway::jwt::unverified_claims;
+  const std::string payload = sluice::common::base64url_encode(R"({"iss":"https://idp","exp":42})");
+  CHECK(unverified_claims("e30." + payload + ".sig")["exp"] == 42);
+  CHECK(unverified_claims("e30." + payload).is_null());  // one dot: no JWS
+  CHECK(unverified_claims("e30.!!!.sig").is_null());
+  CHECK(unverified_claims("e30." + sluice::common::base64url_encode("[1]") + ".sig").is_null());  // not an object
+  CHECK(unverified_claims("e30." + payload + "." + std::string(20000, 'a')).is_null());            // over 16 KiB
+}
