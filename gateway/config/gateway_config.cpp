@@ -42,6 +42,7 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
   GatewayConfig c;
   try {
     if (root["listen"]) c.listen = root["listen"].as<std::string>();
+    if (root["http2"]) c.http2 = root["http2"].as<bool>();
     if (root["public_url"]) c.public_url = root["public_url"].as<std::string>();
     if (root["agent_listen"]) c.agent_listen = root["agent_listen"].as<std::string>();
     if (auto tls = root["tls"]) {
@@ -105,6 +106,9 @@ std::optional<GatewayConfig> load_gateway_config(const std::string& path, std::s
       if (l["header_timeout_seconds"]) c.limits.header_timeout_seconds = l["header_timeout_seconds"].as<int>();
       if (l["idle_timeout_seconds"]) c.limits.idle_timeout_seconds = l["idle_timeout_seconds"].as<int>();
       if (l["exchange_wait_seconds"]) c.limits.exchange_wait_seconds = l["exchange_wait_seconds"].as<int>();
+      if (l["http2_max_concurrent_streams"])
+        c.limits.http2_max_concurrent_streams = l["http2_max_concurrent_streams"].as<std::uint32_t>();
+      if (l["http2_max_early_resets"]) c.limits.http2_max_early_resets = l["http2_max_early_resets"].as<std::uint32_t>();
     }
     if (auto p = root["policy"]; p && p["file"]) c.policy.file = resolve(base, p["file"].as<std::string>());
     if (auto a = root["approvals"]) {

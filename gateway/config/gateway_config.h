@@ -23,6 +23,11 @@ struct Limits {
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 120;
   int exchange_wait_seconds = 10;  // how long a request waits for a free tunnel exchange
+  // HTTP/2 (server/http2_session.h): streams one connection may have open at once (kube-apiserver's
+  // --http2-max-streams-per-connection is 1000), and how many streams a client may reset before
+  // they were answered within 10 s before its connection is closed (rapid reset, CVE-2023-44487).
+  std::uint32_t http2_max_concurrent_streams = 1000;
+  std::uint32_t http2_max_early_resets = 200;
 };
 
 // One trusted OIDC issuer, as kube-apiserver's structured authentication configuration has it.
@@ -126,6 +131,7 @@ struct MetricsSettings {
 
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8443";
+  bool http2 = true;       // offer h2 in ALPN next to http/1.1 (client-go takes it)
   std::string public_url;  // default: https://<listen>
   std::string agent_listen = "127.0.0.1:8444";
   TlsFiles tls;

@@ -42,7 +42,14 @@ std::string Metrics::render(const std::vector<TunnelStats>& tunnels) const {
     << open_exchanges_.load() << "\n"
     << "# HELP sluice_bytes_total Body bytes relayed, by direction.\n# TYPE sluice_bytes_total counter\n"
     << "sluice_bytes_total{direction=\"to_cluster\"} " << bytes_in_.load() << "\n"
-    << "sluice_bytes_total{direction=\"to_client\"} " << bytes_out_.load() << "\n";
+    << "sluice_bytes_total{direction=\"to_client\"} " << bytes_out_.load() << "\n"
+    << "# HELP sluice_connections_total Client connections accepted, by the protocol ALPN chose.\n"
+       "# TYPE sluice_connections_total counter\n"
+    << "sluice_connections_total{protocol=\"h2\"} " << h2_connections_.load() << "\n"
+    << "sluice_connections_total{protocol=\"http/1.1\"} " << http1_connections_.load() << "\n"
+    << "# HELP sluice_http2_rapid_reset_closes_total HTTP/2 connections closed for resetting too many unanswered streams.\n"
+       "# TYPE sluice_http2_rapid_reset_closes_total counter\n"
+    << "sluice_http2_rapid_reset_closes_total " << rapid_reset_closes_.load() << "\n";
   return o.str();
 }
 

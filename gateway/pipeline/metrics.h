@@ -28,6 +28,8 @@ class Metrics {
   void add_bytes_out(std::size_t n) { bytes_out_ += n; }
   void exchange_opened() { ++open_exchanges_; }
   void exchange_closed() { --open_exchanges_; }
+  void connection_opened(bool h2) { ++(h2 ? h2_connections_ : http1_connections_); }
+  void rapid_reset_refused() { ++rapid_reset_closes_; }
   std::string render(const std::vector<TunnelStats>& tunnels) const;
 
  private:
@@ -39,6 +41,7 @@ class Metrics {
   double duration_sum_ = 0;
   std::atomic<unsigned long long> bytes_in_{0}, bytes_out_{0};
   std::atomic<long long> open_exchanges_{0};
+  std::atomic<unsigned long long> h2_connections_{0}, http1_connections_{0}, rapid_reset_closes_{0};
 };
 
 }  // namespace sluice::gateway

@@ -4,8 +4,8 @@
 #include <pqxx/pqxx>
 
 #include "common/base64.h"
+#include "gateway/store/chunk_codec.h"
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <pthread.h>
 
@@ -45,9 +45,9 @@ ON CONFLICT (id) DO NOTHING
 
 // Chunks of an exchange whose start was dropped (a full queue) have nothing to belong to: skipped.
 constexpr const char* kChunksSql = R"sql(
-INSERT INTO recording_chunks (exchange_id, stream, seq, raw_bytes, data)
-SELECT r.id, r.stream, r.seq, r.raw_bytes, decode(r.data, 'base64')
-FROM json_to_recordset($1::json) AS r(id uuid, stream text, seq integer, raw_bytes integer, data text)
+INSERT INTO recording_chunks (exchange_id, stream, seq, raw_bytes, data, codec)
+SELECT r.id, r.stream, r.seq, r.raw_bytes, decode(r.data, 'base64'), r.codec
+FROM json_to_recordset($1::json) AS r(id uuid, stream text, seq integer, raw_bytes integer, data text, codec text)
 WHERE EXISTS (SELECT 1 FROM recording_exchanges e WHERE e.id = r.id)
 ON CONFLICT DO NOTHING
 )sql";
@@ -63,33 +63,6 @@ FROM json_to_recordset($1::json) AS r(id uuid, finished_at timestamptz, response
      response_sha256 text, response_truncated boolean, terminal json, exit_status json)
 WHERE e.id = r.id
 )sql";
-
-// One deflate stream for the writer's life, reset per chunk: deflateInit allocates ~256 KiB of
-// state, which per small body cost more than the compression itself.
-class Deflater {
- public:
-  Deflater() {
-    if (deflateInit(&z_, Z_BEST_SPEED) != Z_OK) throw std::runtime_error("zlib: deflateInit failed");
-  }
-  ~Deflater() { deflateEnd(&z_); }
-  Deflater(const Deflater&) = delete;
-  Deflater& operator=(const Deflater&) = delete;
-  std::string compress(const std::string& raw) {
-    deflateReset(&z_);
-    std::string out(deflateBound(&z_, raw.size()), '\0');
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-    z_.avail_in = static_cast<uInt>(raw.size());
-    z_.next_out = reinterpret_cast<Bytef*>(out.data());
-    z_.avail_out = static_cast<uInt>(out.size());
-    if (deflate(&z_, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("zlib could not compress a recording chunk");
-    out.resize(out.size() - z_.avail_out);
-    return out;
-  }
-
- private:
-  z_stream z_{};
-};
-
 
 nlohmann::json summary_fields(const char* prefix, const StreamSummary& s) {
   const std::string p(prefix);
@@ -190,7 +163,6 @@ bool RecordingWriter::write(std::deque<Item>& items) {
     connect();
     nlohmann::json starts = nlohmann::json::array(), chunks = nlohmann::json::array(), ends = nlohmann::json::array();
     std::unordered_map<std::string, std::size_t> start_at;
-    static thread_local Deflater deflater;  // the writer's thread only
     for (const auto& item : items) {
       if (const auto* s = std::get_if<ExchangeStart>(&item)) {
         start_at[s->id] = starts.size();
@@ -201,7 +173,7 @@ bool RecordingWriter::write(std::deque<Item>& items) {
                           {"request_headers", s->request_headers}});
       } else if (const auto* c = std::get_if<ExchangeChunk>(&item)) {
         chunks.push_back({{"id", c->id}, {"stream", c->stream}, {"seq", c->seq}, {"raw_bytes", c->data.size()},
-                          {"data", common::base64_encode(deflater.compress(c->data))}});
+                          {"data", common::base64_encode(store::pack_chunk(c->data))}, {"codec", store::kChunkCodec}});
       } else {
         const auto& e = std::get<ExchangeEnd>(item);
         nlohmann::json row = {{"id", e.id}, {"finished_at", audit::to_pg_timestamp(e.finished_at)},

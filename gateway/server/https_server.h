@@ -1,4 +1,5 @@
-// The client-facing HTTPS listener: TLS 1.2+, one HttpsSession per connection on its own strand.
+// The client-facing HTTPS listener: TLS 1.2+, one session per connection on its own strand,
+// HTTP/2 (Http2Session) or HTTP/1.1 (HttpsSession) as ALPN chose.
 #pragma once
 #include <utility>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,8 @@ class HttpsServer {
 
  private:
   void accept();
+  // TLS first, then the session for the protocol ALPN chose.
+  void handshake(std::unique_ptr<common::TlsSocketStream> tls);
   net::io_context& io_;
   ProxyContext& ctx_;
   const StageFactory stages_;

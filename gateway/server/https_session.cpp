@@ -14,9 +14,9 @@ constexpr auto kLongRunningAfter = std::chrono::milliseconds(500);
 
 }  // namespace
 
-HttpsSession::HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx,
-                           const StageFactory& stages)
-    : stream_(std::move(socket), tls.native_handle()), ctx_(ctx), stages_(stages) {
+HttpsSession::HttpsSession(std::unique_ptr<common::TlsSocketStream> tls, ProxyContext& ctx, const StageFactory& stages)
+    : tls_(std::move(tls)), stream_(*tls_), ctx_(ctx), stages_(stages) {
+  ctx_.metrics.connection_opened(false);
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -32,13 +32,6 @@ auto HttpsSession::on_io(F f) {
       self->close();
     }
   };
-}
-
-void HttpsSession::start() {
-  stream_.expires_after(std::chrono::seconds(ctx_.config.limits.header_timeout_seconds));
-  stream_.async_handshake(net::ssl::stream_base::server, on_io([this](beast::error_code ec) {
-    if (!ec) read_request();
-  }));
 }
 
 void HttpsSession::read_request() {

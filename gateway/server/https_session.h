@@ -33,8 +33,9 @@ using StageFactory = std::function<std::vector<std::unique_ptr<pipeline::Stage>>
 
 class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public pipeline::Downstream {
  public:
-  HttpsSession(net::ip::tcp::socket socket, net::ssl::context& tls, ProxyContext& ctx, const StageFactory& stages);
-  void start();
+  // `tls` has completed its handshake (HttpsServer chose HTTP/1.1 by ALPN, or the client named none).
+  HttpsSession(std::unique_ptr<common::TlsSocketStream> tls, ProxyContext& ctx, const StageFactory& stages);
+  void start() { read_request(); }
 
   // pipeline::Downstream
   void local_reply(int code, const std::string& content_type, std::string body, const HeaderList& headers) override;
@@ -63,7 +64,8 @@ class HttpsSession : public std::enable_shared_from_this<HttpsSession>, public p
   void linger_then_close();
   void close();
 
-  common::TlsSocketStream stream_;
+  std::unique_ptr<common::TlsSocketStream> tls_;
+  common::TlsSocketStream& stream_;
   ProxyContext& ctx_;
   const StageFactory& stages_;
   beast::flat_buffer buffer_;

@@ -4,7 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "common/base64.h"
-#include <zlib.h>
+#include "gateway/store/chunk_codec.h"
 
 #include <regex>
 #include <stdexcept>
@@ -17,14 +17,9 @@ bool is_uuid(const std::string& s) {
   return std::regex_match(s, uuid);
 }
 
-std::string inflate(const pqxx::field& data, std::size_t raw_bytes) {
+std::string unpack(const pqxx::field& codec, const pqxx::field& data, std::size_t raw_bytes) {
   const pqxx::binarystring packed(data);
-  std::string out(raw_bytes, '\0');
-  uLongf size = raw_bytes;
-  if (uncompress(reinterpret_cast<Bytef*>(out.data()), &size, packed.data(), packed.size()) != Z_OK)
-    throw std::runtime_error("a recording chunk does not decompress");
-  out.resize(size);
-  return out;
+  return unpack_chunk(codec.c_str(), {reinterpret_cast<const char*>(packed.data()), packed.size()}, raw_bytes);
 }
 
 
@@ -52,10 +47,10 @@ void each_chunk(pqxx::transaction_base& tx, const std::string& exchange, const s
   int next = 0;
   for (;;) {
     const auto rows = tx.exec_params(
-        "SELECT seq, raw_bytes, data FROM recording_chunks WHERE exchange_id = $1::uuid AND stream = $2 AND seq >= $3 "
+        "SELECT seq, raw_bytes, data, codec FROM recording_chunks WHERE exchange_id = $1::uuid AND stream = $2 AND seq >= $3 "
         "ORDER BY seq LIMIT 16", exchange, stream, next);
     for (const auto& r : rows) {
-      each(inflate(r[2], r[1].as<std::size_t>()));
+      each(unpack(r[3], r[2], r[1].as<std::size_t>()));
       next = r[0].as<int>() + 1;
     }
     if (rows.size() < 16) return;

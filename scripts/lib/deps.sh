@@ -8,7 +8,7 @@ SLUICE_BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libssl-dev libcurl4-openssl-dev zlib1g-dev
   libspdlog-dev libfmt-dev libpqxx-dev doctest-dev libyaml-cpp-dev
-  nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev
+  nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev libzstd-dev
 )
 # Building, testing and the demo; docker-compose validates compose/compose.yaml where the
 # docker compose plugin is missing (no Docker engine is needed for that).
@@ -17,7 +17,7 @@ SLUICE_DEB_PACKAGES=(
   postgresql postgresql-client
   jq curl bsdutils python3-pytest python3-kubernetes python3-psycopg2 chromium
   clang libclang-rt-14-dev
-  ccache bubblewrap docker-compose
+  ccache bubblewrap docker-compose python3-h2 nghttp2-client
 )
 
 install_deps() {

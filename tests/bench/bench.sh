@@ -16,7 +16,7 @@ source "$root/scripts/lib/standin.sh"
 source "$root/scripts/lib/gateway.sh"
 source "$root/tests/bench/nginx_upstream.sh"
 for tool in wrk nginx python3 curl kubectl; do
-  command -v $tool >/dev/null || { echo "bench.sh needs $tool (apt-get install -y wrk nginx-light)" >&2; exit 2; }
+  command -v $tool >/dev/null || { echo "bench.sh needs $tool (apt-get install -y wrk nginx-light nghttp2-client)" >&2; exit 2; }
 done
 ulimit -n 20000
 
@@ -136,20 +136,47 @@ if [ "${BENCH_ONLY:-}" = audit ]; then
   exit 0
 fi
 
-# --- memory per idle watch (first, while the gateway's heap is fresh) --------------------------
-sleep 1
-gw_before=$(rss_kb "$gw_pid") wa_before=$(rss_kb "$watch_agent_pid")
-log "opening $watches idle watches through the gateway"
-coproc WATCHERS { python3 "$root/tests/bench/watch_clients.py" 127.0.0.1 "$gw_port" "$work/gw/certs/ca.crt" "$token" \
-  "/clusters/watch/api/v1/namespaces/default/configmaps?watch=true" "$watches"; }
-read -r line <&"${WATCHERS[0]}"
-[ "$line" = "open $watches" ] || { echo "watch clients: $line" >&2; exit 1; }
-sleep 3
-gw_after=$(rss_kb "$gw_pid") wa_after=$(rss_kb "$watch_agent_pid")
-exec {WATCHERS[1]}>&-
-wait "$WATCHERS_PID" 2>/dev/null || true
-per_watch_gw=$(( (gw_after - gw_before) * 1024 / watches ))
-per_watch_agent=$(( (wa_after - wa_before) * 1024 / watches ))
+# --- memory per idle watch (first, while the heaps are fresh) ------------------------------------
+# measure_watches PID... -- MODE PORT PATH: RSS growth per watch of each PID with $watches open.
+measure_watches() {
+  local pids_=() before=() after=() i
+  while [ "$1" != -- ]; do pids_+=("$1"); shift; done; shift
+  local mode=$1 port=$2 path=$3
+  sleep 1
+  for i in "${!pids_[@]}"; do before[$i]=$(rss_kb "${pids_[$i]}"); done
+  log "opening $watches idle watches ($mode)"
+  coproc WATCHERS { python3 "$root/tests/bench/watch_clients.py" 127.0.0.1 "$port" "$work/gw/certs/ca.crt" "$token" \
+    "$path" "$watches" "$mode"; }
+  read -r line <&"${WATCHERS[0]}"
+  [ "$line" = "open $watches" ] || { echo "watch clients: $line" >&2; exit 1; }
+  sleep 3
+  for i in "${!pids_[@]}"; do after[$i]=$(rss_kb "${pids_[$i]}"); done
+  exec {WATCHERS[1]}>&-
+  wait "$WATCHERS_PID" 2>/dev/null || true
+  per_watch=()
+  for i in "${!pids_[@]}"; do per_watch[$i]=$(( (after[$i] - before[$i]) * 1024 / watches )); done
+}
+restart_watch_side() {  # a fresh gateway and watch agent: the next measurement starts from clean heaps
+  _stop_pidfile "$work/gw/agent-watch.pid"
+  _stop_pidfile "$work/gw/gateway.pid"
+  gateway_start "$build/gateway/sluice-gateway" "$work/gw"
+  agent_start "$build/gateway/sluice-gateway" "$build/agent/sluice-agent" "$work/gw" watch "$work/standin/kubeconfig"
+  gw_pid=$(cat "$work/gw/gateway.pid") watch_agent_pid=$(cat "$work/gw/agent-watch.pid")
+  wait_gateway_ready || { echo "bench.sh: the restarted gateway does not answer" >&2; exit 1; }
+}
+watch_path=/clusters/watch/api/v1/namespaces/default/configmaps?watch=true
+measure_watches "$gw_pid" "$watch_agent_pid" -- h2 "$gw_port" "$watch_path"
+per_watch_gw_h2=${per_watch[0]} per_watch_agent_h2=${per_watch[1]}
+restart_watch_side
+measure_watches "$gw_pid" "$watch_agent_pid" -- http1 "$gw_port" "$watch_path"
+per_watch_gw=${per_watch[0]} per_watch_agent=${per_watch[1]}
+# kubectl proxy to the same stand-in, its clients on plain HTTP/1.1 (it speaks h2 to the cluster)
+watch_proxy_port=$(free_port)
+kubectl proxy --kubeconfig "$work/standin/kubeconfig" --port "$watch_proxy_port" >"$work/watch-proxy.log" 2>&1 &
+watch_proxy_pid=$!; pids+=($watch_proxy_pid)
+for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$watch_proxy_port/api/v1/namespaces" >/dev/null && break; sleep 0.1; done
+measure_watches "$watch_proxy_pid" -- plain "$watch_proxy_port" /api/v1/namespaces/default/configmaps?watch=true
+per_watch_proxy=${per_watch[0]}
 
 # --- a fresh gateway for the rest, so the watches' heap does not hide the list's peak ----------
 log "restarting the gateway; agents reconnect"
@@ -184,6 +211,17 @@ for path in direct proxy sluice; do
   done
 done
 
+# --- small GET over h2 (client-go's protocol): 32 streams on 4 connections -----------------------
+# h2load is nghttp2-client's; nginx here and kubectl proxy serve HTTP/1.1 to it only, so the
+# comparison is their HTTP/1.1 row above.
+rps[sluice_h2.32]="–"
+if command -v h2load >/dev/null; then
+  log "h2load sluice 32 streams for ${seconds}s"
+  out=$(h2load -D "$seconds" -c 4 -m 8 -t 1 -H "$(auth sluice)" "${url[sluice]}/api/v1/namespaces/default/configmaps/small" 2>&1)
+  rps[sluice_h2.32]=$(awk '/^finished in/ {v=$4; gsub(",", "", v); printf "%.0f", v}' <<<"$out")
+  grep -q "^status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" <<<"$out" || log "h2load: $(grep -E '^(requests|status codes)' <<<"$out")"
+fi
+
 # --- the cost of the intent audit: the same c=32 run with audit.enabled false -------------------
 log "restarting the gateway with the intent audit off"
 audit_rows=$(psql "$(cat "$work/pg/url")" -qAt -c "SELECT count(*) FROM audit_events" 2>/dev/null || echo "?")
@@ -211,10 +249,11 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 | p99 latency, c=32 (ms)      | ${p99[direct.32]} | ${p99[proxy.32]} | ${p99[sluice.32]} |
 | requests/s, c=1             | ${rps[direct.1]} | ${rps[proxy.1]} | ${rps[sluice.1]} |
 | requests/s, c=32            | ${rps[direct.32]} | ${rps[proxy.32]} | ${rps[sluice.32]} |
+| requests/s, 32 h2 streams   | – | – | ${rps[sluice_h2.32]} |
 | ${size} MB list: seconds         | $(cut -d' ' -f1 <<<"${list_s[direct]}") | $(cut -d' ' -f1 <<<"${list_s[proxy]}") | $(cut -d' ' -f1 <<<"${list_s[sluice]}") |
 | ${size} MB list: peak RSS (MB)   | – | $(mb "$proxy_hwm") | gateway $(mb "$gw_hwm"), agent $(mb "$agent_hwm") |
 
-Idle watches ($watches through one tunnel to the stand-in): gateway +$per_watch_gw B/watch, agent +$per_watch_agent B/watch, together $(( (per_watch_gw + per_watch_agent) / 1024 )) KiB/watch (RSS before: gateway $(mb "$gw_before") MB, agent $(mb "$wa_before") MB; after: $(mb "$gw_after") MB, $(mb "$wa_after") MB).
+Idle watches ($watches through one tunnel to the stand-in), RSS growth per watch: over h2 (streams of $(( (watches + 999) / 1000 )) connections) gateway $per_watch_gw_h2 B + agent $per_watch_agent_h2 B = $((per_watch_gw_h2 + per_watch_agent_h2)) B; over HTTP/1.1 (a TLS connection each) gateway $per_watch_gw B + agent $per_watch_agent B = $((per_watch_gw + per_watch_agent)) B; kubectl proxy (plain HTTP/1.1 clients) $per_watch_proxy B.
 Intent audit at c=32: on ${rps[sluice.32]} req/s (p99 ${p99[sluice.32]} ms), off ${rps[noaudit.32]} req/s (p99 ${p99[noaudit.32]} ms): audit costs $(awk -v on="${rps[sluice.32]}" -v off="${rps[noaudit.32]}" 'BEGIN {printf "%.1f", (off-on)*100/off}') % of throughput ($audit_rows rows written in the run).
 Added p50 latency over direct at c=1: $(awk -v a="${p50[sluice.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms with the intent audit, $(awk -v a="${p50[noaudit.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms without (kubectl proxy: $(awk -v a="${p50[proxy.1]}" -v b="${p50[direct.1]}" 'BEGIN {printf "%.3f", a-b}') ms).
 TABLE

@@ -108,14 +108,15 @@ def db(gateway):
 
 @pytest.fixture
 def own_gateway(tmp_path, gateway, standin):
-    """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None, extra_tokens="", auth_config="") -> a
+    """own_gateway(CLUSTER, POLICY_YAML, extra_config="", database_url=None, extra_tokens="", auth_config="",
+    limits="") -> a
     Gateway of the
     test's own (on the fixture's database unless told otherwise) with an agent for CLUSTER on the
     fixture's stand-in; .kubeconfig is the bot's through it, and a request has passed it. Stopped
     afterwards."""
     started = []
 
-    def make(cluster, policy, extra_config="", database_url=None, extra_tokens="", auth_config=""):
+    def make(cluster, policy, extra_config="", database_url=None, extra_tokens="", auth_config="", limits=""):
         gwd = str(tmp_path / "gw")
         shell_lib("gateway_setup", gateway.bin, gwd, database_url or gateway.database_url)
         with open(os.path.join(gwd, "tokens.csv"), "a") as f:
@@ -123,7 +124,8 @@ def own_gateway(tmp_path, gateway, standin):
         with open(os.path.join(gwd, "policy.yaml"), "w") as f:
             f.write(policy)
         with open(os.path.join(gwd, "gateway.yaml")) as f:  # auth_config: more lines under `auth:`
-            config = "".join(line + (auth_config if line.startswith("  client_ca_file:") else "") for line in f)
+            config = "".join(line + (auth_config if line.startswith("  client_ca_file:") else "")
+                             + (limits if line.startswith("  exchange_wait_seconds:") else "") for line in f)
         with open(os.path.join(gwd, "gateway.yaml"), "w") as f:
             f.write(config + "policy:\n  file: policy.yaml\n" + extra_config)
         own = Gateway(gwd)

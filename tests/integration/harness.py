@@ -13,6 +13,9 @@ import ssl
 import subprocess
 import time
 
+import h2.config
+import h2.connection
+import h2.events
 import psycopg2
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -413,3 +416,109 @@ class Issuer:
     client_secret_file: {secret}
     display_name: {name}
 """
+
+
+class H2Client:
+    """One TLS connection speaking h2 to the gateway as the bot."""
+
+    def __init__(self, gw, token=None, validate=True):
+        context = ssl.create_default_context(cafile=gw.ca)
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        raw = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+        self.sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
+        assert self.sock.selected_alpn_protocol() == "h2"
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=validate,
+            normalize_outbound_headers=validate))
+        self.conn.initiate_connection()
+        self.conn.increment_flow_control_window(1 << 30)  # the connection never limits, as Go's client
+        self.flush()
+        self.token = token if token is not None else gw.bot_token
+        self.authority = f"127.0.0.1:{gw.port}"
+        self.streams = {}
+        self.stalled = set()  # streams whose window is never opened again
+        self.goaway = None
+        self.closed = False
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def request(self, method, path, body=None, headers=(), end=True):
+        sid = self.conn.get_next_available_stream_id()
+        fields = [(":method", method), (":path", path), (":scheme", "https"), (":authority", self.authority)]
+        if self.token:
+            fields.append(("authorization", f"Bearer {self.token}"))
+        fields += list(headers)
+        self.streams[sid] = {"status": None, "headers": {}, "data": bytearray(), "ended": False, "reset": None}
+        self.conn.send_headers(sid, fields, end_stream=end and body is None)
+        if body is not None:
+            for at in range(0, len(body), 16384):  # within the default frame size
+                self.conn.send_data(sid, body[at:at + 16384], end_stream=end and at + 16384 >= len(body))
+        self.flush()
+        return sid
+
+    def pump(self, until, timeout=30, what="the condition"):
+        deadline = time.time() + timeout
+        while not until():
+            if self.closed:
+                raise AssertionError(f"the connection closed before {what}")
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what}")
+            self.sock.settimeout(min(left, 1.0))
+            try:
+                data = self.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except (ConnectionResetError, ssl.SSLError):
+                data = b""
+            if not data:
+                self.closed = True
+                continue
+            for event in self.conn.receive_data(data):
+                self._on(event)
+            self.flush()
+
+    def _on(self, event):
+        s = self.streams.get(getattr(event, "stream_id", None))
+        if isinstance(event, h2.events.ResponseReceived):
+            s["headers"] = dict(event.headers)
+            s["status"] = int(s["headers"][":status"])
+        elif isinstance(event, h2.events.DataReceived):
+            s["data"] += event.data
+            if event.stream_id in self.stalled:
+                self.conn.increment_flow_control_window(event.flow_controlled_length)  # the connection's only
+            else:
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2.events.StreamEnded):
+            s["ended"] = True
+        elif isinstance(event, h2.events.StreamReset):
+            s["reset"] = event.error_code
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.goaway = event.error_code
+            self.closed = True
+
+    def unstall(self, sid):
+        self.stalled.discard(sid)
+        self.conn.increment_flow_control_window(1 << 24, stream_id=sid)
+        self.flush()
+
+    def get(self, path, **kw):
+        sid = self.request("GET", path, **kw)
+        self.pump(lambda: self.streams[sid]["ended"] or self.streams[sid]["reset"] is not None, what=f"GET {path}")
+        return self.streams[sid]
+
+    def events(self, sid):
+        """The watch events that came whole (a line may still be arriving)."""
+        lines = bytes(self.streams[sid]["data"]).split(b"\n")[:-1]
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self):
+        try:
+            self.conn.close_connection()
+            self.flush()
+        except OSError:
+            pass
+        self.sock.close()

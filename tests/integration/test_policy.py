@@ -8,7 +8,7 @@ import subprocess
 import uuid
 
 from conftest import kubectl
-from harness import ROOT, Database, approval_id, wait_until
+from harness import ROOT, Database, H2Client, approval_id, wait_until
 
 POLICY = """apiVersion: sluice.dev/v1
 kind: Policy
@@ -126,6 +126,25 @@ def _send(gw, row, path):
         conn.close()
 
 
+# HTTP/1.1's connection-specific fields: malformed in HTTP/2 (RFC 9113 8.2.2), where nghttp2 resets the stream.
+_CONNECTION_SPECIFIC = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+
+
+def _send_h2(client, row, path):
+    """The same request as one stream of an h2 connection: the code and body, or None when the
+    gateway reset the stream (a request HTTP/2 calls malformed)."""
+    headers = [("accept", "*/*")] + [(k.lower(), v) for k, v in (row.get("headers") or {}).items() if k.lower() != "host"]
+    body = row["body"].encode() if "body" in row else None
+    if body is not None and not any(k == "content-type" for k, _ in headers):
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+    sid = client.request(row["method"], path, body=body, headers=headers)
+    s = client.streams[sid]
+    client.pump(lambda: s["ended"] or s["reset"] is not None or client.closed, timeout=60, what=row["name"])
+    if s["status"] is None:
+        return None, ""
+    return s["status"], bytes(s["data"]).decode("utf-8", "replace")
+
+
 def test_the_attack_corpus(own_gateway, fresh_database, standin, tmp_path):
     # tests/security/attack_corpus.jsonl: each row a request the bot may send and what must come of
     # it, against the default policy (approvals asked asynchronously, so "held" is a 403 at once).
@@ -146,11 +165,27 @@ def test_the_attack_corpus(own_gateway, fresh_database, standin, tmp_path):
     kubectl(direct, "apply", "-f", "-", stdin=deployment)
     try:
         rows = [json.loads(line) for line in open(os.path.join(ROOT, "tests", "security", "attack_corpus.jsonl")) if line.strip()]
-        for row in rows:
+        # Every row over HTTP/1.1, then again as a stream of one h2 connection (what client-go speaks).
+        h2 = None
+        for row, over_h2 in [(r, False) for r in rows] + [(r, True) for r in rows]:
             name, method, path, code = row["name"], row["method"], row["path"], row["expect"]["code"]
             query = row.get("query")
             seq = standin.seq()
-            got, body = _send(gw, row, f"/clusters/corpus{path}" + (f"?{query}" if query else ""))
+            target = f"/clusters/corpus{path}" + (f"?{query}" if query else "")
+            if over_h2:
+                if h2 is None or h2.closed:
+                    h2 = H2Client(gw, validate=False)
+                got, body = _send_h2(h2, row, target)
+                name += " (h2)"
+                if got is None:  # reset, as HTTP/2 requires for a malformed request; it reached nobody
+                    assert any(k.lower() in _CONNECTION_SPECIFIC for k in (row.get("headers") or {})), \
+                        f"attack corpus: '{name}' was reset, and it is no malformed HTTP/2 request"
+                    h2 = None
+                    reached = [x["uri"] for x in standin.requests_since(seq)["items"] if path in x.get("uri", "")]
+                    assert not reached, f"attack corpus: '{name}' was reset but reached the cluster"
+                    continue
+            else:
+                got, body = _send(gw, row, target)
             assert got == code, f"attack corpus: '{name}' answered {got}, expected {code}: {body}"
             if row["expect"].get("contains"):
                 assert row["expect"]["contains"] in body, f"'{name}': {body}"
@@ -165,6 +200,8 @@ def test_the_attack_corpus(own_gateway, fresh_database, standin, tmp_path):
                 reached = [x["uri"] for x in log if x.get("method") == method and "dryRun=All" not in x["uri"] and path in x["uri"]]
                 assert not reached, f"attack corpus: '{name}' was refused with {got} but reached the cluster"
         assert len(rows) >= 58, f"the attack corpus ran only {len(rows)} rows"
+        if h2:
+            h2.close()
 
         # TokenRequest: held; once approved the cluster issues the token, and neither the client nor the
         # recording sees it
