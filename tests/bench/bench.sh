@@ -145,7 +145,7 @@ measure_watches() {
   sleep 1
   for i in "${!pids_[@]}"; do before[$i]=$(rss_kb "${pids_[$i]}"); done
   log "opening $watches idle watches ($mode)"
-  coproc WATCHERS { python3 "$root/tests/bench/watch_clients.py" 127.0.0.1 "$port" "$work/gw/certs/ca.crt" "$token" \
+  coproc WATCHERS { /usr/bin/python3 "$root/tests/bench/watch_clients.py" 127.0.0.1 "$port" "$work/gw/certs/ca.crt" "$token" \
     "$path" "$watches" "$mode"; }
   read -r line <&"${WATCHERS[0]}"
   [ "$line" = "open $watches" ] || { echo "watch clients: $line" >&2; exit 1; }

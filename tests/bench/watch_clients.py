@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Opens N watch requests and keeps them open until stdin closes.
 
 Prints "open N" once every response head has arrived, so the caller can measure memory of the
