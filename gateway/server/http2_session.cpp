@@ -39,7 +39,16 @@ nghttp2_nv nv(const std::string& name, const std::string& value) {
 // One stream: the request as it arrives, then the chain's Downstream for its answer.
 class Http2Session::Stream : public pipeline::Downstream, public std::enable_shared_from_this<Stream> {
  public:
-  Stream(std::shared_ptr<Http2Session> session, std::int32_t id) : session_(std::move(session)), id_(id) {}
+  Stream(std::shared_ptr<Http2Session> session, std::int32_t id)
+      : session_(std::move(session)), id_(id), opened_(std::chrono::steady_clock::now()) {}
+
+  // A request still arriving after `deadline` (a slow sender, as HTTP/1.1's header and body
+  // timeouts cut off) is answered 408 and read no further.
+  void expire_if_slow(std::chrono::steady_clock::time_point now, std::chrono::seconds allowed) {
+    if (requested_ || replied_ || now - opened_ < allowed) return;
+    reply_status(408, "the request did not arrive in full within " + std::to_string(allowed.count()) + " s",
+                 "Timeout");
+  }
 
   // The request.
   void header(std::string_view name, std::string_view value) {
@@ -242,6 +251,7 @@ class Http2Session::Stream : public pipeline::Downstream, public std::enable_sha
 
   std::shared_ptr<Http2Session> session_;  // the connection outlives its streams' chains
   std::int32_t id_;
+  std::chrono::steady_clock::time_point opened_;
   std::string method_, path_, authority_;
   HeaderList headers_;
   std::vector<std::string> cookies_;
@@ -303,7 +313,8 @@ struct Http2Session::Callbacks {
 
 Http2Session::Http2Session(std::unique_ptr<common::TlsSocketStream> stream, ProxyContext& ctx,
                            const StageFactory& stages)
-    : tls_(std::move(stream)), ctx_(ctx), stages_(stages), idle_timer_(tls_->get_executor()) {
+    : tls_(std::move(stream)), ctx_(ctx), stages_(stages), idle_timer_(tls_->get_executor()),
+      sweep_timer_(tls_->get_executor()) {
   boost::system::error_code ec;
   auto ep = tls_->socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -344,8 +355,21 @@ void Http2Session::start() {
   ctx_.metrics.connection_opened(true);
   read_buf_.resize(16 * 1024);
   arm_idle_timer();
+  sweep_slow_requests();
   flush();
   read();
+}
+
+void Http2Session::sweep_slow_requests() {
+  const std::chrono::seconds every(ctx_.config.limits.header_timeout_seconds);
+  sweep_timer_.expires_after(every);
+  sweep_timer_.async_wait([self = shared_from_this(), every](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, st] : self->streams_) st->expire_if_slow(now, every * 6);  // HTTP/1.1's body allowance
+    self->flush();
+    self->sweep_slow_requests();
+  });
 }
 
 void Http2Session::read() {
@@ -436,6 +460,7 @@ void Http2Session::close() {
   if (closed_) return;
   closed_ = true;
   idle_timer_.cancel();
+  sweep_timer_.cancel();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, st] : streams) st->closed();  // their chains end with the connection (499)

@@ -7,7 +7,8 @@
 // that stream allows, and the chain's `written` runs only then, so a stalled watch holds back its
 // own exchange and never the connection's other streams. Upgrades (exec, attach, port-forward) are
 // not offered over h2, as client-go keeps them on HTTP/1.1. Limits: concurrent streams and the
-// header list (advertised in SETTINGS and enforced), the body size, an idle connection's lifetime,
+// header list (advertised in SETTINGS and enforced), the body size, a request that is still
+// arriving after 6 header_timeouts (408), an idle connection's lifetime,
 // and rapid reset (CVE-2023-44487): a client that resets more than limits.http2_max_early_resets
 // streams before they were answered within 10 s gets GOAWAY(ENHANCE_YOUR_CALM) and is closed.
 #pragma once
@@ -47,6 +48,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   void flush();  // hands nghttp2's pending frames to the socket, one write at a time
   void close();
   void arm_idle_timer();
+  void sweep_slow_requests();  // every header_timeout: streams whose request is still arriving
   void dispatch(const std::shared_ptr<Stream>& s);
   void early_reset();
   void run_later(std::function<void()> f);  // after the nghttp2 call in progress returns
@@ -62,7 +64,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   bool writing_ = false, closed_ = false, receiving_ = false;
   std::vector<std::function<void()>> later_;  // `written` callbacks due once the current mem_send returns
   std::deque<std::chrono::steady_clock::time_point> early_resets_;
-  boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer idle_timer_, sweep_timer_;
 };
 
 }  // namespace sluice::gateway

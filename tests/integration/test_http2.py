@@ -6,6 +6,9 @@ driven frame by frame."""
 import json
 import os
 import re
+import socket
+import ssl
+import time
 import uuid
 
 import h2.errors
@@ -86,7 +89,7 @@ def test_limits_answer_with_a_status_over_h2(own_gateway):
     tag = uuid.uuid4().hex[:8]
     cluster = f"h2l{tag}"
     gw = own_gateway(cluster, "defaultAction: allow\n",
-                     limits="  max_body_bytes: 10000\n  max_header_bytes: 8192\n")
+                     limits="  max_body_bytes: 10000\n  max_header_bytes: 8192\n  header_timeout_seconds: 1\n")
     client = H2Client(gw)
     try:
         path = f"/clusters/{cluster}/api/v1/namespaces/default/configmaps"
@@ -103,7 +106,32 @@ def test_limits_answer_with_a_status_over_h2(own_gateway):
             assert refused["status"] == 401 and json.loads(bytes(refused["data"]))["kind"] == "Status"
         finally:
             anonymous.close()
+        # A request that never ends (headers, then nothing): 408 after 6 header timeouts, as
+        # HTTP/1.1's body allowance; the connection's other streams are served meanwhile.
+        slow = client.request("POST", path, headers=[("content-type", "application/json")], end=False)
+        assert client.get(path)["status"] == 200
+        started = time.monotonic()
+        client.pump(lambda: client.streams[slow]["status"] is not None, timeout=20, what="the slow request's 408")
+        assert client.streams[slow]["status"] == 408, client.streams[slow]
+        assert 3 <= time.monotonic() - started <= 9
         assert client.get(path)["status"] == 200  # the connection serves on after each refusal
+        # Bytes that are no HTTP/2 connection preface after ALPN chose h2: closed, nothing served.
+        context = ssl.create_default_context(cafile=gw.ca)
+        context.set_alpn_protocols(["h2"])
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=10),
+                                 server_hostname="127.0.0.1") as raw:
+            raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + os.urandom(4096))
+            got = b""
+            while True:
+                try:
+                    chunk = raw.recv(65536)
+                except (ConnectionResetError, ssl.SSLError):
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            assert b"HTTP/1.1 200" not in got
+        assert H2Client(gw).get(path)["status"] == 200
     finally:
         client.close()
 
