@@ -23,7 +23,7 @@ struct ResponseHead {
   bool bodiless = false;    // HEAD, 1xx, 204, 304
 };
 
-// The side of the client: the front that read the request (HTTP/1.1 now, HTTP/2 later).
+// The side of the client: the front that read the request (an HTTP/1.1 connection or an h2 stream).
 class Downstream {
  public:
   using Written = std::function<void(bool ok)>;  // ok false: the client is gone (chain.client_gone() follows)

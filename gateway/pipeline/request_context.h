@@ -1,5 +1,5 @@
-// What the chain knows about one request: what the front read (HTTP/1.1 today; an HTTP/2 front
-// fills the same fields), and what each stage computed once for the stages after it.
+// What the chain knows about one request: what the front read (HTTP/1.1 or HTTP/2: both fronts
+// fill the same fields), and what each stage computed once for the stages after it.
 #pragma once
 #include <openssl/ssl.h>
 
