@@ -14,13 +14,16 @@ std::string base64_encode(std::string_view data) {
 
 std::optional<std::string> base64_decode(std::string_view in) {
   if (in.size() % 4 != 0) return std::nullopt;
+  // Padding is at most "==" and only at the end, as Go's StdEncoding reads it; EVP_DecodeBlock
+  // would take "eA8=====" as two blocks, and its count would not cover the padding subtracted below.
+  std::size_t pad = 0;
+  while (pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
+  if (pad > 2 || in.find('=') < in.size() - pad) return std::nullopt;
   std::string out(in.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) --len;  // EVP counts padding as data
-  out.resize(len);
+  out.resize(static_cast<std::size_t>(n) - pad);  // EVP counts padding as data
   return out;
 }
 
