@@ -12,6 +12,12 @@ namespace sluice {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// A field name in lower case: how HTTP/2 sends names, and how they compare.
+inline std::string lower_name(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
 // The first value of field `name` (case-insensitive, as HTTP field names are); "" when absent.
 inline std::string first_header(const HeaderList& headers, std::string_view name) {
   auto same = [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); };

@@ -7,10 +7,6 @@
 
 namespace sluice::gateway {
 namespace {
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 bool is_cluster_name(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s)
@@ -83,7 +79,7 @@ std::string dry_run_target(const std::string& target) {
   return out + sep + "dryRun=All";
 }
 
-bool is_client_impersonation_header(const std::string& name) { return lower(name).rfind("impersonate-", 0) == 0; }
+bool is_client_impersonation_header(const std::string& name) { return lower_name(name).rfind("impersonate-", 0) == 0; }
 
 HeaderList rewrite_request_headers(const HeaderList& client_headers, const Identity& who, bool upgrade) {
   static const std::vector<std::string> kHopByHop = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
@@ -93,12 +89,12 @@ HeaderList rewrite_request_headers(const HeaderList& client_headers, const Ident
   // dropped here, and the list itself never travels on.
   std::vector<std::string> named;
   for (const auto& [name, value] : client_headers) {
-    if (lower(name) != "connection") continue;
+    if (lower_name(name) != "connection") continue;
     std::size_t at = 0;
     while (at <= value.size()) {
       auto comma = value.find(',', at);
       if (comma == std::string::npos) comma = value.size();
-      std::string token = lower(value.substr(at, comma - at));
+      std::string token = lower_name(value.substr(at, comma - at));
       token.erase(0, token.find_first_not_of(" \t"));
       token.erase(token.find_last_not_of(" \t") + 1);
       if (!token.empty()) named.push_back(token);
@@ -108,7 +104,7 @@ HeaderList rewrite_request_headers(const HeaderList& client_headers, const Ident
   HeaderList out;
   bool connection_upgrade = false;
   for (const auto& [name, value] : client_headers) {
-    const std::string n = lower(name);
+    const std::string n = lower_name(name);
     if (n == "authorization" || is_client_impersonation_header(n)) continue;
     if (std::find(kHopByHop.begin(), kHopByHop.end(), n) != kHopByHop.end()) {
       if (upgrade && n == "upgrade") out.emplace_back(name, value);

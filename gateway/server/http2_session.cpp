@@ -4,8 +4,6 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 #include "common/fifo.h"
 #include "common/k8s_status.h"
 #include "gateway/pipeline/request_rewrite.h"
@@ -17,11 +15,6 @@ constexpr std::size_t kWriteBatch = 64 * 1024;            // frames gathered int
 constexpr std::int32_t kStreamWindow = 1024 * 1024;       // what a client may send per stream unread
 constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
 constexpr auto kEarlyResetWindow = std::chrono::seconds(10);
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // RFC 9113 8.2.2: connection-specific fields have no place in HTTP/2 (a client treats them as malformed).
 bool connection_specific(const std::string& n) {
@@ -58,9 +51,9 @@ class Http2Session::Stream : public pipeline::Downstream, public std::enable_sha
       return;
     }
     if (requested_) return;  // trailers: nothing reads them
-    if (name == ":method") method_ = name_value(value);
-    else if (name == ":path") path_ = name_value(value);
-    else if (name == ":authority") authority_ = name_value(value);
+    if (name == ":method") method_ = value;
+    else if (name == ":path") path_ = value;
+    else if (name == ":authority") authority_ = value;
     else if (!name.empty() && name[0] == ':') return;  // :scheme; :protocol is refused by nghttp2
     else if (name == "cookie") cookies_.emplace_back(value);  // RFC 9113 8.2.3: one field per crumb
     else headers_.emplace_back(std::string(name), std::string(value));
@@ -107,8 +100,7 @@ class Http2Session::Stream : public pipeline::Downstream, public std::enable_sha
     cookies_.clear();
     r.body = std::move(body_);
     r.remote = s.remote_;
-    const auto forwarded_for = r.header("X-Forwarded-For");
-    r.source_ip = forwarded_for.empty() ? s.source_ip_ : source_address(s.remote_, forwarded_for, s.ctx_.trusted_proxies);
+    r.source_ip = source_address(s.remote_, r.header("X-Forwarded-For"), s.ctx_.trusted_proxies);
     r.tls = s.tls_->native_handle();
     r.server_name = s.server_name_;
     r.sni_cluster = s.sni_cluster_;
@@ -203,8 +195,6 @@ class Http2Session::Stream : public pipeline::Downstream, public std::enable_sha
     Written written;
   };
 
-  static std::string name_value(std::string_view v) { return std::string(v); }
-
   void reply_status(int code, const std::string& message, const std::string& reason) {
     local_reply(code, "application/json", common::make_status(code, message, reason).dump(), {});
   }
@@ -226,7 +216,7 @@ class Http2Session::Stream : public pipeline::Downstream, public std::enable_sha
     const std::string status_name = ":status", status_value = std::to_string(status);
     nva.push_back(nv(status_name, status_value));
     for (const auto& [k, v] : headers) {
-      names.push_back(lower(k));
+      names.push_back(lower_name(k));
       if (connection_specific(names.back())) continue;
       nva.push_back(nv(names.back(), v));
     }
@@ -318,7 +308,6 @@ Http2Session::Http2Session(std::unique_ptr<common::TlsSocketStream> stream, Prox
   boost::system::error_code ec;
   auto ep = tls_->socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
-  source_ip_ = source_address(remote_, "", ctx_.trusted_proxies);
   if (const char* sni = SSL_get_servername(tls_->native_handle(), TLSEXT_NAMETYPE_host_name)) server_name_ = sni;
   sni_cluster_ = cluster_named_by(server_name_, ctx_.config.tls.cluster_name_suffix);
   connection_id_ = audit::new_audit_id();
@@ -394,21 +383,23 @@ void Http2Session::run_later(std::function<void()> f) { later_.push_back(std::mo
 
 void Http2Session::flush() {
   if (closed_ || receiving_) return;  // inside nghttp2's callbacks: read() flushes once they return
+  if (!writing_) {
+    while (write_buf_.size() < kWriteBatch) {
+      const uint8_t* data = nullptr;
+      const auto n = nghttp2_session_mem_send(h2_, &data);
+      if (n < 0) return close();
+      if (n == 0) break;
+      write_buf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+  }
   if (!later_.empty()) {
-    // Chains resume on their own turn of the strand, never inside nghttp2's callbacks.
+    // The data sources handed pieces over (or a stream ended): their senders go on, on their own
+    // turn of the strand, never inside this call or nghttp2's callbacks.
     boost::asio::post(tls_->get_executor(), [self = shared_from_this(), fs = std::exchange(later_, {})] {
       for (const auto& f : fs) f();
     });
   }
   if (writing_) return;
-  while (write_buf_.size() < kWriteBatch) {
-    const uint8_t* data = nullptr;
-    const auto n = nghttp2_session_mem_send(h2_, &data);
-    if (n < 0) return close();
-    if (n == 0) break;
-    write_buf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
-  if (!later_.empty()) return flush();  // the data sources handed over pieces: their senders go on
   if (write_buf_.empty()) {
     if (!nghttp2_session_want_read(h2_) && !nghttp2_session_want_write(h2_)) close();
     return;

@@ -57,7 +57,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   ProxyContext& ctx_;
   const StageFactory& stages_;
   nghttp2_session* h2_ = nullptr;
-  std::string remote_, source_ip_, server_name_, sni_cluster_, connection_id_;
+  std::string remote_, server_name_, sni_cluster_, connection_id_;
   std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::vector<char> read_buf_;
   std::string write_buf_;

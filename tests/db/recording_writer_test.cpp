@@ -15,6 +15,23 @@
 
 using namespace sluice::gateway;
 
+namespace {
+// The bot's GET on cluster c, as the recording stage starts one.
+recording::ExchangeStart http_exchange(const std::string& session_key, const std::string& uri) {
+  recording::ExchangeStart s;
+  s.id = audit::new_audit_id();
+  s.session_key = session_key;
+  s.cluster = "c";
+  s.username = "bot";
+  s.started_at = audit::Clock::now();
+  s.kind = "http";
+  s.method = "GET";
+  s.request_uri = uri;
+  s.request_headers = nlohmann::json::array();
+  return s;
+}
+}  // namespace
+
 TEST_CASE("recording: a queue that drains takes recordings for ever, and writes them whole") {
   const std::string url = sluice::testing::fresh_database();
   store::migrate(url, store::embedded_migrations());
@@ -25,16 +42,7 @@ TEST_CASE("recording: a queue that drains takes recordings for ever, and writes 
   const std::string uri = "/api/v1/namespaces/x/configmaps?labelSelector=" + std::string(1000, 'a');
   int taken = 0;
   for (int i = 0; i < 200; ++i) {
-    recording::ExchangeStart s;
-    s.id = audit::new_audit_id();
-    s.session_key = "conn:test:c:1";
-    s.cluster = "c";
-    s.username = "bot";
-    s.started_at = audit::Clock::now();
-    s.kind = "http";
-    s.method = "GET";
-    s.request_uri = uri;
-    s.request_headers = nlohmann::json::array();
+    auto s = http_exchange("conn:test:c:1", uri);
     const std::string id = s.id;
     const int before = taken;
     for (int attempt = 0; attempt < 100; ++attempt) {  // a full queue empties within a poll or two
@@ -66,16 +74,7 @@ TEST_CASE("recording: chunks this release packs with zstd and chunks older relea
   recording::RecordingWriterOptions o;
   o.database_url = url;
   recording::RecordingWriter writer(o);
-  recording::ExchangeStart s;
-  s.id = audit::new_audit_id();
-  s.session_key = "conn:codec:c:1";
-  s.cluster = "c";
-  s.username = "bot";
-  s.started_at = audit::Clock::now();
-  s.kind = "http";
-  s.method = "GET";
-  s.request_uri = "/api/v1/pods";
-  s.request_headers = nlohmann::json::array();
+  auto s = http_exchange("conn:codec:c:1", "/api/v1/pods");
   const std::string id = s.id;
   std::string body;
   for (int i = 0; i < 2000; ++i) body += "{\"kind\":\"Pod\",\"name\":\"pod-" + std::to_string(i) + "\"}\n";

@@ -479,7 +479,10 @@ class H2Client:
                 continue
             for event in self.conn.receive_data(data):
                 self._on(event)
-            self.flush()
+            try:
+                self.flush()
+            except OSError:  # the gateway closed meanwhile (ssl.SSLError is one): what it sent is read on
+                pass
 
     def _on(self, event):
         s = self.streams.get(getattr(event, "stream_id", None))
