@@ -15,6 +15,7 @@ constexpr std::size_t kWriteBatch = 64 * 1024;            // frames gathered int
 constexpr std::int32_t kStreamWindow = 1024 * 1024;       // what a client may send per stream unread
 constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
 constexpr auto kEarlyResetWindow = std::chrono::seconds(10);
+constexpr auto kLingerTime = std::chrono::seconds(2);  // nginx's lingering_timeout is 5 s
 
 // RFC 9113 8.2.2: connection-specific fields have no place in HTTP/2 (a client treats them as malformed).
 bool connection_specific(const std::string& n) {
@@ -362,17 +363,21 @@ void Http2Session::sweep_slow_requests() {
 }
 
 void Http2Session::read() {
+  reading_ = true;
   tls_->async_read_some(boost::asio::buffer(read_buf_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                    std::size_t n) {
+    self->reading_ = false;
     if (self->closed_) return;
     if (ec) return self->close();
+    if (self->lingering_) return self->read();  // dropped: the session has ended
     self->receiving_ = true;
     const auto rv = nghttp2_session_mem_recv(self->h2_, reinterpret_cast<const uint8_t*>(self->read_buf_.data()), n);
     self->receiving_ = false;
     if (rv < 0) {
       spdlog::info("HTTP/2 connection from {} closed: {}", self->remote_, nghttp2_strerror(static_cast<int>(rv)));
-      self->flush();  // nghttp2 queued its GOAWAY
-      return self->close();
+      self->flush();  // writes nghttp2's GOAWAY, then lingers
+      if (!self->writing_) self->linger();
+      return;
     }
     self->flush();
     if (nghttp2_session_want_read(self->h2_)) self->read();
@@ -401,7 +406,7 @@ void Http2Session::flush() {
   }
   if (writing_) return;
   if (write_buf_.empty()) {
-    if (!nghttp2_session_want_read(h2_) && !nghttp2_session_want_write(h2_)) close();
+    if (!nghttp2_session_want_read(h2_) && !nghttp2_session_want_write(h2_)) linger();
     return;
   }
   writing_ = true;
@@ -417,7 +422,7 @@ void Http2Session::flush() {
 void Http2Session::dispatch(const std::shared_ptr<Stream>& s) {
   // Outside nghttp2's callback: the chain's stages may answer at once, which submits frames.
   boost::asio::post(tls_->get_executor(), [self = shared_from_this(), s] {
-    if (self->closed_) return;
+    if (self->closed_ || self->lingering_) return;
     self->idle_timer_.cancel();
     s->start();
     self->flush();
@@ -438,7 +443,7 @@ void Http2Session::early_reset() {
 }
 
 void Http2Session::arm_idle_timer() {
-  if (closed_) return;
+  if (closed_ || lingering_) return;
   idle_timer_.expires_after(std::chrono::seconds(ctx_.config.limits.idle_timeout_seconds));
   idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || !self->streams_.empty()) return;
@@ -447,14 +452,33 @@ void Http2Session::arm_idle_timer() {
   });
 }
 
+void Http2Session::linger() {
+  if (closed_ || lingering_) return;
+  lingering_ = true;
+  sweep_timer_.cancel();
+  end_streams();
+  boost::system::error_code ec;
+  tls_->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  idle_timer_.expires_after(kLingerTime);
+  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->close();
+  });
+  if (!reading_) read();  // ends at the client's close, or at the timer
+}
+
+void Http2Session::end_streams() {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, st] : streams) st->closed();  // their chains end with the connection (499)
+}
+
 void Http2Session::close() {
   if (closed_) return;
   closed_ = true;
   idle_timer_.cancel();
   sweep_timer_.cancel();
-  auto streams = std::move(streams_);
-  streams_.clear();
-  for (auto& [id, st] : streams) st->closed();  // their chains end with the connection (499)
+  end_streams();
   boost::system::error_code ec;
   tls_->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
   tls_->close();

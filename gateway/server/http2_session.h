@@ -11,6 +11,10 @@
 // arriving after 6 header_timeouts (408), an idle connection's lifetime,
 // and rapid reset (CVE-2023-44487): a client that resets more than limits.http2_max_early_resets
 // streams before they were answered within 10 s gets GOAWAY(ENHANCE_YOUR_CALM) and is closed.
+//
+// A GOAWAY is followed by a lingering close: the write side is shut, and what the client still sends
+// is read and dropped for up to kLingerTime. Closing with its frames unread would make the kernel
+// answer with a TCP reset, and a reset discards the client's unread bytes, GOAWAY among them.
 #pragma once
 #include <nghttp2/nghttp2.h>
 
@@ -47,6 +51,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   void read();
   void flush();  // hands nghttp2's pending frames to the socket, one write at a time
   void close();
+  void linger();  // nghttp2 is done and its last frames are written: drain the client, then close()
+  void end_streams();
   void arm_idle_timer();
   void sweep_slow_requests();  // every header_timeout: streams whose request is still arriving
   void dispatch(const std::shared_ptr<Stream>& s);
@@ -61,7 +67,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::vector<char> read_buf_;
   std::string write_buf_;
-  bool writing_ = false, closed_ = false, receiving_ = false;
+  bool writing_ = false, closed_ = false, receiving_ = false, reading_ = false, lingering_ = false;
   std::vector<std::function<void()>> later_;  // `written` callbacks due once the current mem_send returns
   std::deque<std::chrono::steady_clock::time_point> early_resets_;
   boost::asio::steady_timer idle_timer_, sweep_timer_;

@@ -7,7 +7,7 @@ SLUICE_BUILD_PACKAGES=(
   libboost-dev libboost-system-dev libboost-program-options-dev libboost-regex-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libssl-dev libcurl4-openssl-dev zlib1g-dev
-  libspdlog-dev libfmt-dev libpqxx-dev doctest-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libpqxx-dev libpq-dev doctest-dev libyaml-cpp-dev
   nlohmann-json3-dev libsimdjson-dev libnghttp2-dev libyajl-dev libzstd-dev
 )
 # Building, testing and the demo; docker-compose validates compose/compose.yaml where the
@@ -52,5 +52,7 @@ build_tree() {
     command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${SLUICE_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" >/dev/null
   fi
+  # Paths relative to the checkout, so a clone elsewhere hits the same cache entries.
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
   if [ $# -gt 0 ]; then cmake --build "$build_dir" --target "$@"; else cmake --build "$build_dir"; fi
 }
