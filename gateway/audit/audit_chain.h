@@ -10,27 +10,36 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sluice::gateway::audit {
 
-// The hash of a row's content after `prev_hash` ("" for the first row of a chain).
+// The hash of a row's content after `prev_hash` ("" for the first row of a chain): of its
+// canonical JSON text (audit_row.h), or of the row itself, dumped the same way.
+std::string chain_hash_text(const std::string& prev_hash, std::string_view content);
 std::string chain_hash(const std::string& prev_hash, const nlohmann::json& content);
 
-// One writer's chain. link() adds chain_id, chain_seq, prev_hash and row_hash to a row's JSON;
-// the new head is kept only once commit() is called (a batch that failed is linked again).
+// One writer's chain. link() adds chain_id, chain_seq, prev_hash and row_hash to a row. Batches
+// may be in flight one after another: each one's head is committed when it is written, and after
+// a failure the chain goes back to the last committed head (what failed is linked again).
 class AuditChain {
  public:
+  struct Head {
+    std::int64_t seq = 0;
+    std::string hash;
+  };
   AuditChain();
+  // `row` is a canonical JSON object text (audit_row.h); the chain fields go in before its '}'.
+  void link(std::string& row);
   void link(nlohmann::json& row);
+  const Head& head() const { return pending_; }            // the last link handed out
+  const Head& committed() const { return committed_; }     // the last link known to be written
+  void commit(const Head& written) { committed_ = written; }
   void commit() { committed_ = pending_; }
   void rollback() { pending_ = committed_; }
   const std::string& id() const { return id_; }
 
  private:
-  struct Head {
-    std::int64_t seq = 0;
-    std::string hash;
-  };
   std::string id_;
   Head committed_, pending_;
 };
