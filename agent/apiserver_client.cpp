@@ -195,17 +195,34 @@ void ApiServerExchange::read_body() {
   if (done_) return;
   if (parser_->is_done()) return finish(parser_->get().keep_alive());
   chunk_.resize(read_bytes_);
-  parser_->get().body().data = chunk_.data();
-  parser_->get().body().size = chunk_.size();
-  // read_some, not read: a watch event must leave as soon as it arrives, not when 64 KiB have piled up.
+  filled_ = 0;
+  read_more();
+}
+
+bool ApiServerExchange::more_waiting() {
+  // Decrypted or received bytes that a read takes without waiting. A TLS sender writes whole
+  // records, so bytes in the socket are a record on its way, never a wait for the next event.
+  beast::error_code ec;
+  return SSL_has_pending(stream_->native_handle()) == 1 || stream_->socket().available(ec) > 0;
+}
+
+void ApiServerExchange::read_more() {
+  parser_->get().body().data = chunk_.data() + filled_;
+  parser_->get().body().size = chunk_.size() - filled_;
+  // read_some, not read: a watch event must leave as soon as it arrives, not when the frame is full.
   http::async_read_some(*stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (self->done_) return;
     if (ec == http::error::need_buffer) ec = {};
     if (ec && ec != http::error::end_of_stream) return self->fail("the API server's response broke off: " + ec.message());
-    const std::size_t n = self->chunk_.size() - self->parser_->get().body().size;
-    // Grow while reads fill the chunk (a list streaming), shrink when they do not (an idle watch
-    // then holds kMinChunkBytes, not kChunkBytes, while it waits).
-    self->read_bytes_ = n == self->chunk_.size() ? std::min(kChunkBytes, self->read_bytes_ * 2) : kMinChunkBytes;
+    const std::size_t room = self->chunk_.size() - self->filled_;
+    self->filled_ += room - self->parser_->get().body().size;
+    if (!ec && !self->parser_->is_done() && self->filled_ < self->chunk_.size() && self->more_waiting())
+      return self->read_more();
+    const std::size_t n = self->filled_;
+    // Grow while frames fill up (a list streaming), fall back when they stay small (an idle
+    // watch then holds kMinChunkBytes, not kChunkBytes, while it waits).
+    if (n == self->chunk_.size()) self->read_bytes_ = std::min(kChunkBytes, self->read_bytes_ * 2);
+    else if (n <= kMinChunkBytes) self->read_bytes_ = kMinChunkBytes;
     if (n == 0) {
       if (self->parser_->is_done() || ec) return self->finish(!ec && self->parser_->get().keep_alive());
       return self->read_body();
@@ -220,7 +237,7 @@ void ApiServerExchange::read_body() {
 
 void ApiServerExchange::relay_from_upstream() {
   if (done_) return;
-  chunk_.resize(kChunkBytes);
+  chunk_.resize(kUpgradedChunkBytes);  // one TLS record: a read never returns more
   stream_->async_read_some(net::buffer(chunk_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (self->done_) return;
     if (n > 0) {

@@ -66,6 +66,8 @@ class ApiServerExchange : public std::enable_shared_from_this<ApiServerExchange>
   void read_head();
   std::string parse_buffered_body();
   void read_body();
+  void read_more();
+  bool more_waiting();
   void relay_from_upstream();
   // Ends the exchange with `last` (default: an End frame); `reuse` returns the connection to the pool.
   void finish(bool reuse, std::optional<pb::AgentFrame> last = std::nullopt);
@@ -82,11 +84,14 @@ class ApiServerExchange : public std::enable_shared_from_this<ApiServerExchange>
   std::shared_ptr<http::request<http::string_body>> request_;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
   beast::flat_buffer buffer_;
-  // One TLS record's worth: reads never return more; the tunnel coalesces frames under load.
-  static constexpr std::size_t kChunkBytes = 16 * 1024;
+  // A read returns one TLS record (16 KiB) at most; while more is already waiting (a list
+  // streaming) reads go on into the same frame, up to kChunkBytes: fewer, larger tunnel messages.
+  static constexpr std::size_t kChunkBytes = 256 * 1024;
   static constexpr std::size_t kMinChunkBytes = 2 * 1024;
-  std::size_t read_bytes_ = kMinChunkBytes;  // the next body read's size, kMinChunkBytes..kChunkBytes
-  std::string chunk_;  // becomes the next frame's payload (moved, not copied)
+  static constexpr std::size_t kUpgradedChunkBytes = 16 * 1024;  // exec, attach, port-forward
+  std::size_t read_bytes_ = kMinChunkBytes;  // the next frame's room, kMinChunkBytes..kChunkBytes
+  std::string chunk_;       // becomes the next frame's payload (moved, not copied)
+  std::size_t filled_ = 0;  // bytes of chunk_ read so far
 };
 
 }  // namespace sluice::agent

@@ -33,6 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs"; }
@@ -136,6 +137,32 @@ if [ "${BENCH_ONLY:-}" = audit ]; then
   exit 0
 fi
 
+# --- BENCH_ONLY=list: the big list through sluice, BENCH_LIST_ROUNDS times (default 3); with
+# BENCH_PERF=PREFIX, `perf record -g` samples the gateway and the agent during each round
+# (PREFIX.gateway.N, PREFIX.agent.N) to show where the time goes.
+if [ "${BENCH_ONLY:-}" = list ]; then
+  printf '| round | seconds | MB/s | gateway CPU (s) | agent CPU (s) | gateway peak RSS (MB) | agent peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|---:|\n'
+  cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+  for round in $(seq 1 "${BENCH_LIST_ROUNDS:-3}"); do
+    reset_hwm "$gw_pid"; reset_hwm "$agent_pid"
+    perf_pids=()
+    if [ -n "${BENCH_PERF:-}" ]; then
+      perf record -q -g -o "$BENCH_PERF.gateway.$round" -p "$gw_pid" 2>/dev/null & perf_pids+=($!)
+      perf record -q -g -o "$BENCH_PERF.agent.$round" -p "$agent_pid" 2>/dev/null & perf_pids+=($!)
+      sleep 0.5
+    fi
+    g0=$(cpu_s "$gw_pid") a0=$(cpu_s "$agent_pid")
+    read -r t bytes < <(curl -sS -o /dev/null --cacert "$work/gw/certs/ca.crt" -H "$(auth sluice)" \
+      -w '%{time_total} %{size_download}\n' "${url[sluice]}/api/v1/configmaps")
+    g1=$(cpu_s "$gw_pid") a1=$(cpu_s "$agent_pid")
+    for p in "${perf_pids[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$t" "$(awk -v b="$bytes" -v t="$t" 'BEGIN {printf "%.0f", b/1048576/t}')" \
+      "$(awk -v a="$g0" -v b="$g1" 'BEGIN {printf "%.2f", b-a}')" "$(awk -v a="$a0" -v b="$a1" 'BEGIN {printf "%.2f", b-a}')" \
+      "$(mb "$(hwm_kb "$gw_pid")")" "$(mb "$(hwm_kb "$agent_pid")")"
+  done
+  exit 0
+fi
+
 # --- memory per idle watch (first, while the heaps are fresh) ------------------------------------
 # measure_watches PID... -- MODE PORT PATH: RSS growth per watch of each PID with $watches open.
 measure_watches() {
@@ -235,7 +262,6 @@ out=$(wrk -t 2 -c 32 -d "${seconds}s" --latency -H "$(auth sluice)" "${url[sluic
 p99[noaudit.32]=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
 rps[noaudit.32]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
 
-mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
 size=$(awk '{printf "%.0f", $2/1048576}' <<<"${list_s[direct]}")
 cat <<TABLE
 
