@@ -18,16 +18,26 @@ namespace {
 
 constexpr std::chrono::milliseconds kOutcomeDelay{50};
 
+}  // namespace
+
 // One statement for a whole batch, prepared once: the rows travel as two JSON arrays (json, not
 // jsonb: read once, no binary form or key sorting to build), so a batch costs one round trip and
 // one commit. Both tables are append-only; a refusal's outcome is in the same batch as its intent.
 // The gate: the batch lands only if the link before it ($4 in chain $3) is stored, so a batch sent
-// behind one that failed inserts nothing, and the chain never gets a hole.
-constexpr const char* kWriteBatchSql = R"sql(
-WITH gate AS (
-  SELECT $4::bigint = 0
-      OR EXISTS (SELECT 1 FROM audit_events WHERE chain_id = $3::uuid AND chain_seq = $4::bigint)
-      OR EXISTS (SELECT 1 FROM audit_outcomes WHERE chain_id = $3::uuid AND chain_seq = $4::bigint) AS landed
+// behind one that failed inserts nothing, and the chain never gets a hole. A batch whose first link
+// is stored already (it committed, but the connection was lost before its answer) is not written
+// again and counts as landed: a batch is one transaction, so all of it is there. That is why the
+// inserts need no ON CONFLICT, whose speculative insertion cost PostgreSQL a lock and an index
+// probe per row.
+const char* const kWriteBatchSql = R"sql(
+WITH links AS (
+  SELECT chain_seq FROM audit_events WHERE chain_id = $3::uuid AND chain_seq IN ($4::bigint, $4::bigint + 1)
+  UNION ALL
+  SELECT chain_seq FROM audit_outcomes WHERE chain_id = $3::uuid AND chain_seq IN ($4::bigint, $4::bigint + 1)
+), gate AS (
+  SELECT ($4::bigint = 0 OR EXISTS (SELECT 1 FROM links WHERE chain_seq = $4::bigint))
+         AND NOT EXISTS (SELECT 1 FROM links WHERE chain_seq = $4::bigint + 1) AS write,
+         EXISTS (SELECT 1 FROM links WHERE chain_seq = $4::bigint + 1) AS stored
 ), intents AS (
   INSERT INTO audit_events (received_at, id, cluster, username, uid, groups, auth_method, source_ip, user_agent,
                             kubectl_command, kubectl_session, verb, api_group, api_version, resource, subresource,
@@ -41,8 +51,7 @@ WITH gate AS (
        verb text, api_group text, api_version text, resource text, subresource text, namespace text, name text,
        request_uri text, dry_run boolean, decision text, decision_reason text, approval_id uuid,
        chain_id uuid, chain_seq bigint, prev_hash text, row_hash text, parent_id uuid)
-  WHERE (SELECT landed FROM gate)
-  ON CONFLICT DO NOTHING
+  WHERE (SELECT write FROM gate)
 ), outcomes AS (
   INSERT INTO audit_outcomes (received_at, id, response_code, duration_ms, bytes_in, bytes_out, finished_at,
                               chain_id, chain_seq, prev_hash, row_hash)
@@ -51,11 +60,12 @@ WITH gate AS (
   FROM json_to_recordset($2::json) AS v(received_at timestamptz, id uuid, response_code integer,
        duration_ms double precision, bytes_in bigint, bytes_out bigint, finished_at timestamptz,
        chain_id uuid, chain_seq bigint, prev_hash text, row_hash text)
-  WHERE (SELECT landed FROM gate)
-  ON CONFLICT DO NOTHING
+  WHERE (SELECT write FROM gate)
 )
-SELECT landed FROM gate
+SELECT write OR stored FROM gate
 )sql";
+
+namespace {
 
 // Where the chain's last stored link is: the head to continue from when the database holds
 // something other than what this writer believed it wrote.

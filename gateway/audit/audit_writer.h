@@ -35,6 +35,10 @@ struct AuditWriterOptions {
   std::size_t max_queue = 50000;                   // beyond this new intents are refused at once
 };
 
+// The statement that writes one batch: $1 the intents and $2 the outcomes as JSON arrays of linked
+// rows, $3 the chain, $4 the link before the batch. It answers true when the batch is stored.
+extern const char* const kWriteBatchSql;
+
 class AuditWriter {
  public:
   // Called once, from the writer's thread: true when the row is committed. Post to your strand.

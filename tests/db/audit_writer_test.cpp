@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "gateway/audit/audit_chain.h"
+#include "gateway/audit/audit_row.h"
 #include "gateway/audit/audit_writer.h"
 #include "gateway/store/migrator.h"
 #include "tests/db/test_database.h"
@@ -200,4 +201,44 @@ TEST_CASE("audit writer: rows removed under it: it goes on from the chain's last
   const auto report = audit::verify_audit_chain(url, "");
   CHECK_MESSAGE(!report.broken, report.broken.value_or(""));
   CHECK(report.rows == 5);
+}
+
+TEST_CASE("audit writer: the batch statement writes a batch once, and only behind its chain's previous link") {
+  const std::string url = migrated_database();
+  pqxx::connection c(url);
+  c.prepare("batch", audit::kWriteBatchSql);
+  audit::AuditChain chain;
+  // Params of one batch of two intents linked on `chain`.
+  auto batch = [&chain] {
+    const auto before = chain.head().seq;
+    std::string rows = "[";
+    for (int i = 0; i < 2; ++i) {
+      std::string row = audit::intent_row(intent());
+      chain.link(row);
+      rows += (i ? "," : "") + row;
+    }
+    return std::pair{rows + "]", before};
+  };
+  auto write = [&](const std::pair<std::string, std::int64_t>& b) {
+    pqxx::work tx(c);
+    const bool landed = tx.exec_prepared1("batch", b.first, "[]", chain.id(), b.second)[0].as<bool>();
+    tx.commit();
+    return landed;
+  };
+  const auto first = batch();
+  CHECK(write(first));
+  // Sent again (its answer was lost with the connection): stored already, nothing written twice.
+  CHECK(write(first));
+  CHECK(count(url, "SELECT count(*) FROM audit_events") == 2);
+  const auto second = batch();
+  const auto third = batch();
+  // Behind a batch that is not stored: nothing of it lands.
+  CHECK_FALSE(write(third));
+  CHECK(count(url, "SELECT count(*) FROM audit_events") == 2);
+  CHECK(write(second));
+  CHECK(write(third));
+  CHECK(count(url, "SELECT count(*) FROM audit_events") == 6);
+  const auto report = audit::verify_audit_chain(url, "");
+  CHECK_MESSAGE(!report.broken, report.broken.value_or(""));
+  CHECK(report.rows == 6);
 }
